@@ -1,0 +1,1 @@
+"""The domain core: tasks, subtasks, hosts and their states, free of HTTP and SQL."""

@@ -1,0 +1,28 @@
+"""Identifiers in the shapes both clouds use."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+
+def hex_id() -> str:
+    """32 hex characters: Alibaba's TaskId shape, also used as Huawei's task_id."""
+    return uuid.uuid4().hex
+
+
+def host_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def agent_id() -> str:
+    return secrets.token_hex(32)
+
+
+def token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()

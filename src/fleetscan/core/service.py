@@ -1,0 +1,262 @@
+"""The use cases both API dialects, the agent protocol and the CLI call. One place, one meaning."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from . import ids, tasks
+from .errors import Conflict, InvalidParameter, NotFound, PermissionDenied
+from .models import (
+    DEFAULT_ENTERPRISE_PROJECT,
+    AccessKey,
+    Credential,
+    Detection,
+    DetectionView,
+    Host,
+    RootTask,
+    Scope,
+    Subtask,
+    SubtaskView,
+)
+from .queries import DetectionFilter, HostFilter, Page, RootFilter, SubtaskFilter
+from .tasks import Counters, Plan, TaskRequest
+
+if TYPE_CHECKING:
+    from ..storage.interface import ReportOutcome, Storage
+
+Clock = Callable[[], int]
+
+
+def wall_clock() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """What an agent tells about its host when it enrolls."""
+
+    name: str
+    private_ip: str = ""
+    public_ip: str = ""
+    os_type: str = "Linux"
+    os_name: str = ""
+    os_version: str = ""
+    agent_version: str = ""
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    host: Host
+    agent_secret: str
+
+
+class ControlPlane:
+    def __init__(self, storage: Storage, clock: Clock = wall_clock, *, online_window_ms: int = 90_000) -> None:
+        self.storage = storage
+        self.clock = clock
+        self.online_window_ms = online_window_ms
+
+    # ------------------------------------------------------------------ administration
+    def create_access_key(self, account: str, project_id: str, enterprise_project_ids: Sequence[str] = ()) -> AccessKey:
+        scope = self._scope(account, project_id, enterprise_project_ids)
+        key = AccessKey("FS" + secrets.token_hex(11).upper(), secrets.token_urlsafe(30), scope, self.clock())
+        self.storage.add_access_key(key)
+        return key
+
+    def create_credential(
+        self,
+        kind: str,
+        account: str,
+        project_id: str,
+        enterprise_project_ids: Sequence[str] = (),
+        *,
+        ttl_seconds: int = 86_400,
+        group: str | None = None,
+        enterprise_project_id: str = DEFAULT_ENTERPRISE_PROJECT,
+    ) -> tuple[str, Credential]:
+        scope = self._scope(account, project_id, enterprise_project_ids)
+        group_id = self.storage.ensure_group(scope.account_id, project_id, group) if group else None
+        value = ids.token()
+        credential = Credential(
+            ids.token_hash(value), scope, self.clock() + ttl_seconds * 1000, group_id, enterprise_project_id
+        )
+        self.storage.add_credential(kind, credential)
+        return value, credential
+
+    def _scope(self, account: str, project_id: str, enterprise_project_ids: Sequence[str]) -> Scope:
+        if not project_id or len(project_id) > 256:
+            raise InvalidParameter("project_id", "must be 1 to 256 characters")
+        account_id = self.storage.ensure_account(account)
+        return Scope(account_id, project_id, frozenset(enterprise_project_ids) if enterprise_project_ids else None)
+
+    # ------------------------------------------------------------------ tasks
+    def create_task(self, scope: Scope, request: TaskRequest) -> Plan:
+        if request.client_token:
+            earlier = self.storage.find_by_client_token(scope, request.client_token)
+            if earlier is not None:
+                return Plan(earlier)
+        hosts = self.storage.find_hosts(scope, request.host_ids, request.group_ids)
+        plan = tasks.plan_task(scope, request, hosts, self.clock())
+        plan.root = self.storage.insert_task(plan.root, plan.subtasks)
+        return plan
+
+    def rescan(self, scope: Scope, task_id: str, host_ids: Sequence[str] = (), name: str | None = None) -> Plan:
+        """Run an earlier task's scope again, as a new root task marked as a rescan of it."""
+        earlier = self.get_root(scope, task_id=task_id)
+        if not earlier.status.terminal:
+            raise Conflict(f"task {task_id} is still running")
+        if not host_ids:
+            host_ids = [v.host.host_id for v in self.storage.subtasks_of([earlier])[earlier.id]]
+        request = TaskRequest(
+            name=name or earlier.name,
+            scan_type=earlier.scan_type,
+            host_ids=host_ids,
+            action=earlier.action,
+            scan_paths=earlier.scan_paths,
+            ignore_paths=earlier.ignore_paths,
+            file_types=earlier.file_types,
+            paid=earlier.paid,
+            enterprise_project_id=earlier.enterprise_project_id,
+            rescan_of=earlier.task_id,
+        )
+        return self.create_task(scope, request)
+
+    def cancel(self, scope: Scope, task_id: str, host_ids: Sequence[str] = ()) -> RootTask:
+        root = self.get_root(scope, task_id=task_id)
+        views = self.storage.subtasks_of([root])[root.id]
+        if host_ids:
+            unknown = set(host_ids) - {v.host.host_id for v in views}
+            if unknown:
+                raise InvalidParameter("host_ids", f"not in task {task_id}: {', '.join(sorted(unknown))}")
+            views = [v for v in views if v.host.host_id in set(host_ids)]
+        now = self.clock()
+        for view in views:
+            self.storage.change_subtask(view.subtask.id, partial(tasks.cancel, now=now))
+        return self.get_root(scope, task_id=task_id)
+
+    def get_root(self, scope: Scope, *, task_id: str | None = None, numeric_id: int | None = None) -> RootTask:
+        root = self.storage.get_root(scope, task_id=task_id, numeric_id=numeric_id)
+        if root is None:
+            raise NotFound("task", task_id if task_id is not None else numeric_id)
+        return root
+
+    def latest_root(self, scope: Scope) -> RootTask | None:
+        return self.storage.latest_root(scope)
+
+    def list_roots(self, scope: Scope, flt: RootFilter, page: Page) -> tuple[int, list[RootTask]]:
+        return self.storage.list_roots(scope, flt, page)
+
+    def list_subtasks(self, scope: Scope, flt: SubtaskFilter, page: Page) -> tuple[int, list[SubtaskView]]:
+        return self.storage.list_subtasks(scope, flt, page)
+
+    def subtasks_of(self, roots: Sequence[RootTask], flt: RootFilter | None = None) -> dict[int, list[SubtaskView]]:
+        return self.storage.subtasks_of(roots, flt)
+
+    def list_hosts(self, scope: Scope, flt: HostFilter, page: Page) -> tuple[int, list[Host]]:
+        return self.storage.list_hosts(scope, flt, page)
+
+    def list_detections(self, scope: Scope, flt: DetectionFilter, page: Page) -> tuple[int, list[DetectionView]]:
+        return self.storage.list_detections(scope, flt, page)
+
+    def statistics(self, scope: Scope) -> dict[str, Any]:
+        return self.storage.statistics(scope)
+
+    def agent_online(self, host: Host) -> bool:
+        return host.last_seen is not None and self.clock() - host.last_seen <= self.online_window_ms
+
+    # ------------------------------------------------------------------ the agent's side
+    def enroll(self, enroll_token: str, facts: HostFacts) -> Enrollment:
+        credential = self.storage.get_credential("enroll", ids.token_hash(enroll_token), self.clock())
+        if credential is None:
+            raise PermissionDenied("unknown or expired enrollment token")
+        if not facts.name or len(facts.name) > 256:
+            raise InvalidParameter("name", "must be 1 to 256 characters")
+        secret = ids.token()
+        now = self.clock()
+        host = Host(
+            host_id=ids.host_uuid(),
+            account_id=credential.scope.account_id,
+            project_id=credential.scope.project_id,
+            name=facts.name,
+            enterprise_project_id=credential.enterprise_project_id,
+            group_id=credential.group_id,
+            private_ip=facts.private_ip,
+            public_ip=facts.public_ip,
+            os_type=facts.os_type,
+            os_name=facts.os_name,
+            os_version=facts.os_version,
+            agent_id=ids.agent_id(),
+            agent_version=facts.agent_version,
+            last_seen=now,
+            created_at=now,
+        )
+        return Enrollment(self.storage.enroll_host(host, ids.token_hash(secret)), secret)
+
+    def authenticate_agent(self, agent_id: str, secret: str) -> Host:
+        found = self.storage.get_host_by_agent(agent_id)
+        if found is None or not secrets.compare_digest(found[1], ids.token_hash(secret)):
+            raise PermissionDenied("unknown agent or wrong secret")
+        return found[0]
+
+    def heartbeat(self, host: Host) -> None:
+        self.storage.touch_host(host.id, self.clock())
+
+    def work(self, host: Host) -> list[tuple[Subtask, RootTask]]:
+        """The host's unfinished subtasks; pending ones become dispatched as the agent takes them."""
+        now = self.clock()
+        self.storage.touch_host(host.id, now)
+        out = []
+        for sub, root in self.storage.agent_subtasks(host.id):
+            if root.start_time > now:
+                continue  # a `later` task: not yet
+            if sub.status.value == "pending":
+                sub = self.storage.change_subtask(sub.id, partial(tasks.dispatch, now=now)).subtask
+            out.append((sub, root))
+        return out
+
+    def _own_subtask(self, host: Host, subtask_id: str) -> Subtask:
+        for sub, _root in self.storage.agent_subtasks(host.id):
+            if sub.subtask_id == subtask_id:
+                return sub
+        raise NotFound("subtask", subtask_id)
+
+    def report(
+        self,
+        host: Host,
+        subtask_pk: int,
+        report_key: str,
+        counters: Counters,
+        detections: Sequence[Detection],
+        *,
+        finished: bool = False,
+        succeeded: bool = True,
+        reason: str = "",
+    ) -> ReportOutcome:
+        now = self.clock()
+        self.storage.touch_host(host.id, now)
+        change = (
+            partial(tasks.finish, succeeded=succeeded, reason=reason, counters=counters, now=now)
+            if finished
+            else partial(tasks.progress, counters=counters, now=now)
+        )
+        stamped = [
+            replace(d, occur_time=d.occur_time or now, result_id=d.result_id or ids.hex_id()) for d in detections
+        ]
+        return self.storage.change_subtask(subtask_pk, change, report=(host.id, report_key), detections=stamped)
+
+    def expire_stale(self, *, offline_after_ms: int, timeout_after_ms: int) -> int:
+        """Fail the subtasks of hosts silent for too long, time out those without news for too long."""
+        now = self.clock()
+        ended = 0
+        for sub, host in self.storage.stale_subtasks(now - offline_after_ms, now - timeout_after_ms):
+            offline = (host.last_seen or host.created_at) < now - offline_after_ms
+            reason = "agent offline" if offline else "scan timed out"
+            change = partial(tasks.expire, timed_out=not offline, reason=reason, now=now)
+            if not self.storage.change_subtask(sub.id, change).duplicate:
+                ended += 1
+        return ended

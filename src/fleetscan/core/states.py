@@ -1,0 +1,121 @@
+"""One state machine for host subtasks; a root task's state is derived from its subtasks.
+
+Every status vocabulary of both clouds (Alibaba's 1/2/3/4, 0/10/100, 0/20/50/100,
+init/Processing/Success/Failed; Huawei's task_status and host_task_status) is a rendering of
+these states, done in the API adapters. See docs/status-mapping.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .errors import IllegalTransition
+
+
+class SubtaskStatus(StrEnum):
+    PENDING = "pending"  # created, not yet handed to the agent
+    DISPATCHED = "dispatched"  # the agent has taken it (Alibaba: "scan script sent")
+    RUNNING = "running"  # the agent reported it is scanning
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL: frozenset[SubtaskStatus] = frozenset(
+    {SubtaskStatus.SUCCEEDED, SubtaskStatus.FAILED, SubtaskStatus.TIMED_OUT, SubtaskStatus.CANCELLED}
+)
+ACTIVE: frozenset[SubtaskStatus] = frozenset(set(SubtaskStatus) - TERMINAL)
+
+_S = SubtaskStatus
+TRANSITIONS: Mapping[SubtaskStatus, frozenset[SubtaskStatus]] = {
+    _S.PENDING: frozenset({_S.DISPATCHED, _S.RUNNING, _S.FAILED, _S.TIMED_OUT, _S.CANCELLED}),
+    # An agent that restarts may take a dispatched subtask again, or report straight to the end.
+    _S.DISPATCHED: frozenset({_S.RUNNING, _S.SUCCEEDED, _S.FAILED, _S.TIMED_OUT, _S.CANCELLED}),
+    _S.RUNNING: frozenset({_S.SUCCEEDED, _S.FAILED, _S.TIMED_OUT, _S.CANCELLED}),
+    _S.SUCCEEDED: frozenset(),
+    _S.FAILED: frozenset(),
+    _S.TIMED_OUT: frozenset(),
+    _S.CANCELLED: frozenset(),
+}
+
+
+def check_transition(current: SubtaskStatus, target: SubtaskStatus) -> None:
+    """Raise IllegalTransition unless `current -> target` is an edge of the machine.
+
+    Staying in the same non-terminal state is allowed (a progress report while running).
+    """
+    if current == target and not current.terminal:
+        return
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition(current.value, target.value)
+
+
+class RootStatus(StrEnum):
+    PENDING = "pending"  # no host has started
+    RUNNING = "running"  # some host has started, some host has not finished
+    SUCCEEDED = "succeeded"  # every host finished, at least one succeeded
+    FAILED = "failed"  # every host finished, none succeeded, none timed out
+    TIMED_OUT = "timed_out"  # every host finished, none succeeded, some timed out
+    CANCELLED = "cancelled"  # every host was cancelled
+
+    @property
+    def terminal(self) -> bool:
+        return self not in (RootStatus.PENDING, RootStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class SubtaskCounts:
+    """How many of a root task's subtasks are in each state: all a root's status depends on."""
+
+    pending: int = 0
+    dispatched: int = 0
+    running: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    timed_out: int = 0
+    cancelled: int = 0
+
+    @classmethod
+    def of(cls, statuses: Mapping[SubtaskStatus, int]) -> SubtaskCounts:
+        return cls(**{status.value: statuses.get(status, 0) for status in SubtaskStatus})
+
+    @property
+    def total(self) -> int:
+        return (
+            self.pending
+            + self.dispatched
+            + self.running
+            + self.succeeded
+            + self.failed
+            + self.timed_out
+            + self.cancelled
+        )
+
+    @property
+    def finished(self) -> int:
+        return self.succeeded + self.failed + self.timed_out + self.cancelled
+
+    @property
+    def unfinished(self) -> int:
+        return self.total - self.finished
+
+
+def root_status(counts: SubtaskCounts) -> RootStatus:
+    if counts.total == 0 or counts.pending == counts.total:
+        return RootStatus.PENDING if counts.total else RootStatus.SUCCEEDED
+    if counts.unfinished:
+        return RootStatus.RUNNING
+    if counts.succeeded:
+        return RootStatus.SUCCEEDED
+    if counts.cancelled == counts.total:
+        return RootStatus.CANCELLED
+    if counts.timed_out:
+        return RootStatus.TIMED_OUT
+    return RootStatus.FAILED

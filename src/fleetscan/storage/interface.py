@@ -1,0 +1,86 @@
+"""The small interface between the core and a database.
+
+Each method is one transaction. Anything a second server replica would need lives behind it,
+never in a server's memory: nonces, idempotency keys, report keys, schedules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..core.models import (
+    AccessKey,
+    Credential,
+    Detection,
+    DetectionView,
+    Host,
+    RootTask,
+    Scope,
+    Subtask,
+    SubtaskView,
+)
+from ..core.queries import DetectionFilter, HostFilter, Page, RootFilter, SubtaskFilter
+
+SubtaskChange = Callable[[Subtask], Subtask]
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What applying an agent's report did; `duplicate` when its idempotency key was seen before."""
+
+    subtask: Subtask
+    duplicate: bool
+    detections_added: int
+
+
+class Storage(Protocol):
+    # accounts and credentials
+    def ensure_account(self, name: str) -> int: ...
+    def add_access_key(self, key: AccessKey) -> None: ...
+    def get_access_key(self, access_key_id: str) -> AccessKey | None: ...
+    def add_credential(self, kind: str, credential: Credential) -> None: ...
+    def get_credential(self, kind: str, token_hash: str, now: int) -> Credential | None: ...
+    def remember_nonce(self, access_key_id: str, nonce: str, expires_at: int) -> bool:
+        """Record a nonce; False when it was already recorded (a replay)."""
+        ...
+
+    # hosts
+    def ensure_group(self, account_id: int, project_id: str, name: str) -> str: ...
+    def enroll_host(self, host: Host, agent_secret_hash: str) -> Host: ...
+    def get_host_by_agent(self, agent_id: str) -> tuple[Host, str] | None: ...
+    def touch_host(self, host_pk: int, now: int) -> None: ...
+    def find_hosts(self, scope: Scope, host_ids: Sequence[str] = (), group_ids: Sequence[str] = ()) -> list[Host]: ...
+    def list_hosts(self, scope: Scope, flt: HostFilter, page: Page) -> tuple[int, list[Host]]: ...
+
+    # tasks
+    def insert_task(self, root: RootTask, subtasks: Sequence[Subtask]) -> RootTask: ...
+    def find_by_client_token(self, scope: Scope, client_token: str) -> RootTask | None: ...
+    def get_root(
+        self, scope: Scope, *, numeric_id: int | None = None, task_id: str | None = None
+    ) -> RootTask | None: ...
+    def latest_root(self, scope: Scope) -> RootTask | None: ...
+    def list_roots(self, scope: Scope, flt: RootFilter, page: Page) -> tuple[int, list[RootTask]]: ...
+    def list_subtasks(self, scope: Scope, flt: SubtaskFilter, page: Page) -> tuple[int, list[SubtaskView]]: ...
+    def subtasks_of(self, roots: Sequence[RootTask], flt: RootFilter | None = None) -> dict[int, list[SubtaskView]]: ...
+    def change_subtask(
+        self,
+        subtask_pk: int,
+        change: SubtaskChange,
+        *,
+        report: tuple[int, str] | None = None,
+        detections: Sequence[Detection] = (),
+    ) -> ReportOutcome:
+        """Apply `change` to one subtask under a lock, add detections, and refresh its root's totals.
+
+        `report` is (host_pk, idempotency key): a key seen before applies nothing and says so.
+        """
+        ...
+
+    def agent_subtasks(self, host_pk: int) -> list[tuple[Subtask, RootTask]]: ...
+    def stale_subtasks(self, seen_before: int, updated_before: int) -> list[tuple[Subtask, Host]]: ...
+
+    # detections and statistics
+    def list_detections(self, scope: Scope, flt: DetectionFilter, page: Page) -> tuple[int, list[DetectionView]]: ...
+    def statistics(self, scope: Scope) -> dict[str, Any]: ...

@@ -1,0 +1,206 @@
+"""The tables. Alembic migrations in `migrations/versions` are generated from this metadata."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for a million subtasks and more.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("access_key_id", String(64), primary_key=True),
+    Column("secret", String(128), nullable=False),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("project_id", String(256), nullable=False),
+    Column("enterprise_project_ids", JSON, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # "auth" (X-Auth-Token) | "enroll"
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("project_id", String(256), nullable=False),
+    Column("enterprise_project_ids", JSON, nullable=True),
+    Column("enterprise_project_id", String(256), nullable=False),
+    Column("group_id", String(64), nullable=True),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+nonces = Table(
+    "nonces",
+    metadata,
+    Column("access_key_id", String(64), primary_key=True),
+    Column("nonce", String(128), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
+host_groups = Table(
+    "host_groups",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("group_id", String(64), nullable=False, unique=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("project_id", String(256), nullable=False),
+    Column("name", String(256), nullable=False),
+    UniqueConstraint("account_id", "project_id", "name", name="uq_host_groups_scope_name"),
+)
+
+hosts = Table(
+    "hosts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("host_id", String(64), nullable=False, unique=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("project_id", String(256), nullable=False),
+    Column("enterprise_project_id", String(256), nullable=False),
+    Column("group_id", String(64), nullable=True),
+    Column("name", String(256), nullable=False),
+    Column("private_ip", String(128), nullable=False),
+    Column("public_ip", String(64), nullable=False),
+    Column("os_type", String(16), nullable=False),
+    Column("os_name", String(128), nullable=False),
+    Column("os_version", String(64), nullable=False),
+    Column("agent_id", String(64), nullable=False, unique=True),
+    Column("agent_secret_hash", String(64), nullable=False),
+    Column("agent_version", String(64), nullable=False),
+    Column("asset_value", String(16), nullable=False),
+    Column("last_seen", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_hosts_scope", "account_id", "project_id"),
+)
+
+root_tasks = Table(
+    "root_tasks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("task_id", String(64), nullable=False, unique=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("project_id", String(256), nullable=False),
+    Column("enterprise_project_id", String(256), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("scan_type", String(16), nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("start_type", String(16), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("scan_paths", JSON, nullable=False),
+    Column("ignore_paths", JSON, nullable=False),
+    Column("file_types", JSON, nullable=False),
+    Column("targets", JSON, nullable=False),
+    Column("paid", Boolean, nullable=False),
+    Column("rescan", Boolean, nullable=False),
+    Column("rescan_of", String(64), nullable=True),
+    Column("client_token", String(128), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("n_pending", Integer, nullable=False),
+    Column("n_dispatched", Integer, nullable=False),
+    Column("n_running", Integer, nullable=False),
+    Column("n_succeeded", Integer, nullable=False),
+    Column("n_failed", Integer, nullable=False),
+    Column("n_timed_out", Integer, nullable=False),
+    Column("n_cancelled", Integer, nullable=False),
+    Column("progress", Integer, nullable=False),
+    Column("files_scanned", BigInteger, nullable=False),
+    Column("viruses_found", Integer, nullable=False),
+    UniqueConstraint("account_id", "client_token", name="uq_root_tasks_client_token"),
+    Index("ix_root_tasks_listing", "account_id", "project_id", "start_time", "id"),
+)
+
+subtasks = Table(
+    "subtasks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("subtask_id", String(64), nullable=False, unique=True),
+    Column("root_id", ForeignKey("root_tasks.id"), nullable=False),
+    Column("host_pk", ForeignKey("hosts.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("progress", Integer, nullable=False),
+    Column("files_scanned", BigInteger, nullable=False),
+    Column("bytes_scanned", BigInteger, nullable=False),
+    Column("files_total", BigInteger, nullable=False),
+    Column("viruses_found", Integer, nullable=False),
+    Column("start_time", BigInteger, nullable=True),
+    Column("end_time", BigInteger, nullable=True),
+    Column("fail_reason", String(512), nullable=False),
+    Column("using_quota", Boolean, nullable=False),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("checkpoint", Text, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_subtasks_root", "root_id"),
+    Index("ix_subtasks_host_status", "host_pk", "status"),
+)
+
+detections = Table(
+    "detections",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("result_id", String(64), nullable=False, unique=True),
+    Column("root_id", ForeignKey("root_tasks.id"), nullable=False),
+    Column("subtask_id", ForeignKey("subtasks.id"), nullable=False),
+    Column("host_pk", ForeignKey("hosts.id"), nullable=False),
+    Column("malware_name", String(256), nullable=False),
+    Column("malware_type", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("file_path", Text, nullable=False),
+    Column("file_hash", String(64), nullable=False),
+    Column("file_size", BigInteger, nullable=False),
+    Column("file_owner", String(128), nullable=False),
+    Column("file_attr", String(64), nullable=False),
+    Column("file_ctime", BigInteger, nullable=False),
+    Column("file_mtime", BigInteger, nullable=False),
+    Column("offset", BigInteger, nullable=True),
+    Column("occur_time", BigInteger, nullable=False),
+    Column("handle_status", String(16), nullable=False),
+    Column("handle_method", String(64), nullable=False),
+    Column("memo", String(512), nullable=False),
+    Column("isolate_tag", String(16), nullable=False),
+    Column("event_type", Integer, nullable=False),
+    UniqueConstraint("subtask_id", "file_path", "file_hash", "malware_name", name="uq_detections_finding"),
+    Index("ix_detections_root", "root_id"),
+    Index("ix_detections_host", "host_pk"),
+)
+
+agent_reports = Table(
+    "agent_reports",
+    metadata,
+    Column("host_pk", ForeignKey("hosts.id"), primary_key=True),
+    Column("report_key", String(128), primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
+)

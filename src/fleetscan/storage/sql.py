@@ -1,0 +1,633 @@
+"""SqlStorage: the Storage interface over SQLAlchemy Core, for SQLite (WAL) and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    Select,
+    and_,
+    create_engine,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..core.errors import NotFound
+from ..core.models import (
+    AccessKey,
+    Credential,
+    Detection,
+    DetectionView,
+    Host,
+    RootTask,
+    Scope,
+    Subtask,
+    SubtaskView,
+)
+from ..core.queries import DetectionFilter, HostFilter, HostMatch, Page, RootFilter, SubtaskFilter
+from ..core.states import ACTIVE, TERMINAL, RootStatus, SubtaskCounts, SubtaskStatus, root_status
+from . import rows
+from .interface import ReportOutcome, SubtaskChange
+from .schema import (
+    access_keys,
+    accounts,
+    agent_reports,
+    credentials,
+    host_groups,
+    hosts,
+    nonces,
+    root_tasks,
+    subtasks,
+)
+from .schema import detections as detections_table
+
+
+def database_url(data_dir: str | Path | None, url: str | None) -> str:
+    """The URL a command uses: an explicit URL wins, else an SQLite file in the data folder."""
+    if url:
+        return url
+    folder = Path(data_dir or "./data").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'fleetscan.db'}"
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's BEGIN be ours, so that writers can take the lock up front (BEGIN IMMEDIATE)
+        # instead of failing with "database is locked" when a read lock cannot be upgraded.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def open_storage(url: str, *, migrate: bool = True) -> SqlStorage:
+    storage = SqlStorage(_make_engine(url))
+    if migrate:
+        from .migrate import upgrade
+
+        upgrade(storage.engine)
+    return storage
+
+
+def _contains(column: Any, text: str) -> ColumnElement[bool]:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(f"%{escaped}%", escape="\\")  # type: ignore[no-any-return]
+
+
+class SqlStorage:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._writer = engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
+
+    # ------------------------------------------------------------------ plumbing
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._writer.begin() as conn:
+            yield conn
+
+    def _insert_ignore(self, table: Any) -> Any:
+        dialect = sqlite if self.is_sqlite else postgresql
+        return dialect.insert(table).on_conflict_do_nothing()
+
+    def _lock(self, stmt: Select[Any]) -> Select[Any]:
+        return stmt if self.is_sqlite else stmt.with_for_update()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ accounts and credentials
+    def ensure_account(self, name: str) -> int:
+        with self._write() as conn:
+            found = conn.execute(select(accounts.c.id).where(accounts.c.name == name)).scalar()
+            if found is not None:
+                return int(found)
+            from time import time
+
+            conn.execute(self._insert_ignore(accounts).values(name=name, created_at=int(time() * 1000)))
+            return int(conn.execute(select(accounts.c.id).where(accounts.c.name == name)).scalar_one())
+
+    @staticmethod
+    def _eps(scope: Scope) -> list[str] | None:
+        return None if scope.enterprise_project_ids is None else sorted(scope.enterprise_project_ids)
+
+    def add_access_key(self, key: AccessKey) -> None:
+        with self._write() as conn:
+            conn.execute(
+                insert(access_keys).values(
+                    access_key_id=key.access_key_id,
+                    secret=key.secret,
+                    account_id=key.scope.account_id,
+                    project_id=key.scope.project_id,
+                    enterprise_project_ids=self._eps(key.scope),
+                    created_at=key.created_at,
+                )
+            )
+
+    def get_access_key(self, access_key_id: str) -> AccessKey | None:
+        with self._read() as conn:
+            row = conn.execute(select(access_keys).where(access_keys.c.access_key_id == access_key_id)).first()
+        return rows.access_key(row._mapping) if row else None
+
+    def add_credential(self, kind: str, credential: Credential) -> None:
+        with self._write() as conn:
+            conn.execute(
+                insert(credentials).values(
+                    token_hash=credential.token_hash,
+                    kind=kind,
+                    account_id=credential.scope.account_id,
+                    project_id=credential.scope.project_id,
+                    enterprise_project_ids=self._eps(credential.scope),
+                    enterprise_project_id=credential.enterprise_project_id,
+                    group_id=credential.group_id,
+                    expires_at=credential.expires_at,
+                )
+            )
+
+    def get_credential(self, kind: str, token_hash: str, now: int) -> Credential | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(credentials).where(
+                    credentials.c.token_hash == token_hash, credentials.c.kind == kind, credentials.c.expires_at > now
+                )
+            ).first()
+        return rows.credential(row._mapping) if row else None
+
+    def remember_nonce(self, access_key_id: str, nonce: str, expires_at: int) -> bool:
+        with self._write() as conn:
+            if expires_at % 64 == 0:  # now and then, forget nonces whose signatures have expired anyway
+                conn.execute(delete(nonces).where(nonces.c.expires_at < expires_at - 3_600_000))
+            result = conn.execute(
+                self._insert_ignore(nonces).values(access_key_id=access_key_id, nonce=nonce, expires_at=expires_at)
+            )
+            return bool(result.rowcount == 1)
+
+    # ------------------------------------------------------------------ hosts
+    def ensure_group(self, account_id: int, project_id: str, name: str) -> str:
+        import uuid
+
+        scope = and_(host_groups.c.account_id == account_id, host_groups.c.project_id == project_id)
+        with self._write() as conn:
+            conn.execute(
+                self._insert_ignore(host_groups).values(
+                    group_id=uuid.uuid4().hex, account_id=account_id, project_id=project_id, name=name
+                )
+            )
+            return str(
+                conn.execute(select(host_groups.c.group_id).where(scope, host_groups.c.name == name)).scalar_one()
+            )
+
+    def enroll_host(self, host: Host, agent_secret_hash: str) -> Host:
+        values = {name: getattr(host, name) for name in rows.HOST_COLUMNS if name != "id"}
+        with self._write() as conn:
+            pk = conn.execute(
+                insert(hosts).values(**values, agent_secret_hash=agent_secret_hash).returning(hosts.c.id)
+            ).scalar_one()
+        host.id = int(pk)
+        return host
+
+    def get_host_by_agent(self, agent_id: str) -> tuple[Host, str] | None:
+        with self._read() as conn:
+            row = conn.execute(select(hosts).where(hosts.c.agent_id == agent_id)).first()
+        return (rows.host(row._mapping), row._mapping["agent_secret_hash"]) if row else None
+
+    def touch_host(self, host_pk: int, now: int) -> None:
+        with self._write() as conn:
+            conn.execute(update(hosts).where(hosts.c.id == host_pk).values(last_seen=now))
+
+    def _host_scope(self, scope: Scope) -> list[ColumnElement[bool]]:
+        conds = [hosts.c.account_id == scope.account_id, hosts.c.project_id == scope.project_id]
+        if scope.enterprise_project_ids is not None:
+            conds.append(hosts.c.enterprise_project_id.in_(sorted(scope.enterprise_project_ids)))
+        return conds
+
+    def find_hosts(self, scope: Scope, host_ids: Sequence[str] = (), group_ids: Sequence[str] = ()) -> list[Host]:
+        if not host_ids and not group_ids:
+            return []
+        which = or_(hosts.c.host_id.in_(list(host_ids)), hosts.c.group_id.in_(list(group_ids)))
+        with self._read() as conn:
+            found = conn.execute(select(hosts).where(*self._host_scope(scope), which).order_by(hosts.c.id))
+            return [rows.host(r._mapping) for r in found]
+
+    def list_hosts(self, scope: Scope, flt: HostFilter, page: Page) -> tuple[int, list[Host]]:
+        conds = self._host_scope(scope)
+        if flt.host_id:
+            conds.append(hosts.c.host_id == flt.host_id)
+        if flt.name:
+            conds.append(_contains(hosts.c.name, flt.name))
+        if flt.private_ip:
+            conds.append(_contains(hosts.c.private_ip, flt.private_ip))
+        if flt.public_ip:
+            conds.append(_contains(hosts.c.public_ip, flt.public_ip))
+        if flt.group_id:
+            conds.append(hosts.c.group_id == flt.group_id)
+        if flt.enterprise_project_id:
+            conds.append(hosts.c.enterprise_project_id == flt.enterprise_project_id)
+        if flt.remark:
+            conds.append(
+                or_(
+                    _contains(hosts.c.name, flt.remark),
+                    _contains(hosts.c.private_ip, flt.remark),
+                    _contains(hosts.c.public_ip, flt.remark),
+                )
+            )
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(hosts).where(*conds)).scalar_one()
+            found = conn.execute(select(hosts).where(*conds).order_by(hosts.c.id).offset(page.offset).limit(page.limit))
+            return int(total), [rows.host(r._mapping) for r in found]
+
+    # ------------------------------------------------------------------ tasks
+    def insert_task(self, root: RootTask, subtask_list: Sequence[Subtask]) -> RootTask:
+        counts = SubtaskCounts.of({SubtaskStatus.PENDING: len(subtask_list)})
+        root.counts = counts
+        root.status = root_status(counts)
+        with self._write() as conn:
+            root.id = int(
+                conn.execute(
+                    insert(root_tasks).values(**rows.root_values(root)).returning(root_tasks.c.id)
+                ).scalar_one()
+            )
+            if subtask_list:
+                values = []
+                for sub in subtask_list:
+                    sub.root_id = root.id
+                    values.append(rows.subtask_values(sub))
+                conn.execute(insert(subtasks), values)
+        return root
+
+    def _root_scope(self, scope: Scope) -> list[ColumnElement[bool]]:
+        conds = [root_tasks.c.account_id == scope.account_id, root_tasks.c.project_id == scope.project_id]
+        if scope.enterprise_project_ids is not None:
+            conds.append(root_tasks.c.enterprise_project_id.in_(sorted(scope.enterprise_project_ids)))
+        return conds
+
+    def find_by_client_token(self, scope: Scope, client_token: str) -> RootTask | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(root_tasks).where(
+                    root_tasks.c.account_id == scope.account_id, root_tasks.c.client_token == client_token
+                )
+            ).first()
+        return rows.root(row._mapping) if row else None
+
+    def get_root(self, scope: Scope, *, numeric_id: int | None = None, task_id: str | None = None) -> RootTask | None:
+        conds = self._root_scope(scope)
+        if numeric_id is not None:
+            conds.append(root_tasks.c.id == numeric_id)
+        if task_id is not None:
+            conds.append(root_tasks.c.task_id == task_id)
+        with self._read() as conn:
+            row = conn.execute(select(root_tasks).where(*conds)).first()
+        return rows.root(row._mapping) if row else None
+
+    def latest_root(self, scope: Scope) -> RootTask | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(root_tasks)
+                .where(*self._root_scope(scope))
+                .order_by(root_tasks.c.start_time.desc(), root_tasks.c.id.desc())
+                .limit(1)
+            ).first()
+        return rows.root(row._mapping) if row else None
+
+    @staticmethod
+    def _host_match(match: HostMatch) -> list[ColumnElement[bool]]:
+        conds: list[ColumnElement[bool]] = []
+        if match.host_name:
+            conds.append(_contains(hosts.c.name, match.host_name))
+        if match.private_ip:
+            conds.append(_contains(hosts.c.private_ip, match.private_ip))
+        if match.public_ip:
+            conds.append(_contains(hosts.c.public_ip, match.public_ip))
+        if match.host_id:
+            conds.append(hosts.c.host_id == match.host_id)
+        if match.statuses is not None:
+            conds.append(subtasks.c.status.in_(sorted(s.value for s in match.statuses)))
+        return conds
+
+    def _root_conditions(self, scope: Scope, flt: RootFilter) -> list[ColumnElement[bool]]:
+        conds = self._root_scope(scope)
+        if flt.task_id:
+            conds.append(root_tasks.c.task_id == flt.task_id)
+        if flt.name:
+            conds.append(_contains(root_tasks.c.name, flt.name))
+        if flt.origins is not None:
+            conds.append(root_tasks.c.origin.in_(sorted(o.value for o in flt.origins)))
+        if flt.statuses is not None:
+            conds.append(root_tasks.c.status.in_(sorted(s.value for s in flt.statuses)))
+        if flt.start_from is not None:
+            conds.append(root_tasks.c.start_time >= flt.start_from)
+        if flt.start_to is not None:
+            conds.append(root_tasks.c.start_time <= flt.start_to)
+        if flt.paid is not None:
+            conds.append(root_tasks.c.paid == flt.paid)
+        if flt.enterprise_project_id is not None:
+            conds.append(root_tasks.c.enterprise_project_id == flt.enterprise_project_id)
+        if not flt.hosts.empty:
+            conds.append(
+                exists(
+                    select(subtasks.c.id)
+                    .join(hosts, hosts.c.id == subtasks.c.host_pk)
+                    .where(subtasks.c.root_id == root_tasks.c.id, *self._host_match(flt.hosts))
+                )
+            )
+        return conds
+
+    def list_roots(self, scope: Scope, flt: RootFilter, page: Page) -> tuple[int, list[RootTask]]:
+        conds = self._root_conditions(scope, flt)
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(root_tasks).where(*conds)).scalar_one()
+            found = conn.execute(
+                select(root_tasks)
+                .where(*conds)
+                .order_by(root_tasks.c.start_time.desc(), root_tasks.c.id.desc())
+                .offset(page.offset)
+                .limit(page.limit)
+            )
+            return int(total), [rows.root(r._mapping) for r in found]
+
+    @staticmethod
+    def _subtask_host_columns() -> list[Any]:
+        return [*subtasks.c, *(c.label("h_" + c.name) for c in hosts.c)]
+
+    def _load_roots(self, conn: Connection, ids: set[int]) -> dict[int, RootTask]:
+        if not ids:
+            return {}
+        found = conn.execute(select(root_tasks).where(root_tasks.c.id.in_(sorted(ids))))
+        return {r.id: rows.root(r._mapping) for r in found}
+
+    def list_subtasks(self, scope: Scope, flt: SubtaskFilter, page: Page) -> tuple[int, list[SubtaskView]]:
+        conds = [*self._root_scope(scope), *self._host_match(flt.hosts)]
+        if flt.subtask_id:
+            conds.append(subtasks.c.subtask_id == flt.subtask_id)
+        if flt.root_task_id:
+            conds.append(root_tasks.c.task_id == flt.root_task_id)
+        if flt.origins is not None:
+            conds.append(root_tasks.c.origin.in_(sorted(o.value for o in flt.origins)))
+        start = func.coalesce(subtasks.c.start_time, root_tasks.c.start_time)
+        if flt.start_from is not None:
+            conds.append(start >= flt.start_from)
+        if flt.start_to is not None:
+            conds.append(start <= flt.start_to)
+        joined = subtasks.join(root_tasks, root_tasks.c.id == subtasks.c.root_id).join(
+            hosts, hosts.c.id == subtasks.c.host_pk
+        )
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(joined).where(*conds)).scalar_one()
+            found = conn.execute(
+                select(*self._subtask_host_columns())
+                .select_from(joined)
+                .where(*conds)
+                .order_by(root_tasks.c.start_time.desc(), subtasks.c.id.desc())
+                .offset(page.offset)
+                .limit(page.limit)
+            ).all()
+            roots = self._load_roots(conn, {r.root_id for r in found})
+        return int(total), [
+            SubtaskView(rows.subtask(r._mapping), rows.host(r._mapping, "h_"), roots[r.root_id]) for r in found
+        ]
+
+    def subtasks_of(self, roots: Sequence[RootTask], flt: RootFilter | None = None) -> dict[int, list[SubtaskView]]:
+        by_id = {r.id: r for r in roots}
+        out: dict[int, list[SubtaskView]] = {r.id: [] for r in roots}
+        if not by_id:
+            return out
+        conds: list[ColumnElement[bool]] = [subtasks.c.root_id.in_(sorted(by_id))]
+        if flt is not None:
+            conds.extend(self._host_match(flt.hosts))
+        with self._read() as conn:
+            found = conn.execute(
+                select(*self._subtask_host_columns())
+                .select_from(subtasks.join(hosts, hosts.c.id == subtasks.c.host_pk))
+                .where(*conds)
+                .order_by(subtasks.c.root_id, subtasks.c.id)
+            )
+            for r in found:
+                out[r.root_id].append(
+                    SubtaskView(rows.subtask(r._mapping), rows.host(r._mapping, "h_"), by_id[r.root_id])
+                )
+        return out
+
+    def change_subtask(
+        self,
+        subtask_pk: int,
+        change: SubtaskChange,
+        *,
+        report: tuple[int, str] | None = None,
+        detections: Sequence[Detection] = (),
+    ) -> ReportOutcome:
+        with self._write() as conn:
+            root_id = conn.execute(select(subtasks.c.root_id).where(subtasks.c.id == subtask_pk)).scalar()
+            if root_id is None:
+                raise NotFound("subtask", subtask_pk)
+            # Lock order is root then subtask, for every writer, so two reports never deadlock.
+            conn.execute(self._lock(select(root_tasks.c.id).where(root_tasks.c.id == root_id)))
+            current = rows.subtask(
+                conn.execute(self._lock(select(subtasks).where(subtasks.c.id == subtask_pk))).one()._mapping
+            )
+            if report is not None:
+                fresh = conn.execute(
+                    self._insert_ignore(agent_reports).values(
+                        host_pk=report[0], report_key=report[1], created_at=current.updated_at
+                    )
+                )
+                if fresh.rowcount == 0:
+                    return ReportOutcome(current, duplicate=True, detections_added=0)
+            changed = change(current)
+            added = 0
+            for found in detections:
+                found.root_id, found.subtask_id, found.host_pk = root_id, subtask_pk, current.host_pk
+                added += conn.execute(
+                    self._insert_ignore(detections_table).values(**rows.detection_values(found))
+                ).rowcount
+            if added:
+                changed.viruses_found = int(
+                    conn.execute(
+                        select(func.count())
+                        .select_from(detections_table)
+                        .where(detections_table.c.subtask_id == subtask_pk)
+                    ).scalar_one()
+                )
+            conn.execute(update(subtasks).where(subtasks.c.id == subtask_pk).values(**rows.subtask_values(changed)))
+            self._refresh_root(conn, int(root_id))
+        return ReportOutcome(changed, duplicate=False, detections_added=added)
+
+    def _refresh_root(self, conn: Connection, root_id: int) -> None:
+        """Recompute a root's totals from its subtasks: the one place a root's state is written."""
+        per_status: dict[SubtaskStatus, int] = {}
+        progress_sum = files = viruses = 0
+        last_end: int | None = None
+        for status, n, prog, nfiles, nvir, end in conn.execute(
+            select(
+                subtasks.c.status,
+                func.count(),
+                func.coalesce(func.sum(subtasks.c.progress), 0),
+                func.coalesce(func.sum(subtasks.c.files_scanned), 0),
+                func.coalesce(func.sum(subtasks.c.viruses_found), 0),
+                func.max(subtasks.c.end_time),
+            )
+            .where(subtasks.c.root_id == root_id)
+            .group_by(subtasks.c.status)
+        ):
+            state = SubtaskStatus(status)
+            per_status[state] = int(n)
+            progress_sum += int(n) * 100 if state in TERMINAL else int(prog)
+            files += int(nfiles)
+            viruses += int(nvir)
+            if end is not None:
+                last_end = max(last_end or 0, int(end))
+        counts = SubtaskCounts.of(per_status)
+        status = root_status(counts)
+        conn.execute(
+            update(root_tasks)
+            .where(root_tasks.c.id == root_id)
+            .values(
+                status=status.value,
+                **rows.counts_values(counts),
+                progress=progress_sum // counts.total if counts.total else 100,
+                files_scanned=files,
+                viruses_found=viruses,
+                end_time=last_end if status.terminal else None,
+            )
+        )
+
+    def agent_subtasks(self, host_pk: int) -> list[tuple[Subtask, RootTask]]:
+        with self._read() as conn:
+            found = conn.execute(
+                select(subtasks)
+                .where(subtasks.c.host_pk == host_pk, subtasks.c.status.in_(sorted(s.value for s in ACTIVE)))
+                .order_by(subtasks.c.id)
+            ).all()
+            roots = self._load_roots(conn, {r.root_id for r in found})
+        return [(rows.subtask(r._mapping), roots[r.root_id]) for r in found]
+
+    def stale_subtasks(self, seen_before: int, updated_before: int) -> list[tuple[Subtask, Host]]:
+        """Unfinished subtasks whose host went silent, or that have run without news for too long."""
+        with self._read() as conn:
+            found = conn.execute(
+                select(*self._subtask_host_columns())
+                .select_from(subtasks.join(hosts, hosts.c.id == subtasks.c.host_pk))
+                .where(
+                    subtasks.c.status.in_(sorted(s.value for s in ACTIVE)),
+                    or_(
+                        func.coalesce(hosts.c.last_seen, hosts.c.created_at) < seen_before,
+                        subtasks.c.updated_at < updated_before,
+                    ),
+                )
+            )
+            return [(rows.subtask(r._mapping), rows.host(r._mapping, "h_")) for r in found]
+
+    # ------------------------------------------------------------------ detections and statistics
+    def list_detections(self, scope: Scope, flt: DetectionFilter, page: Page) -> tuple[int, list[DetectionView]]:
+        d = detections_table
+        conds = self._root_scope(scope)
+        if flt.root_task_id:
+            conds.append(root_tasks.c.task_id == flt.root_task_id)
+        if flt.task_name:
+            conds.append(_contains(root_tasks.c.name, flt.task_name))
+        if flt.host_id:
+            conds.append(hosts.c.host_id == flt.host_id)
+        if flt.host_name:
+            conds.append(_contains(hosts.c.name, flt.host_name))
+        if flt.private_ip:
+            conds.append(_contains(hosts.c.private_ip, flt.private_ip))
+        if flt.public_ip:
+            conds.append(_contains(hosts.c.public_ip, flt.public_ip))
+        if flt.handle_status is not None:
+            conds.append(d.c.handle_status == flt.handle_status.value)
+        if flt.severities is not None:
+            conds.append(d.c.severity.in_(sorted(s.value for s in flt.severities)))
+        if flt.malware_name:
+            conds.append(_contains(d.c.malware_name, flt.malware_name))
+        if flt.file_path:
+            conds.append(_contains(d.c.file_path, flt.file_path))
+        if flt.file_hashes is not None:
+            conds.append(d.c.file_hash.in_(sorted(flt.file_hashes)))
+        if flt.result_ids is not None:
+            conds.append(d.c.result_id.in_(sorted(flt.result_ids)))
+        if flt.enterprise_project_id is not None:
+            conds.append(root_tasks.c.enterprise_project_id == flt.enterprise_project_id)
+        joined = d.join(root_tasks, root_tasks.c.id == d.c.root_id).join(hosts, hosts.c.id == d.c.host_pk)
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(joined).where(*conds)).scalar_one()
+            found = conn.execute(
+                select(*d.c, *(c.label("h_" + c.name) for c in hosts.c))
+                .select_from(joined)
+                .where(*conds)
+                .order_by(d.c.occur_time.desc(), d.c.id.desc())
+                .offset(page.offset)
+                .limit(page.limit)
+            ).all()
+            roots = self._load_roots(conn, {r.root_id for r in found})
+        return int(total), [
+            DetectionView(rows.detection(r._mapping), rows.host(r._mapping, "h_"), roots[r.root_id]) for r in found
+        ]
+
+    def statistics(self, scope: Scope) -> dict[str, Any]:
+        d = detections_table
+        in_scope = and_(*self._root_scope(scope))
+        with self._read() as conn:
+            malware, malware_hosts = conn.execute(
+                select(func.count(), func.count(func.distinct(d.c.host_pk)))
+                .select_from(d.join(root_tasks, root_tasks.c.id == d.c.root_id))
+                .where(in_scope)
+            ).one()
+            tasks, scanning, latest = conn.execute(
+                select(
+                    func.count(),
+                    func.coalesce(
+                        func.sum(
+                            func.cast(
+                                root_tasks.c.status.in_([RootStatus.PENDING.value, RootStatus.RUNNING.value]), Integer
+                            )
+                        ),
+                        0,
+                    ),
+                    func.max(root_tasks.c.start_time),
+                ).where(in_scope)
+            ).one()
+        return {
+            "total_malware_num": int(malware),
+            "malware_host_num": int(malware_hosts),
+            "total_task_num": int(tasks),
+            "scanning_task_num": int(scanning),
+            "latest_scan_time": int(latest or 0),
+        }
