@@ -1,0 +1,1 @@
+"""The Alibaba dialect adapter."""

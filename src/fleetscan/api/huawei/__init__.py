@@ -1,0 +1,1 @@
+"""The Huawei dialect adapter."""

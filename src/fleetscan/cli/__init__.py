@@ -1,0 +1,28 @@
+"""The `fleetscan` command line."""
+
+from __future__ import annotations
+
+import click
+
+from .admin import admin
+from .db import db
+from .server import run, server
+
+
+@click.group()
+@click.version_option(package_name="fleetscan")
+def main() -> None:
+    """fleetscan: antivirus control plane, agent and scanner."""
+
+
+main.add_command(server)
+main.add_command(run)
+main.add_command(db)
+main.add_command(admin)
+
+try:  # the scanner's command arrives with the engine package
+    from .scan import scan
+
+    main.add_command(scan)
+except ImportError:  # pragma: no cover
+    pass
