@@ -219,11 +219,12 @@ class ControlPlane:
             out.append((sub, root))
         return out
 
-    def _own_subtask(self, host: Host, subtask_id: str) -> Subtask:
-        for sub, _root in self.storage.agent_subtasks(host.id):
-            if sub.subtask_id == subtask_id:
-                return sub
-        raise NotFound("subtask", subtask_id)
+    def subtask_of_host(self, host: Host, subtask_id: str) -> Subtask:
+        """The host's own subtask, finished or not: a late report must still land its detections."""
+        sub = self.storage.get_subtask(subtask_id)
+        if sub is None or sub.host_pk != host.id:
+            raise NotFound("subtask", subtask_id)
+        return sub
 
     def report(
         self,

@@ -529,6 +529,11 @@ class SqlStorage:
             )
         )
 
+    def get_subtask(self, subtask_id: str) -> Subtask | None:
+        with self._read() as conn:
+            row = conn.execute(select(subtasks).where(subtasks.c.subtask_id == subtask_id)).first()
+        return rows.subtask(row._mapping) if row else None
+
     def agent_subtasks(self, host_pk: int) -> list[tuple[Subtask, RootTask]]:
         with self._read() as conn:
             found = conn.execute(

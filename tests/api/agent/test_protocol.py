@@ -1,0 +1,37 @@
+"""The agent protocol over real HTTP against a real server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from tests.support.agent_protocol import ProtocolAgent
+from tests.support.server import ServerProcess, Tenant
+
+
+def test_enroll_refuses_unknown_token(server: ServerProcess) -> None:
+    reply = httpx.post(f"{server.url}/agent/v1/enroll", json={"enroll_token": "nope", "name": "h"})
+    assert reply.status_code == 401
+    assert reply.json()["error"] == "unauthorized"
+
+
+def test_enroll_validates_facts(server: ServerProcess, tenant: Tenant) -> None:
+    token = tenant.enroll_token()
+    reply = httpx.post(f"{server.url}/agent/v1/enroll", json={"enroll_token": token, "name": ""})
+    assert reply.status_code == 400
+    reply = httpx.post(f"{server.url}/agent/v1/enroll", content=b"{not json")
+    assert reply.status_code == 400
+
+
+def test_work_requires_agent_credential(server: ServerProcess) -> None:
+    assert httpx.get(f"{server.url}/agent/v1/work").status_code == 401
+    bad = {"Authorization": "Bearer x:y"}
+    assert httpx.get(f"{server.url}/agent/v1/work", headers=bad).status_code == 401
+
+
+def test_enrolled_agent_has_no_work_yet(server: ServerProcess, tenant: Tenant) -> None:
+    agent = ProtocolAgent(server.url, tenant.enroll_token(), "web-01", private_ip="10.0.0.5")
+    assert agent.work() == []
+    assert agent.heartbeat().status_code == 200
+    assert len(agent.host_id) == 36
+    assert uuid.UUID(agent.host_id)
