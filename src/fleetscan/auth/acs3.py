@@ -23,6 +23,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
 from fleetscan.auth.encoding import pct_encode, query_pairs
 from fleetscan.auth.errors import (
@@ -39,7 +40,18 @@ from fleetscan.auth.errors import (
 )
 from fleetscan.auth.request import RequestParts, SignatureClaim, check_window, is_lower_hex, parse_utc
 
-ALGORITHM = "ACS3-HMAC-SHA256"
+__all__ = [
+    "ALGORITHM",
+    "REQUIRED_SIGNED_HEADERS",
+    "Acs3Authorization",
+    "canonical_query",
+    "parse",
+    "parse_auth_fields",
+    "parse_signed_headers",
+    "verify",
+]
+
+ALGORITHM: Final = "ACS3-HMAC-SHA256"
 
 REQUIRED_SIGNED_HEADERS: frozenset[str] = frozenset(
     {"host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"}
@@ -139,8 +151,10 @@ def verify(
         raise SignatureError(MISSING_SIGNED_HEADER, f"not signed: {', '.join(sorted(missing))}")
 
     body_hash = hashlib.sha256(req.body).hexdigest()
-    declared = req.header("x-acs-content-sha256") or ""
-    if not hmac.compare_digest(declared.strip().encode(), body_hash.encode()):
+    declared = req.header("x-acs-content-sha256")
+    if declared is None:
+        raise SignatureError(MISSING_SIGNED_HEADER, "signed header 'x-acs-content-sha256' is absent")
+    if not hmac.compare_digest(declared.strip().encode("utf-8"), body_hash.encode()):
         raise SignatureError(BODY_HASH_MISMATCH, "x-acs-content-sha256 is not the SHA-256 of the body")
     if req.body and "content-type" not in signed:
         # The same bytes mean different things as form or JSON; the SDK always signs content-type with a body.
@@ -169,6 +183,3 @@ def verify(
     expected = hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), parsed.signature.encode()):
         raise SignatureError(SIGNATURE_MISMATCH)
-
-
-__all__ = ["ALGORITHM", "REQUIRED_SIGNED_HEADERS", "Acs3Authorization", "parse", "verify"]

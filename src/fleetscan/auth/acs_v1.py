@@ -22,6 +22,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
 from fleetscan.auth.encoding import form_pairs, pct_encode, query_pairs
 from fleetscan.auth.errors import (
@@ -41,7 +42,7 @@ from fleetscan.auth.request import RequestParts, SignatureClaim, check_window, p
 
 __all__ = ["SCHEME", "V1Signature", "is_form", "parse", "verify"]
 
-SCHEME = "ACS-HMAC-SHA1"
+SCHEME: Final = "ACS-HMAC-SHA1"
 
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 _DATE_FMT = "%Y-%m-%dT%H:%M:%SZ"
