@@ -128,6 +128,11 @@ class SqlStorage:
         dialect = sqlite if self.is_sqlite else postgresql
         return dialect.insert(table).on_conflict_do_nothing()
 
+    @staticmethod
+    def _inserted(conn: Connection, stmt: Any) -> bool:
+        """Whether an insert-or-ignore wrote its row (rowcount is not reliable for this on every driver)."""
+        return conn.execute(stmt).first() is not None
+
     def _lock(self, stmt: Select[Any]) -> Select[Any]:
         return stmt if self.is_sqlite else stmt.with_for_update()
 
@@ -195,10 +200,9 @@ class SqlStorage:
         with self._write() as conn:
             if expires_at % 64 == 0:  # now and then, forget nonces whose signatures have expired anyway
                 conn.execute(delete(nonces).where(nonces.c.expires_at < expires_at - 3_600_000))
-            result = conn.execute(
-                self._insert_ignore(nonces).values(access_key_id=access_key_id, nonce=nonce, expires_at=expires_at)
-            )
-            return bool(result.rowcount == 1)
+            row = nonces.c
+            stmt = self._insert_ignore(nonces).values(access_key_id=access_key_id, nonce=nonce, expires_at=expires_at)
+            return self._inserted(conn, stmt.returning(row.nonce))
 
     # ------------------------------------------------------------------ hosts
     def ensure_group(self, account_id: int, project_id: str, name: str) -> str:
@@ -464,20 +468,17 @@ class SqlStorage:
                 conn.execute(self._lock(select(subtasks).where(subtasks.c.id == subtask_pk))).one()._mapping
             )
             if report is not None:
-                fresh = conn.execute(
-                    self._insert_ignore(agent_reports).values(
-                        host_pk=report[0], report_key=report[1], created_at=current.updated_at
-                    )
+                stmt = self._insert_ignore(agent_reports).values(
+                    host_pk=report[0], report_key=report[1], created_at=current.updated_at
                 )
-                if fresh.rowcount == 0:
+                if not self._inserted(conn, stmt.returning(agent_reports.c.report_key)):
                     return ReportOutcome(current, duplicate=True, detections_added=0)
             changed = change(current)
             added = 0
             for found in detections:
                 found.root_id, found.subtask_id, found.host_pk = root_id, subtask_pk, current.host_pk
-                added += conn.execute(
-                    self._insert_ignore(detections_table).values(**rows.detection_values(found))
-                ).rowcount
+                stmt = self._insert_ignore(detections_table).values(**rows.detection_values(found))
+                added += self._inserted(conn, stmt.returning(detections_table.c.id))
             if added:
                 changed.viruses_found = int(
                     conn.execute(
