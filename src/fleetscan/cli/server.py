@@ -6,12 +6,15 @@ import click
 import uvicorn
 
 from ..server.app import create_app
+from ..server.sweeper import SweepLimits
 from .options import database_options, open_plane
 
 
-def _serve(data_dir: str, database_url: str | None, host: str, port: int, log_level: str) -> None:
+def _serve(
+    data_dir: str, database_url: str | None, host: str, port: int, log_level: str, limits: SweepLimits | None = None
+) -> None:
     plane = open_plane(data_dir, database_url)
-    uvicorn.run(create_app(plane), host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(create_app(plane, limits), host=host, port=port, log_level=log_level, access_log=False)
 
 
 @click.command()
@@ -19,9 +22,25 @@ def _serve(data_dir: str, database_url: str | None, host: str, port: int, log_le
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--log-level", default="info", show_default=True)
-def server(data_dir: str, database_url: str | None, host: str, port: int, log_level: str) -> None:
+@click.option(
+    "--offline-after", default=300.0, show_default=True, help="Seconds of agent silence before its scans fail."
+)
+@click.option(
+    "--scan-timeout", default=86_400.0, show_default=True, help="Seconds a host's scan may run before it times out."
+)
+@click.option("--sweep-interval", default=15.0, show_default=True, help="Seconds between checks for the two above.")
+def server(
+    data_dir: str,
+    database_url: str | None,
+    host: str,
+    port: int,
+    log_level: str,
+    offline_after: float,
+    scan_timeout: float,
+    sweep_interval: float,
+) -> None:
     """Serve both API dialects and the agent protocol (migrates an empty database first)."""
-    _serve(data_dir, database_url, host, port, log_level)
+    _serve(data_dir, database_url, host, port, log_level, SweepLimits(offline_after, scan_timeout, sweep_interval))
 
 
 @click.command()

@@ -251,13 +251,16 @@ class ControlPlane:
         return self.storage.change_subtask(subtask_pk, change, report=(host.id, report_key), detections=stamped)
 
     def expire_stale(self, *, offline_after_ms: int, timeout_after_ms: int) -> int:
-        """Fail the subtasks of hosts silent for too long, time out those without news for too long."""
+        """End unfinished subtasks: failed when their agent went silent, timed out when they ran too long.
+
+        Partial counts and detections stay. Safe on every replica at once: ending an ended subtask changes nothing.
+        """
         now = self.clock()
         ended = 0
-        for sub, host in self.storage.stale_subtasks(now - offline_after_ms, now - timeout_after_ms):
+        for sub, host in self.storage.stale_subtasks(now, now - offline_after_ms, now - timeout_after_ms):
             offline = (host.last_seen or host.created_at) < now - offline_after_ms
             reason = "agent offline" if offline else "scan timed out"
             change = partial(tasks.expire, timed_out=not offline, reason=reason, now=now)
-            if not self.storage.change_subtask(sub.id, change).duplicate:
+            if self.storage.change_subtask(sub.id, change).subtask.status.terminal:
                 ended += 1
         return ended

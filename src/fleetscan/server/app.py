@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -11,19 +15,31 @@ from ..api.agent.routes import routes as agent_routes
 from ..api.alibaba.routes import routes as alibaba_routes
 from ..api.huawei.routes import routes as huawei_routes
 from ..core.service import ControlPlane
+from .sweeper import SweepLimits, sweep_forever
 
 
 async def healthz(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(plane: ControlPlane) -> Starlette:
+def create_app(plane: ControlPlane, limits: SweepLimits | None = None) -> Starlette:
     table: list[BaseRoute] = [
         Route("/healthz", healthz),
         *agent_routes(plane),
         *huawei_routes(plane),
         *alibaba_routes(plane),
     ]
-    app = Starlette(routes=table)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(sweep_forever(plane, limits or SweepLimits()))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+
+    app = Starlette(routes=table, lifespan=lifespan)
     app.state.plane = plane
     return app

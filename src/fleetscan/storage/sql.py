@@ -545,17 +545,21 @@ class SqlStorage:
             roots = self._load_roots(conn, {r.root_id for r in found})
         return [(rows.subtask(r._mapping), roots[r.root_id]) for r in found]
 
-    def stale_subtasks(self, seen_before: int, updated_before: int) -> list[tuple[Subtask, Host]]:
-        """Unfinished subtasks whose host went silent, or that have run without news for too long."""
+    def stale_subtasks(self, now: int, seen_before: int, started_before: int) -> list[tuple[Subtask, Host]]:
+        """Unfinished subtasks, of tasks whose time has come, whose host went silent or that ran too long."""
+        joined = subtasks.join(hosts, hosts.c.id == subtasks.c.host_pk).join(
+            root_tasks, root_tasks.c.id == subtasks.c.root_id
+        )
         with self._read() as conn:
             found = conn.execute(
                 select(*self._subtask_host_columns())
-                .select_from(subtasks.join(hosts, hosts.c.id == subtasks.c.host_pk))
+                .select_from(joined)
                 .where(
                     subtasks.c.status.in_(sorted(s.value for s in ACTIVE)),
+                    root_tasks.c.start_time <= now,
                     or_(
                         func.coalesce(hosts.c.last_seen, hosts.c.created_at) < seen_before,
-                        subtasks.c.updated_at < updated_before,
+                        func.coalesce(subtasks.c.start_time, root_tasks.c.start_time) < started_before,
                     ),
                 )
             )

@@ -1,0 +1,83 @@
+"""The agent's side of the protocol over HTTP, with retries that keep a report's idempotency key.
+
+A report is retried with the same `report_id` until the server answers it, so a server restart or a network cut
+loses nothing and, the server applying each key once, counts nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from tenacity import Retrying, retry_if_exception, stop_after_delay, stop_never, wait_exponential
+
+from .state import Credential
+
+log = logging.getLogger("fleetscan.agent")
+
+
+class ProtocolError(Exception):
+    """The server refused a request for good (4xx): retrying it would not help."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"{status}: {body[:300]}")
+        self.status = status
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, httpx.TransportError) or (
+        isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code >= 500
+    )
+
+
+class AgentClient:
+    def __init__(self, server: str, *, timeout: float = 30.0, should_stop: Callable[[], bool] = lambda: False) -> None:
+        self.server = server.rstrip("/")
+        self.http = httpx.Client(base_url=self.server, timeout=timeout)
+        self.should_stop = should_stop
+
+    def authenticate(self, credential: Credential) -> None:
+        self.http.headers["Authorization"] = f"Bearer {credential.agent_id}:{credential.agent_secret}"
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None, patience: float | None) -> dict[str, Any]:
+        retrying = Retrying(
+            retry=retry_if_exception(_transient),
+            wait=wait_exponential(multiplier=0.2, max=10),
+            stop=stop_never if patience is None else stop_after_delay(patience),
+            reraise=True,
+            before_sleep=lambda state: log.warning(
+                "server unreachable, retrying", extra={"fields": {"path": path, "attempt": state.attempt_number}}
+            ),
+        )
+        for attempt in retrying:
+            with attempt:
+                if self.should_stop() and attempt.retry_state.attempt_number > 1:
+                    raise InterruptedError("stopping")
+                reply = self.http.request(method, path, json=body)
+                if 400 <= reply.status_code < 500:
+                    raise ProtocolError(reply.status_code, reply.text)
+                reply.raise_for_status()
+                result: dict[str, Any] = reply.json()
+                return result
+        raise AssertionError("unreachable")
+
+    def enroll(self, enroll_token: str, facts: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/agent/v1/enroll", {"enroll_token": enroll_token, **facts}, patience=None)
+
+    def heartbeat(self) -> dict[str, Any]:
+        return self._call("POST", "/agent/v1/heartbeat", None, patience=5)
+
+    def work(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self._call("GET", "/agent/v1/work", None, patience=5)["subtasks"]
+        return items
+
+    def send(self, report: dict[str, Any]) -> dict[str, Any]:
+        """Deliver one queued report: retried until the server answers (or the agent stops)."""
+        kind = report["kind"]
+        body = {k: v for k, v in report.items() if k not in ("kind", "subtask_id")}
+        return self._call("POST", f"/agent/v1/subtasks/{report['subtask_id']}/{kind}", body, patience=None)
+
+    def close(self) -> None:
+        self.http.close()
