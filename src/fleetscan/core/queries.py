@@ -75,6 +75,8 @@ class DetectionFilter:
     file_hashes: frozenset[str] | None = None
     result_ids: frozenset[str] | None = None
     enterprise_project_id: str | None = None
+    asset_value: str | None = None  # the host's
+    isolate_tags: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

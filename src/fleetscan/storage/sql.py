@@ -593,6 +593,10 @@ class SqlStorage:
             conds.append(d.c.file_hash.in_(sorted(flt.file_hashes)))
         if flt.result_ids is not None:
             conds.append(d.c.result_id.in_(sorted(flt.result_ids)))
+        if flt.asset_value is not None:
+            conds.append(hosts.c.asset_value == flt.asset_value)
+        if flt.isolate_tags is not None:
+            conds.append(d.c.isolate_tag.in_(sorted(flt.isolate_tags)))
         if flt.enterprise_project_id is not None:
             conds.append(root_tasks.c.enterprise_project_id == flt.enterprise_project_id)
         joined = d.join(root_tasks, root_tasks.c.id == d.c.root_id).join(hosts, hosts.c.id == d.c.host_pk)
