@@ -1,0 +1,141 @@
+"""Response bodies with the names and exact JSON types the HSS SDK models read.
+
+The Python SDK coerces silently (`bool("false")` is True, `int("abc")` raises a bare ValueError), so
+every field is emitted in its documented type: ints for Integer/Long, real booleans, and strings where
+the model says str (`scan_progress` is "50%", not 50).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ...core.models import DetectionView, HandleStatus, Host, RootTask, SubtaskView
+from .status import host_task_status, task_status
+
+Online = Callable[[Host], bool]
+
+# What the console lets one do with a detection in each handling state (operate_type values).
+_OPERATIONS: dict[HandleStatus, list[str]] = {
+    HandleStatus.UNHANDLED: ["mark_as_handled", "ignore", "add_to_alarm_whitelist", "manual_isolate_and_kill"],
+    HandleStatus.HANDLED: ["unhandle"],
+}
+
+
+def agent_status(host: Host, online: Online) -> str:
+    return "online" if online(host) else "offline"
+
+
+def host_info(view: SubtaskView, now: int, online: Online) -> dict[str, Any]:
+    """One AntiVirusTaskHostResponseInfo: a host's part in a task."""
+    sub, host = view.subtask, view.host
+    return {
+        "host_id": host.host_id,
+        "host_name": host.name,
+        "private_ip": host.private_ip,
+        "public_ip": host.public_ip,
+        "asset_value": host.asset_value,
+        "start_time": sub.start_time if sub.start_time is not None else view.root.start_time,
+        "run_duration": sub.run_duration(now),
+        "scan_progress": f"{sub.progress}%",
+        "virus_num": sub.viruses_found,
+        "scan_file_num": sub.files_scanned,
+        "host_task_status": host_task_status(sub.status),
+        "fail_reason": sub.fail_reason,
+        "deleted": False,
+        "whether_using_quota": 1 if sub.using_quota else 0,
+        "agent_id": host.agent_id,
+        "os_type": host.os_type,
+        "host_status": "ACTIVE",
+        "agent_status": agent_status(host, online),
+        "protect_status": "opened",
+        "os_name": host.os_name,
+        "os_version": host.os_version,
+    }
+
+
+def task(root: RootTask, views: Sequence[SubtaskView], now: int, online: Online) -> dict[str, Any]:
+    """One AntiVirusTaskResponseInfo; `views` are the hosts to show (all, or those a host filter matched)."""
+    counts = root.counts
+    return {
+        "task_id": root.task_id,
+        "task_name": root.name,
+        "scan_type": root.scan_type.value,
+        "start_type": root.start_type.value,
+        "action": root.action.value,
+        "start_time": root.start_time,
+        "task_status": task_status(root.status),
+        "host_num": counts.total,
+        "success_host_num": counts.succeeded,
+        "fail_host_num": counts.failed + counts.timed_out,
+        "cancel_host_num": counts.cancelled,
+        "host_info_list": [host_info(v, now, online) for v in views],
+        "rescan": root.rescan,
+        "whether_paid_task": root.paid,
+    }
+
+
+def resource(host: Host, online: Online) -> dict[str, Any]:
+    """ResultResourceResponseInfo: the host a detection was found on."""
+    return {
+        "host_name": host.name,
+        "host_id": host.host_id,
+        "agent_id": host.agent_id,
+        "private_ip": host.private_ip,
+        "public_ip": host.public_ip,
+        "os_type": host.os_type,
+        "host_status": "ACTIVE",
+        "agent_status": agent_status(host, online),
+        "protect_status": "opened",
+        "asset_value": host.asset_value,
+        "os_name": host.os_name,
+        "os_version": host.os_version,
+    }
+
+
+def detection(view: DetectionView, online: Online) -> dict[str, Any]:
+    """One AntiVirusResultResponseInfo."""
+    d = view.detection
+    return {
+        "result_id": d.result_id,
+        "malware_type": d.malware_type,
+        "malware_name": d.malware_name,
+        "severity": d.severity.value,
+        "task_id": view.root.task_id,
+        "task_name": view.root.name,
+        "file_info": {
+            "file_path": d.file_path,
+            "file_hash": d.file_hash,
+            "file_size": d.file_size,
+            "file_owner": d.file_owner,
+            "file_attr": d.file_attr,
+            "file_ctime": d.file_ctime,
+            "file_mtime": d.file_mtime,
+        },
+        "resource_info": resource(view.host, online),
+        "event_type": d.event_type,
+        "occur_time": d.occur_time,
+        "handle_status": d.handle_status.value,
+        "handle_method": d.handle_method,
+        "memo": d.memo,
+        "operate_accept_list": list(_OPERATIONS.get(d.handle_status, [])),
+        "operate_detail_list": [{"keyword": d.file_path, "hash": d.file_hash}],
+        "isolate_tag": d.isolate_tag,
+    }
+
+
+def host(h: Host, online: Online) -> dict[str, Any]:
+    """One AntiVirusHostResponseInfo: a host that can be scanned."""
+    return {
+        "host_id": h.host_id,
+        "host_name": h.name,
+        "public_ip": h.public_ip,
+        "private_ip": h.private_ip,
+        "agent_id": h.agent_id,
+        "os_name": h.os_name,
+        "host_status": "ACTIVE",
+        "agent_status": agent_status(h, online),
+        "asset_value": h.asset_value,
+        "os_type": h.os_type,
+        "group_id": h.group_id or "",
+    }
