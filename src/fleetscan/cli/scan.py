@@ -1,0 +1,237 @@
+"""``fleetscan scan``: the engine as a local one-shot scanner, with clamscan's output shape and exit codes.
+
+Exit status: 0 nothing found, 1 detections, 2 an error (bad signatures or arguments, or files that could not be
+read while nothing was detected, as clamscan does).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fleetscan.engine import (
+    ArchiveLimits,
+    Detection,
+    Progress,
+    Scanner,
+    ScanOptions,
+    ScanReport,
+    SignatureError,
+    SignatureSet,
+    load_signatures,
+)
+
+__all__ = ["scan", "parse_size"]
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3,
+          "t": 1024**4, "tb": 1024**4}
+_ERROR_SKIPS = ("permission_denied", "read_error")
+
+
+def parse_size(text: str) -> int | None:
+    """``100M``, ``2G``, ``512k`` or bytes; ``0``/``none``/``unlimited`` mean no limit."""
+    t = text.strip().lower()
+    if t in ("0", "none", "unlimited", "inf"):
+        return None
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", t)
+    if not m or m.group(2) not in _UNITS:
+        raise click.BadParameter(f"not a size: {text!r} (examples: 100M, 2G, 4096)")
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def _size_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    return None if value is None else parse_size(value)
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "fleetscan"
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.2f} MB"
+
+
+def _summary(report: ScanReport, sigset: SignatureSet, verbose: bool) -> str:
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(sigset.counts.items()))
+    lines = ["", "----------- SCAN SUMMARY -----------",
+             f"Signatures loaded: {sigset.total} ({counts})",
+             f"Signature version: {sigset.version}"]
+    if sigset.unsupported.total:
+        unsup = "; ".join(f"{k}: {v}" for k, v in sorted(sigset.unsupported.counts.items()))
+        lines.append(f"Signatures not usable: {sigset.unsupported.total} ({unsup})")
+    lines += [
+        f"Scanned files: {report.files_scanned}",
+        f"Infected files: {report.files_detected}",
+        f"Detections: {len(report.detections)}",
+        f"Cached verdicts: {report.files_cached}",
+    ]
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(report.skipped.items()))
+    lines.append(f"Not scanned: {report.files_skipped}" + (f" ({skipped})" if skipped else ""))
+    if verbose:
+        for reason, examples in sorted(report.skip_examples.items()):
+            for s in examples:
+                lines.append(f"  {reason}: {s.path}" + (f" ({s.detail})" if s.detail else ""))
+    dur = report.duration
+    rate = report.bytes_scanned / dur / 1e6 if dur > 0 else 0.0
+    lines += [
+        f"Data scanned: {_mb(report.bytes_scanned)}",
+        f"Time: {dur:.3f} sec ({int(dur // 60)} m {int(dur % 60)} s)",
+        f"Rate: {rate:.1f} MB/s, {report.files_scanned / dur if dur > 0 else 0.0:.0f} files/s",
+    ]
+    if report.stopped:
+        lines.append(f"Stopped early; resume after: {report.checkpoint}")
+    return "\n".join(lines)
+
+
+def _detection_line(d: Detection) -> str:
+    where = f"{d.path}!{d.member}" if d.member else d.path
+    return f"{where}: {d.signature} FOUND"
+
+
+@click.command("scan")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--type", "scan_type", type=click.Choice(["custom", "quick", "full"]), default=None,
+              help="custom (the PATHs, the default), quick (where malware lands) or full (all local filesystems).")
+@click.option("--root", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Scan a mounted filesystem as if it were /; paths are shown as seen inside it.")
+@click.option("-d", "--signatures", "signatures", multiple=True, type=click.Path(exists=True),
+              help="YARA rules, hash lists or ClamAV databases (.hdb .hsb .mdb .ndb .cvd .cld ...); files or folders.")
+@click.option("--exclude", multiple=True, help="Glob of paths to skip (matched on the whole path, or the name "
+              "when it has no '/'); repeatable.")
+@click.option("--include", multiple=True, help="Only scan files matching one of these globs; repeatable.")
+@click.option("--file-types", "file_types", multiple=True, type=click.IntRange(0, 6),
+              help="HSS classes: 0 all, 1 executable, 2 archive, 3 script, 4 document, 5 image, 6 audio/video.")
+@click.option("--max-file-size", callback=_size_option, default="256M", show_default=True,
+              help="Larger files are reported as not scanned (too_large); 0 for no limit.")
+@click.option("--no-archives", is_flag=True, help="Do not look inside archives.")
+@click.option("--archive-max-depth", type=int, default=ArchiveLimits.max_depth, show_default=True)
+@click.option("--archive-max-members", type=int, default=ArchiveLimits.max_members, show_default=True)
+@click.option("--archive-max-size", callback=_size_option, default="256M", show_default=True,
+              help="Total bytes expanded from one file.")
+@click.option("--archive-max-ratio", type=int, default=ArchiveLimits.max_ratio, show_default=True)
+@click.option("--cross-filesystems", is_flag=True, help="Descend into other mounted filesystems.")
+@click.option("--follow-symlinks", is_flag=True, help="Follow symlinks (loops are detected and reported).")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: one per core; 0: none).")
+@click.option("--cpu-share", type=float, default=None, help="Share of all cores to use, e.g. 0.25.")
+@click.option("--max-io-rate", callback=_size_option, default=None, help="Bytes read per second, e.g. 50M.")
+@click.option("--cache/--no-cache", default=True, show_default=True,
+              help="Skip files unchanged since a previous scan with the same signatures.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Where verdicts and compiled rules are kept (default: ~/.cache/fleetscan).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
+@click.option("--no-progress", is_flag=True, help="No progress bar even on a terminal.")
+@click.option("-v", "--verbose", is_flag=True, help="List example paths for every skip reason.")
+def scan(
+    paths: tuple[str, ...],
+    scan_type: str | None,
+    root: str | None,
+    signatures: tuple[str, ...],
+    exclude: tuple[str, ...],
+    include: tuple[str, ...],
+    file_types: tuple[int, ...],
+    max_file_size: int | None,
+    no_archives: bool,
+    archive_max_depth: int,
+    archive_max_members: int,
+    archive_max_size: int | None,
+    archive_max_ratio: int,
+    cross_filesystems: bool,
+    follow_symlinks: bool,
+    workers: int | None,
+    cpu_share: float | None,
+    max_io_rate: int | None,
+    cache: bool,
+    cache_dir: str | None,
+    as_json: bool,
+    no_progress: bool,
+    verbose: bool,
+) -> None:
+    """Scan PATHs (or the quick/full locations) for malware with YARA, hash and ClamAV signatures."""
+    scan_type = scan_type or "custom"
+    if scan_type == "custom" and not paths:
+        raise click.UsageError("give at least one PATH, or --type quick / --type full")
+    cdir = Path(cache_dir) if cache_dir else _default_cache_dir()
+    try:
+        sigset = load_signatures(list(signatures), cache_dir=cdir / "rules" if cache else None)
+    except SignatureError as exc:
+        click.echo(f"ERROR: {exc}", err=True)
+        sys.exit(2)
+    limits = ArchiveLimits(
+        max_depth=archive_max_depth,
+        max_members=archive_max_members,
+        max_expanded=archive_max_size or 2**62,
+        max_ratio=archive_max_ratio,
+    )
+    options = ScanOptions(
+        scan_type=scan_type, root=root, exclude=exclude, include=include, file_classes=file_types,
+        max_file_size=max_file_size, one_filesystem=not cross_filesystems, follow_symlinks=follow_symlinks,
+        scan_archives=not no_archives, archive_limits=limits, workers=workers, cpu_share=cpu_share,
+        bytes_per_second=max_io_rate, cache_path=str(cdir / "verdicts.sqlite") if cache else None,
+    )
+    scanner = Scanner(sigset, options)
+    show_progress = not as_json and not no_progress and sys.stderr.isatty()
+    try:
+        if show_progress:
+            report = _run_with_bar(scanner, list(paths))
+        else:
+            on_det = None if as_json else (lambda d: print(_detection_line(d), flush=True))
+            report = scanner.run(list(paths), on_detection=on_det)
+    except (ValueError, OSError) as exc:
+        click.echo(f"ERROR: {exc}", err=True)
+        sys.exit(2)
+    if as_json:
+        doc: dict[str, Any] = {"report": report.to_dict(), "signatures": sigset.summary()}
+        print(json.dumps(doc, indent=2))
+    else:
+        print(_summary(report, sigset, verbose))
+    if report.files_detected:
+        sys.exit(1)
+    if report.errors or any(report.skipped.get(k) for k in _ERROR_SKIPS):
+        sys.exit(2)
+    sys.exit(0)
+
+
+def _run_with_bar(scanner: Scanner, paths: list[str]) -> ScanReport:
+    from rich.console import Console
+    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
+
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("[bold]scanning"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TextColumn("{task.fields[files]}"),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        TextColumn("[dim]{task.fields[current]}"),
+    )
+    live_lines = sys.stdout.isatty()
+    found: list[Detection] = []
+    with Bar(*columns, console=console, transient=True, redirect_stdout=False, redirect_stderr=False) as bar:
+        task = bar.add_task("scan", total=None, files="", rate="", current="")
+
+        def on_progress(p: Progress) -> None:
+            approx = "" if p.totals_final else "~"
+            cur = (p.current or "")[-50:]
+            bar.update(task, total=max(1, p.bytes_total), completed=p.bytes_done, current=cur,
+                       files=f"{p.files_done}/{approx}{p.files_total} files",
+                       rate=f"{p.bytes_per_second / 1e6:.0f} MB/s")
+
+        def on_detection(d: Detection) -> None:
+            if live_lines:
+                bar.console.print(_detection_line(d), markup=False, highlight=False)
+            else:
+                found.append(d)
+
+        report = scanner.run(paths, on_progress=on_progress, on_detection=on_detection)
+    for d in found:  # stdout is a file or pipe: keep the detection lines there, not on the terminal
+        print(_detection_line(d))
+    return report

@@ -1,0 +1,144 @@
+"""Reading archive members through libarchive with hard limits, so that a zip bomb costs bounded time and memory.
+
+Every format libarchive reads is accepted (zip, tar, 7z, cpio, cab, rar, iso, ar, xar...), and single compressed
+streams (gzip, bzip2, xz, zstd, lz4, lzma) through its "raw" format. Limits are checked while data is being
+expanded, block by block, and the first one hit stops the whole archive: skipping the rest of a compressed
+stream would mean decompressing it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from ctypes import c_void_p, cast
+from dataclasses import dataclass
+
+from libarchive import ffi
+from libarchive.exception import ArchiveError
+from libarchive.read import ArchiveRead
+
+__all__ = ["ArchiveLimits", "ArchiveLimitExceeded", "ArchiveUnreadable", "Budget", "walk_archive"]
+
+BLOCK = 256 * 1024
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Defaults follow ClamAV's (MaxRecursion, MaxFiles, MaxScanSize) scaled to a scanner that keeps members in
+    memory: ``max_expanded`` also bounds the memory one file can use, nested levels included."""
+
+    max_depth: int = 5
+    max_members: int = 10_000
+    max_expanded: int = 256 * MiB
+    max_ratio: int = 250
+    max_member_size: int = 64 * MiB
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "max_depth": self.max_depth,
+            "max_members": self.max_members,
+            "max_expanded": self.max_expanded,
+            "max_ratio": self.max_ratio,
+            "max_member_size": self.max_member_size,
+        }
+
+
+class ArchiveLimitExceeded(Exception):
+    """A limit stopped the expansion; ``str()`` says which one and where."""
+
+
+class ArchiveUnreadable(Exception):
+    """libarchive recognised the format but could not read on (corrupt, encrypted, unsupported method)."""
+
+
+@dataclass
+class Budget:
+    """Shared by all nesting levels of one top-level file: limits apply to the whole tree."""
+
+    limits: ArchiveLimits
+    archive_size: int
+    members: int = 0
+    expanded: int = 0
+
+    def charge(self, nbytes: int, where: str) -> None:
+        self.expanded += nbytes
+        lim = self.limits
+        if self.expanded > lim.max_expanded:
+            raise ArchiveLimitExceeded(f"expanded size over {lim.max_expanded} bytes at {where}")
+        if self.expanded > MiB and self.expanded > lim.max_ratio * max(1, self.archive_size):
+            raise ArchiveLimitExceeded(f"compression ratio over {lim.max_ratio}:1 at {where}")
+
+
+@contextmanager
+def _reader(fd: int | None, data: bytes | None) -> Iterator[ArchiveRead]:
+    archive_p = ffi.read_new()
+    try:
+        ffi.get_read_filter_function("all")(archive_p)
+        ffi.get_read_format_function("all")(archive_p)
+        ffi.get_read_format_function("raw")(archive_p)
+        if data is not None:
+            ffi.read_open_memory(archive_p, cast(data, c_void_p), len(data))  # type: ignore[arg-type]
+        else:
+            assert fd is not None
+            os.lseek(fd, 0, os.SEEK_SET)
+            ffi.read_open_fd(archive_p, fd, BLOCK)
+        yield ArchiveRead(archive_p)
+    finally:
+        ffi.read_free(archive_p)
+
+
+MemberCallback = Callable[[bytes, str, int], None]
+"""Called with (member data, member chain such as ``a.tar!x/y.exe``, depth of the member)."""
+
+
+def walk_archive(
+    *,
+    fd: int | None,
+    data: bytes | None,
+    chain: str,
+    depth: int,
+    budget: Budget,
+    on_member: MemberCallback,
+) -> bool:
+    """Expand one archive level, handing each regular member to ``on_member``.
+
+    Returns False when libarchive does not recognise the content as an archive (nothing was expanded).
+    Raises :class:`ArchiveLimitExceeded` or :class:`ArchiveUnreadable`.
+    """
+    lim = budget.limits
+    if depth > lim.max_depth:
+        raise ArchiveLimitExceeded(f"nesting deeper than {lim.max_depth} at {chain}")
+    seen_any = False
+    try:
+        with _reader(fd, data) as archive:
+            for entry in archive:
+                if not seen_any:
+                    seen_any = True
+                    if archive.format_name == b"raw" and not archive.filter_names:
+                        return False
+                if not entry.isfile:
+                    continue
+                budget.members += 1
+                name = entry.pathname or "data"
+                where = f"{chain}!{name}" if chain else name
+                if budget.members > lim.max_members:
+                    raise ArchiveLimitExceeded(f"more than {lim.max_members} members at {where}")
+                declared = entry.size if ffi.entry_size_is_set(entry._entry_p) else 0
+                if declared > lim.max_member_size:
+                    raise ArchiveLimitExceeded(f"member of {declared} bytes over {lim.max_member_size} at {where}")
+                chunks: list[bytes] = []
+                got = 0
+                for block in entry.get_blocks(BLOCK):
+                    got += len(block)
+                    if got > lim.max_member_size:
+                        raise ArchiveLimitExceeded(f"member larger than {lim.max_member_size} bytes at {where}")
+                    budget.charge(len(block), where)
+                    chunks.append(block)
+                on_member(b"".join(chunks), where, depth)
+    except ArchiveError as exc:
+        if not seen_any:
+            return False
+        raise ArchiveUnreadable(f"{chain or 'archive'}: {getattr(exc, 'msg', exc)}") from exc
+    return seen_any

@@ -1,0 +1,108 @@
+"""Progress reporting: counters, totals estimated by a cheap pre-walk running alongside, rate and ETA.
+
+The same :class:`Progress` value goes to the CLI's progress bar and to the agent, which forwards it to the server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .walk import FileEntry, Target, WalkOptions, walk
+
+__all__ = ["Progress", "PreWalk", "ProgressCallback"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    files_done: int
+    bytes_done: int
+    files_total: int
+    bytes_total: int
+    totals_final: bool
+    """False while the totals are still an estimate (pre-walk or previous scan of the same scope)."""
+    elapsed: float
+    detections: int
+    skipped: int
+    current: str | None
+    checkpoint: str | None
+    """Every path up to and including this one has its final verdict: resume a stopped scan after it."""
+
+    @property
+    def percent(self) -> float:
+        if self.bytes_total > 0:
+            return min(100.0, 100.0 * self.bytes_done / self.bytes_total)
+        if self.files_total > 0:
+            return min(100.0, 100.0 * self.files_done / self.files_total)
+        return 100.0 if self.totals_final else 0.0
+
+    @property
+    def bytes_per_second(self) -> float:
+        return self.bytes_done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def files_per_second(self) -> float:
+        return self.files_done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        rate = self.bytes_per_second
+        if rate <= 0 or self.bytes_total <= 0:
+            return None
+        return max(0.0, (self.bytes_total - self.bytes_done) / rate)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files_done": self.files_done,
+            "bytes_done": self.bytes_done,
+            "files_total": self.files_total,
+            "bytes_total": self.bytes_total,
+            "totals_final": self.totals_final,
+            "elapsed": self.elapsed,
+            "percent": self.percent,
+            "bytes_per_second": self.bytes_per_second,
+            "files_per_second": self.files_per_second,
+            "eta": self.eta,
+            "detections": self.detections,
+            "skipped": self.skipped,
+            "current": self.current,
+            "checkpoint": self.checkpoint,
+        }
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class PreWalk:
+    """Counts the files and bytes the scan will visit, in a daemon thread; read ``files``/``bytes`` any time."""
+
+    def __init__(self, targets: Iterable[Target], opts: WalkOptions) -> None:
+        self.files = 0
+        self.bytes = 0
+        self.done = False
+        self._stop = False
+        self._targets = list(targets)
+        self._opts = opts
+        self._thread = threading.Thread(target=self._run, name="fleetscan-prewalk", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop = True
+
+    def _run(self) -> None:
+        n = 0
+        for item in walk(self._targets, self._opts):
+            if self._stop:
+                return
+            n += 1
+            if isinstance(item, FileEntry):
+                self.files += 1
+                self.bytes += item.size
+            if n % 2048 == 0:
+                time.sleep(0)  # let the scanning thread have the GIL
+        self.done = True

@@ -1,0 +1,165 @@
+"""Plain result types shared by the engine, the agent and the CLI.
+
+They are dataclasses with ``to_dict``/``from_dict`` so that a report can be sent over the wire, stored as a
+checkpoint and restored to resume a scan without any engine object being alive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["Detection", "ScanReport", "Skip", "SkipReason", "Severity", "MAX_EXAMPLES"]
+
+#: How many example paths a report keeps per skip reason; counts are always exact.
+MAX_EXAMPLES = 20
+
+
+class SkipReason(StrEnum):
+    """Why a file was not (fully) scanned. Every path that is not clean or detected carries one."""
+
+    TOO_LARGE = "too_large"
+    ARCHIVE_LIMIT = "archive_limit"
+    PERMISSION_DENIED = "permission_denied"
+    READ_ERROR = "read_error"
+    EXCLUDED = "excluded"
+    SPECIAL_FILE = "special_file"
+    SYMLINK = "symlink"
+
+
+class Severity(StrEnum):
+    """The four levels HSS uses; Alibaba's three map onto low/medium/high."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One signature hit. ``member`` is the chain of archive members (``a.zip!b.tar!x.exe``) when inside one."""
+
+    path: str
+    signature: str
+    sig_type: str
+    severity: str
+    offset: int | None = None
+    member: str | None = None
+    signature_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Detection:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A path the engine looked at and did not scan (or not completely), with the reason and a human detail."""
+
+    path: str
+    reason: SkipReason
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "reason": str(self.reason), "detail": self.detail}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Skip:
+        return cls(path=data["path"], reason=SkipReason(data["reason"]), detail=data.get("detail", ""))
+
+
+@dataclass
+class ScanReport:
+    """Everything a scan produced. Counters are restorable so a resumed scan continues them."""
+
+    signature_version: str = ""
+    signature_counts: dict[str, int] = field(default_factory=dict)
+    unsupported_signatures: dict[str, int] = field(default_factory=dict)
+    scan_type: str = "custom"
+    targets: list[str] = field(default_factory=list)
+    root: str | None = None
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    files_clean: int = 0
+    files_detected: int = 0
+    files_cached: int = 0
+    bytes_scanned: int = 0
+    detections: list[Detection] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    skip_examples: dict[str, list[Skip]] = field(default_factory=dict)
+    stopped: bool = False
+    checkpoint: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def files_scanned(self) -> int:
+        return self.files_clean + self.files_detected
+
+    @property
+    def files_skipped(self) -> int:
+        return sum(self.skipped.values())
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.finished_at - self.started_at)
+
+    def add_skip(self, skip: Skip) -> None:
+        key = str(skip.reason)
+        self.skipped[key] = self.skipped.get(key, 0) + 1
+        examples = self.skip_examples.setdefault(key, [])
+        if len(examples) < MAX_EXAMPLES:
+            examples.append(skip)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "signature_version": self.signature_version,
+            "signature_counts": dict(self.signature_counts),
+            "unsupported_signatures": dict(self.unsupported_signatures),
+            "scan_type": self.scan_type,
+            "targets": list(self.targets),
+            "root": self.root,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration": self.duration,
+            "files_scanned": self.files_scanned,
+            "files_clean": self.files_clean,
+            "files_detected": self.files_detected,
+            "files_cached": self.files_cached,
+            "files_skipped": self.files_skipped,
+            "bytes_scanned": self.bytes_scanned,
+            "detections": [d.to_dict() for d in self.detections],
+            "skipped": dict(self.skipped),
+            "skip_examples": {k: [s.to_dict() for s in v] for k, v in self.skip_examples.items()},
+            "stopped": self.stopped,
+            "checkpoint": self.checkpoint,
+            "errors": list(self.errors),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScanReport:
+        return cls(
+            signature_version=data.get("signature_version", ""),
+            signature_counts=dict(data.get("signature_counts", {})),
+            unsupported_signatures=dict(data.get("unsupported_signatures", {})),
+            scan_type=data.get("scan_type", "custom"),
+            targets=list(data.get("targets", [])),
+            root=data.get("root"),
+            started_at=float(data.get("started_at", 0.0)),
+            finished_at=float(data.get("finished_at", 0.0)),
+            files_clean=int(data.get("files_clean", 0)),
+            files_detected=int(data.get("files_detected", 0)),
+            files_cached=int(data.get("files_cached", 0)),
+            bytes_scanned=int(data.get("bytes_scanned", 0)),
+            detections=[Detection.from_dict(d) for d in data.get("detections", [])],
+            skipped=dict(data.get("skipped", {})),
+            skip_examples={k: [Skip.from_dict(s) for s in v] for k, v in data.get("skip_examples", {}).items()},
+            stopped=bool(data.get("stopped", False)),
+            checkpoint=data.get("checkpoint"),
+            errors=list(data.get("errors", [])),
+        )

@@ -1,0 +1,352 @@
+"""The scan loop: walk, consult the cache, send batches of paths to worker processes, collect verdicts in order.
+
+Verdicts are applied strictly in walk order (a window of batches is in flight, but results are consumed from the
+head), so the report's ``checkpoint`` always means "everything up to here is final": a cancelled scan resumes from
+it with its counters restored, and the result is the same as an uninterrupted scan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .archives import ArchiveLimits
+from .cache import VerdictCache
+from .filetypes import parse_classes
+from .locations import resolve_scope
+from .progress import PreWalk, Progress, ProgressCallback
+from .results import Detection, ScanReport, Skip, SkipReason
+from .signatures.sigset import SignatureSet
+from .throttle import split_cpu_share
+from .walk import FileEntry, WalkOptions, walk
+from .workers import CLEAN, SKIPPED, FileResult, Matcher, WorkerConfig, init_worker, scan_batch
+
+__all__ = ["ScanOptions", "Scanner", "DEFAULT_MAX_FILE_SIZE"]
+
+DEFAULT_MAX_FILE_SIZE = 256 * 1024 * 1024
+#: Outcomes that depend only on content, signatures and options, hence safe to cache.
+_CACHEABLE_SKIPS = {SkipReason.ARCHIVE_LIMIT, SkipReason.EXCLUDED}
+
+
+@dataclass
+class ScanOptions:
+    scan_type: str = "custom"
+    root: str | None = None
+    """A mounted filesystem scanned as if it were ``/``; paths are reported as seen inside it."""
+    exclude: Sequence[str] = ()
+    include: Sequence[str] = ()
+    file_classes: Sequence[int] = ()
+    """HSS classes: 0 all, 1 executable, 2 archive, 3 script, 4 document, 5 image, 6 audio/video."""
+    max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
+    one_filesystem: bool = True
+    follow_symlinks: bool = False
+    scan_archives: bool = True
+    archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+    workers: int | None = None
+    """Worker processes; None: one per core (within ``cpu_share``); 0: match in this process."""
+    cpu_share: float | None = None
+    """Share of all cores the scan may use, e.g. 0.25; enforced by worker count and duty cycle."""
+    bytes_per_second: float | None = None
+    nice: int = 0
+    cache_path: str | None = None
+    prewalk: bool = True
+    resume_after: str | None = None
+    batch_files: int = 64
+    batch_bytes: int = 32 * 1024 * 1024
+    progress_interval: float = 0.25
+    file_timeout: int = 120
+
+    def digest(self) -> str:
+        """What, besides the signature version, decides a file's verdict (the cache key)."""
+        doc = {
+            "classes": sorted(parse_classes(list(self.file_classes))),
+            "archives": self.scan_archives,
+            "limits": self.archive_limits.to_dict(),
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@dataclass
+class _Unit:
+    """A run of walk items whose verdicts are applied together, in order."""
+
+    items: list[tuple[FileEntry | Skip, Any]]
+    future: Future[list[FileResult]] | None = None
+    results: list[FileResult] | None = None
+
+
+class Scanner:
+    def __init__(self, sigset: SignatureSet, options: ScanOptions | None = None) -> None:
+        self.sigset = sigset
+        self.options = options or ScanOptions()
+
+    # -- plumbing -------------------------------------------------------------------------------------------------
+
+    def _worker_config(self, per_worker_cpu: float | None, n_workers: int) -> WorkerConfig:
+        o = self.options
+        return WorkerConfig.from_sigset(
+            self.sigset,
+            classes=parse_classes(list(o.file_classes)),
+            scan_archives=o.scan_archives,
+            limits=o.archive_limits,
+            cpu_share=per_worker_cpu,
+            bytes_per_second=(o.bytes_per_second / max(1, n_workers)) if o.bytes_per_second else None,
+            nice=o.nice,
+            timeout=o.file_timeout,
+        )
+
+    def _scope_key(self, displays: list[str]) -> str:
+        o = self.options
+        doc = [o.scan_type, o.root, sorted(displays), list(o.exclude), list(o.include), o.max_file_size,
+               o.one_filesystem, o.follow_symlinks]
+        return hashlib.sha256(json.dumps(doc).encode()).hexdigest()[:16]
+
+    # -- the scan -------------------------------------------------------------------------------------------------
+
+    def run(
+        self,
+        targets: Sequence[str] = (),
+        on_progress: ProgressCallback | None = None,
+        on_detection: Callable[[Detection], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        resume: ScanReport | None = None,
+    ) -> ScanReport:
+        """Scan ``targets`` (custom scans) or the quick/full locations; ``resume`` continues a stopped report."""
+        o = self.options
+        scope = resolve_scope(o.scan_type, targets, o.root)
+        report = ScanReport.from_dict(resume.to_dict()) if resume is not None else ScanReport()
+        report.stopped = False
+        report.signature_version = self.sigset.version
+        report.signature_counts = dict(self.sigset.counts)
+        report.unsupported_signatures = dict(self.sigset.unsupported.counts)
+        report.scan_type = o.scan_type
+        report.targets = [t.display for t in scope.targets]
+        report.root = o.root
+        t0 = time.monotonic()
+        elapsed_before = report.duration if resume is not None else 0.0
+        if resume is None or not report.started_at:
+            report.started_at = time.time()
+        wopts = WalkOptions(
+            exclude=tuple(o.exclude),
+            include=tuple(o.include),
+            max_file_size=o.max_file_size,
+            one_filesystem=o.one_filesystem and scope.one_filesystem,
+            follow_symlinks=o.follow_symlinks,
+            pruned=scope.pruned,
+            resume_after=resume.checkpoint if resume is not None else o.resume_after,
+        )
+        cache = VerdictCache(o.cache_path, f"{self.sigset.version}-{o.digest()}")
+        scope_key = self._scope_key(report.targets)
+        prior_totals = cache.totals(scope_key) if wopts.resume_after is None else None
+        prewalk: PreWalk | None = None
+        if o.prewalk and prior_totals is None:
+            prewalk = PreWalk(scope.targets, dataclasses.replace(wopts, resume_after=None))
+
+        n_workers, per_worker_cpu = split_cpu_share(o.cpu_share, os.cpu_count() or 1, o.workers)
+        inline = o.workers == 0
+        cfg = self._worker_config(per_worker_cpu, 1 if inline else n_workers)
+        pool: ProcessPoolExecutor | None = None
+        matcher: Matcher | None = None
+
+        state = _State(report, self.sigset.version, cache, on_detection)
+        walked_files = walked_bytes = 0
+        units: deque[_Unit] = deque()
+        last_progress = 0.0
+        current: str | None = None
+
+        def emit(force: bool = False) -> None:
+            nonlocal last_progress
+            if on_progress is None:
+                return
+            now = time.monotonic()
+            if not force and now - last_progress < o.progress_interval:
+                return
+            last_progress = now
+            if walk_done:
+                final = True
+                files_total, bytes_total = state.files_before + walked_files, state.bytes_before + walked_bytes
+            elif prewalk is not None and prewalk.done:
+                final, files_total, bytes_total = True, prewalk.files, prewalk.bytes
+            else:
+                est_f, est_b = (prewalk.files, prewalk.bytes) if prewalk is not None else prior_totals or (0, 0)
+                final = False
+                files_total = max(est_f, state.files_before + walked_files)
+                bytes_total = max(est_b, state.bytes_before + walked_bytes)
+            on_progress(Progress(
+                files_done=state.files_done,
+                bytes_done=state.bytes_done,
+                files_total=files_total,
+                bytes_total=bytes_total,
+                totals_final=final,
+                elapsed=elapsed_before + now - t0,
+                detections=len(report.detections),
+                skipped=report.files_skipped,
+                current=current,
+                checkpoint=report.checkpoint,
+            ))
+
+        inflight = 0
+
+        def drain(limit: int) -> None:
+            """Apply finished units from the head; wait on the head while more than ``limit`` batches are out."""
+            nonlocal inflight
+            while units:
+                head = units[0]
+                if head.future is not None:
+                    if not head.future.done() and inflight <= limit:
+                        return
+                    head.results = head.future.result()
+                    inflight -= 1
+                state.apply(units.popleft())
+                emit()
+
+        def flush(batch: list[tuple[FileEntry | Skip, Any]], paths: list[str]) -> None:
+            nonlocal pool, matcher
+            nonlocal inflight
+            unit = _Unit(batch)
+            if paths:
+                if inline:
+                    if matcher is None:
+                        matcher = Matcher(cfg, rules=self.sigset.rules)
+                    unit.results = [matcher.scan_path(p) for p in paths]
+                else:
+                    if pool is None:
+                        pool = _make_pool(n_workers, cfg)
+                    unit.future = pool.submit(scan_batch, paths)
+                    inflight += 1
+            units.append(unit)
+
+        walk_done = False
+        stopped = False
+        batch: list[tuple[FileEntry | Skip, Any]] = []
+        paths: list[str] = []
+        batch_bytes = 0
+        window = max(2, 3 * n_workers)
+        try:
+            if prewalk is not None:
+                prewalk.start()
+            for item in walk(scope.targets, wopts):
+                if isinstance(item, FileEntry):
+                    walked_files += 1
+                    walked_bytes += item.size
+                    current = item.display
+                    cached = cache.get(item.dev, item.ino, item.size, item.mtime_ns, item.ctime_ns)
+                    if cached is not None:
+                        batch.append((item, cached))
+                    else:
+                        batch.append((item, None))
+                        paths.append(item.path)
+                        batch_bytes += item.size
+                else:
+                    batch.append((item, None))
+                if len(paths) >= o.batch_files or batch_bytes >= o.batch_bytes or len(batch) >= 1024:
+                    flush(batch, paths)
+                    batch, paths, batch_bytes = [], [], 0
+                    if should_stop is not None and should_stop():
+                        stopped = True
+                        break
+                    drain(limit=window)
+                    emit()
+            else:
+                if batch:
+                    flush(batch, paths)
+                walk_done = True
+            drain(limit=-1)
+        finally:
+            if prewalk is not None:
+                prewalk.stop()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        report.stopped = stopped
+        if walk_done and not stopped:
+            cache.set_totals(scope_key, state.files_before + walked_files, state.bytes_before + walked_bytes)
+        cache.close()
+        report.finished_at = report.started_at + elapsed_before + (time.monotonic() - t0)
+        emit(force=True)
+        return report
+
+
+class _State:
+    """Applies verdicts to the report in walk order and feeds the cache."""
+
+    def __init__(self, report: ScanReport, version: str, cache: VerdictCache,
+                 on_detection: Callable[[Detection], None] | None) -> None:
+        self.report = report
+        self.version = version
+        self.cache = cache
+        self.on_detection = on_detection
+        self.files_before = report.files_scanned + report.files_skipped
+        self.bytes_before = report.bytes_scanned
+        self.files_done = self.files_before
+        self.bytes_done = self.bytes_before
+
+    def apply(self, unit: _Unit) -> None:
+        results = iter(unit.results or ())
+        report = self.report
+        for item, cached in unit.items:
+            report.checkpoint = item.display if isinstance(item, FileEntry) else item.path
+            if isinstance(item, Skip):
+                report.add_skip(item)
+                self.files_done += 1
+                continue
+            if cached is not None:
+                status, payload = cached
+                dets, reason, detail = json.loads(payload)
+                report.files_cached += 1
+                self._verdict(item, status, [tuple(d) for d in dets], reason, detail, item.size, store=False)
+            else:
+                status, dets, reason, detail, nbytes = next(results)
+                self._verdict(item, status, dets, reason, detail, nbytes, store=True)
+
+    def _verdict(self, item: FileEntry, status: int, dets: list[Any], reason: str | None, detail: str,
+                 nbytes: int, store: bool) -> None:
+        report = self.report
+        self.files_done += 1
+        if status == SKIPPED:
+            skip_reason = SkipReason(reason or SkipReason.READ_ERROR)
+            report.add_skip(Skip(item.display, skip_reason, detail))
+            report.bytes_scanned += nbytes
+            self.bytes_done += item.size
+            if store and skip_reason in _CACHEABLE_SKIPS:
+                self.cache.put(item.dev, item.ino, item.size, item.mtime_ns, item.ctime_ns, status,
+                               [[], reason, detail])
+            return
+        report.bytes_scanned += item.size
+        self.bytes_done += item.size
+        if status == CLEAN:
+            report.files_clean += 1
+        else:
+            report.files_detected += 1
+            for sig, typ, sev, off, member in dets:
+                det = Detection(item.display, sig, typ, sev, off, member, self.version)
+                report.detections.append(det)
+                if self.on_detection is not None:
+                    self.on_detection(det)
+        if store:
+            self.cache.put(item.dev, item.ino, item.size, item.mtime_ns, item.ctime_ns, status,
+                           [[list(d) for d in dets], None, detail])
+
+
+_PRELOADED = False
+
+
+def _make_pool(n: int, cfg: WorkerConfig) -> ProcessPoolExecutor:
+    """Workers start from a fork server: safe in a threaded caller (the agent), and each one imports yara-x once."""
+    global _PRELOADED
+    methods = multiprocessing.get_all_start_methods()
+    method = "forkserver" if "forkserver" in methods else "spawn"
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver" and not _PRELOADED:
+        ctx.set_forkserver_preload(["fleetscan.engine.workers"])
+        _PRELOADED = True
+    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=init_worker, initargs=(cfg,))
+

@@ -1,0 +1,277 @@
+"""Loading every signature source into one :class:`SignatureSet` with a content version.
+
+All byte patterns (YARA rules, translated ClamAV body patterns, EICAR) are compiled into one yara-x ``Rules``.
+ClamAV patterns are packed into few rules of many patterns each, grouped by target type, because yara-x's per-file
+cost grows with the number of rules, not patterns; which pattern fired, and whether its ClamAV offset holds, is
+decided after the match from the pattern's identifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yara_x
+
+from .clamav import METADATA_SUFFIXES, parse_clamav_db
+from .cvd import CONTAINER_SUFFIXES, CvdError, read_cvd
+from .eicar import EICAR_NAMESPACE, EICAR_RULE
+from .hashes import HASH_LIST_SUFFIXES, HashIndex, parse_hash_list
+from .model import BodyPattern, SignatureParts, UnsupportedReport
+from .yara import YARA_SUFFIXES, count_rules
+
+__all__ = ["SignatureSet", "SignatureError", "load_signatures", "PatternInfo", "BODY_NAMESPACE"]
+
+#: Bumped when translation or grouping changes, so that caches keyed by the version are invalidated.
+FORMAT_VERSION = "fleetscan-sig-1"
+BODY_NAMESPACE = "clamav_body"
+#: Patterns per generated rule: enough to keep the rule count (and per-file cost) small.
+PATTERNS_PER_RULE = 1000
+
+PatternInfo = tuple[str, str, int, int]
+"""(name, offset kind, start, span) of a translated body pattern, indexed by its ``$p<n>`` identifier."""
+
+_TARGET_GUARDS = {
+    0: "",
+    1: "uint16(0) == 0x5A4D",
+    2: "uint32be(0) == 0xD0CF11E0",
+    5: "(uint32be(0) == 0x89504E47 or uint16be(0) == 0xFFD8 or uint32be(0) == 0x47494638 or uint16be(0) == 0x424D"
+    " or uint32be(0) == 0x49492A00 or uint32be(0) == 0x4D4D002A)",
+    6: "uint32be(0) == 0x7F454C46",
+    9: "uint32be(0) == 0xFEEDFACE or uint32be(0) == 0xFEEDFACF or uint32be(0) == 0xCEFAEDFE"
+    " or uint32be(0) == 0xCFFAEDFE or uint32be(0) == 0xCAFEBABE",
+    10: "uint32be(0) == 0x25504446",
+    11: "uint16be(1) == 0x5753 and (uint8(0) == 0x46 or uint8(0) == 0x43 or uint8(0) == 0x5A)",
+    12: "uint32be(0) == 0xCAFEBABE",
+}
+
+
+class SignatureError(Exception):
+    """A signature path does not exist or cannot be read at all."""
+
+
+@dataclass
+class SignatureSet:
+    """Compiled signatures plus the tables the workers need to name what matched."""
+
+    version: str
+    counts: dict[str, int]
+    unsupported: UnsupportedReport
+    hash_index: HashIndex
+    section_index: HashIndex
+    patterns: list[PatternInfo]
+    rules: yara_x.Rules
+    sources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    _rules_bytes: bytes | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def rules_bytes(self) -> bytes:
+        """The compiled rules serialized once, to hand to worker processes."""
+        if self._rules_bytes is None:
+            buf = io.BytesIO()
+            self.rules.serialize_into(buf)
+            self._rules_bytes = buf.getvalue()
+        return self._rules_bytes
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "version": self.version,
+            "counts": dict(self.counts),
+            "total": self.total,
+            "unsupported": dict(self.unsupported.counts),
+            "unsupported_total": self.unsupported.total,
+            "unsupported_examples": {k: list(v) for k, v in self.unsupported.examples.items()},
+            "sources": list(self.sources),
+            "notes": list(self.notes),
+        }
+
+
+def _suffix(name: str) -> str:
+    return os.path.splitext(name)[1].lower()
+
+
+def _add_file(name: str, data: bytes, origin: str, parts: SignatureParts, notes: list[str], explicit: bool) -> None:
+    suffix = _suffix(name)
+    parts.sources.append((origin, hashlib.sha256(data).hexdigest()))
+    if suffix in CONTAINER_SUFFIXES:
+        try:
+            header, members = read_cvd(data, strict=suffix == ".cvd")
+        except CvdError as exc:
+            parts.unsupported.add(f"unreadable container: {exc}", origin)
+            return
+        notes.append(
+            f"{origin}: ClamAV container version {header.version} ({header.signatures} signatures declared), "
+            "integrity checked by MD5, publisher signature not verified"
+        )
+        for member, content in members:
+            _add_file(member, content, f"{origin}/{member}", parts, notes, explicit=False)
+        return
+    text = data.decode("utf-8", "replace")
+    if suffix in YARA_SUFFIXES:
+        parts.yara_sources.append((origin, text))
+    elif suffix in HASH_LIST_SUFFIXES:
+        parse_hash_list(text, origin, parts)
+    elif parse_clamav_db(suffix, text, origin, parts):
+        pass
+    elif explicit or suffix not in METADATA_SUFFIXES:
+        parts.unsupported.add(f"unrecognised signature file ({suffix or 'no suffix'})", origin)
+
+
+def _iter_files(path: Path) -> Iterable[tuple[Path, bool]]:
+    if path.is_dir():
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames.sort()
+            for fn in sorted(filenames):
+                yield Path(dirpath) / fn, False
+    elif path.exists():
+        yield path, True
+    else:
+        raise SignatureError(f"signature path not found: {path}")
+
+
+def read_parts(paths: Sequence[str | os.PathLike[str]]) -> tuple[SignatureParts, list[str]]:
+    parts = SignatureParts()
+    notes: list[str] = []
+    for p in paths:
+        for f, explicit in _iter_files(Path(p)):
+            try:
+                data = f.read_bytes()
+            except OSError as exc:
+                raise SignatureError(f"cannot read {f}: {exc}") from exc
+            _add_file(f.name, data, str(f), parts, notes, explicit)
+    return parts, notes
+
+
+def _group_source(rule: str, guard: str, ids: Sequence[int], patterns: Sequence[BodyPattern], ep: bool) -> str:
+    strings = "\n".join(f"    $p{i} = {{ {patterns[i].hexsig} }}" for i in ids)
+    cond = "any of them" if not guard else f"({guard}) and any of them"
+    imports = 'import "pe"\nimport "elf"\n' if ep else ""
+    return f"{imports}rule {rule} {{\n  strings:\n{strings}\n  condition:\n    {cond}\n}}\n"
+
+
+def _add_group(
+    compiler: yara_x.Compiler,
+    rule: str,
+    guard: str,
+    ids: list[int],
+    patterns: Sequence[BodyPattern],
+    ep: bool,
+    report: UnsupportedReport,
+    accepted: set[int],
+) -> None:
+    """Add a pattern group; on a compile error, bisect so only the offending patterns are lost (and counted)."""
+    try:
+        compiler.add_source(_group_source(rule, guard, ids, patterns, ep), origin=rule)
+        accepted.update(ids)
+        return
+    except yara_x.CompileError as exc:
+        if len(ids) == 1:
+            first = str(exc).splitlines()[0] if str(exc) else "compile error"
+            report.add(f"body pattern rejected by yara-x: {first[:80]}", patterns[ids[0]].name)
+            return
+    mid = len(ids) // 2
+    _add_group(compiler, f"{rule}a", guard, ids[:mid], patterns, ep, report, accepted)
+    _add_group(compiler, f"{rule}b", guard, ids[mid:], patterns, ep, report, accepted)
+
+
+def _compile(parts: SignatureParts) -> tuple[yara_x.Rules, dict[str, int]]:
+    compiler = yara_x.Compiler()
+    counts: dict[str, int] = {}
+    for n, (origin, text) in enumerate(parts.yara_sources):
+        compiler.new_namespace(f"y{n}")
+        try:
+            compiler.add_source(text, origin=origin)
+            counts["yara"] = counts.get("yara", 0) + count_rules(text)
+        except yara_x.CompileError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else "compile error"
+            parts.unsupported.add(f"YARA rule file rejected by yara-x: {first[:80]}", origin, count_rules(text))
+    compiler.new_namespace(EICAR_NAMESPACE)
+    compiler.add_source(EICAR_RULE, origin="builtin:eicar")
+    counts["eicar"] = 1
+    compiler.new_namespace(BODY_NAMESPACE)
+    groups: dict[tuple[int, bool], list[int]] = {}
+    for i, pat in enumerate(parts.patterns):
+        groups.setdefault((pat.target, pat.offset_kind == "ep"), []).append(i)
+    accepted: set[int] = set()
+    for (target, ep), ids in sorted(groups.items()):
+        for chunk_no, start in enumerate(range(0, len(ids), PATTERNS_PER_RULE)):
+            rule = f"ndb_t{target}{'_ep' if ep else ''}_{chunk_no}"
+            chunk = ids[start : start + PATTERNS_PER_RULE]
+            _add_group(compiler, rule, _TARGET_GUARDS[target], chunk, parts.patterns, ep, parts.unsupported, accepted)
+    if accepted:
+        counts["body-pattern"] = len(accepted)
+    return compiler.build(), counts
+
+
+def _version(parts: SignatureParts) -> str:
+    h = hashlib.sha256(FORMAT_VERSION.encode())
+    for _origin, digest in sorted(parts.sources, key=lambda s: s[1]):
+        h.update(digest.encode())
+    return h.hexdigest()[:16]
+
+
+def load_signatures(
+    paths: Sequence[str | os.PathLike[str]] = (), cache_dir: str | os.PathLike[str] | None = None
+) -> SignatureSet:
+    """Read YARA, hash-list and ClamAV sources (files or folders) into one set; EICAR is always included.
+
+    With ``cache_dir`` the compiled rules are kept under the set's version, so reloading an unchanged set (every
+    rescan) costs a deserialization instead of a compilation.
+    """
+    parts, notes = read_parts(paths)
+    version = _version(parts)
+    rules: yara_x.Rules | None = None
+    counts: dict[str, int] = {}
+    cached = Path(cache_dir) / f"rules-{version}.yarx" if cache_dir is not None else None
+    if cached is not None and cached.exists():
+        try:
+            with cached.open("rb") as fh:
+                rules = yara_x.Rules.deserialize_from(fh)
+            meta = json.loads(cached.with_suffix(".json").read_text())
+            counts = {k: int(v) for k, v in meta["counts"].items()}
+            parts.unsupported = UnsupportedReport(meta["unsupported"], meta["examples"])
+        except Exception:  # any unreadable cache entry is rebuilt, never trusted
+            rules = None
+    if rules is None:
+        rules, counts = _compile(parts)
+        if cached is not None:
+            try:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cached.with_suffix(".tmp")
+                with tmp.open("wb") as fh:
+                    rules.serialize_into(fh)
+                meta_doc = {
+                    "counts": counts,
+                    "unsupported": parts.unsupported.counts,
+                    "examples": parts.unsupported.examples,
+                }
+                cached.with_suffix(".json").write_text(json.dumps(meta_doc))
+                os.replace(tmp, cached)
+            except OSError as exc:
+                notes.append(f"compiled-rules cache not written: {exc}")
+    if parts.hashes:
+        counts["hash"] = len(parts.hashes)
+    if parts.section_hashes:
+        counts["pe-section-hash"] = len(parts.section_hashes)
+    patterns = [(p.name, p.offset_kind, p.start, p.span) for p in parts.patterns]
+    return SignatureSet(
+        version=version,
+        counts=counts,
+        unsupported=parts.unsupported,
+        hash_index=HashIndex(parts.hashes),
+        section_index=HashIndex(parts.section_hashes),
+        patterns=patterns,
+        rules=rules,
+        sources=[origin for origin, _ in parts.sources],
+        notes=notes,
+    )

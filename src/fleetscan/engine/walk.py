@@ -1,0 +1,248 @@
+"""A deterministic, safe directory walk: every path it meets becomes a file to scan or a :class:`Skip`.
+
+Entries are visited depth first in sorted name order, so a walk can be resumed after any path (a checkpoint) by
+comparing path components. Nothing is opened here: FIFOs and devices are recognised from ``lstat`` alone (opening
+a FIFO blocks), symlinks are not followed unless asked, and followed ones cannot loop because every directory
+entered is remembered by (device, inode).
+"""
+
+from __future__ import annotations
+
+import errno
+import fnmatch
+import os
+import re
+import stat
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from .results import Skip, SkipReason
+
+__all__ = ["FileEntry", "Target", "WalkOptions", "PathFilter", "walk", "path_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """A regular file to scan. ``path`` is where to open it, ``display`` how it is reported (inside ``root``)."""
+
+    path: str
+    display: str
+    size: int
+    dev: int
+    ino: int
+    mtime_ns: int
+    ctime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    real: str
+    display: str
+
+
+@dataclass(frozen=True)
+class WalkOptions:
+    exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    max_file_size: int | None = None
+    one_filesystem: bool = True
+    follow_symlinks: bool = False
+    pruned: Mapping[str, str] = field(default_factory=dict)
+    """Display paths never entered (``/proc``, network mounts...), with the detail reported for them."""
+    resume_after: str | None = None
+
+
+def path_key(display: str) -> tuple[str, ...]:
+    """The sort key of the walk order: path components, so ``/a/b`` < ``/a/b/c`` < ``/a/b-c``."""
+    return tuple(display.rstrip("/").split("/")) if display != "/" else ("",)
+
+
+def _compile(patterns: Iterable[str]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    full: list[str] = []
+    base: list[str] = []
+    for p in patterns:
+        p = p.rstrip("/") or "/"
+        (full if "/" in p else base).append(fnmatch.translate(p))
+    return (re.compile("|".join(full)) if full else None, re.compile("|".join(base)) if base else None)
+
+
+class PathFilter:
+    """Include/exclude glob patterns: with a ``/`` a pattern matches the whole path, without one the name."""
+
+    def __init__(self, exclude: Iterable[str] = (), include: Iterable[str] = ()) -> None:
+        self._ex_full, self._ex_base = _compile(exclude)
+        self._in_full, self._in_base = _compile(include)
+        self.has_include = self._in_full is not None or self._in_base is not None
+
+    @staticmethod
+    def _match(full: re.Pattern[str] | None, base: re.Pattern[str] | None, display: str) -> bool:
+        if full is not None and full.match(display):
+            return True
+        return base is not None and base.match(display.rsplit("/", 1)[-1]) is not None
+
+    def excluded(self, display: str) -> bool:
+        return self._match(self._ex_full, self._ex_base, display)
+
+    def included(self, display: str) -> bool:
+        return not self.has_include or self._match(self._in_full, self._in_base, display)
+
+
+_SPECIAL = ((stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+            (stat.S_ISBLK, "block device"))
+
+
+def _special_kind(mode: int) -> str:
+    for test, kind in _SPECIAL:
+        if test(mode):
+            return kind
+    return "special file"
+
+
+def _error_skip(display: str, exc: OSError, what: str) -> Skip:
+    if isinstance(exc, PermissionError):
+        return Skip(display, SkipReason.PERMISSION_DENIED, f"{what} not readable")
+    if isinstance(exc, FileNotFoundError):
+        return Skip(display, SkipReason.READ_ERROR, f"{what} vanished during the walk")
+    return Skip(display, SkipReason.READ_ERROR, f"{what}: {exc.strerror or exc}")
+
+
+class _Walker:
+    def __init__(self, opts: WalkOptions) -> None:
+        self.opts = opts
+        self.filter = PathFilter(opts.exclude, opts.include)
+        self.resume = path_key(opts.resume_after) if opts.resume_after else None
+        self.visited: set[tuple[int, int]] = set()
+
+    def _before_resume(self, key: tuple[str, ...], is_dir: bool) -> bool:
+        """True when the whole item (a directory: its whole subtree) precedes the checkpoint."""
+        r = self.resume
+        if r is None:
+            return False
+        if is_dir:
+            return key < r[: len(key)]
+        return key <= r
+
+    def _file(self, real: str, display: str, st: os.stat_result) -> FileEntry | Skip:
+        opts = self.opts
+        if self.filter.excluded(display):
+            return Skip(display, SkipReason.EXCLUDED, "matches an exclude pattern")
+        if not self.filter.included(display):
+            return Skip(display, SkipReason.EXCLUDED, "not matched by an include pattern")
+        if opts.max_file_size is not None and st.st_size > opts.max_file_size:
+            return Skip(display, SkipReason.TOO_LARGE, f"{st.st_size} bytes > {opts.max_file_size}")
+        return FileEntry(real, display, st.st_size, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+
+    def _dir_skip(self, display: str, st: os.stat_result, root_dev: int, via_link: bool) -> Skip | None:
+        if display in self.opts.pruned:
+            return Skip(display, SkipReason.EXCLUDED, self.opts.pruned[display])
+        if self.filter.excluded(display):
+            return Skip(display, SkipReason.EXCLUDED, "directory matches an exclude pattern")
+        if self.opts.one_filesystem and st.st_dev != root_dev:
+            return Skip(display, SkipReason.EXCLUDED, "other filesystem (one filesystem per scan unless asked)")
+        ident = (st.st_dev, st.st_ino)
+        if ident in self.visited:
+            detail = "symlink loop or directory reached twice" if via_link else "directory reached twice (bind mount)"
+            return Skip(display, SkipReason.SYMLINK if via_link else SkipReason.EXCLUDED, detail)
+        self.visited.add(ident)
+        return None
+
+    def walk_target(self, target: Target) -> Iterator[FileEntry | Skip]:
+        key = path_key(target.display)
+        try:
+            st = os.stat(target.real)  # an explicit target is followed even when it is a symlink
+        except OSError as exc:
+            if not self._before_resume(key, False):
+                if exc.errno == errno.ELOOP:
+                    yield Skip(target.display, SkipReason.SYMLINK, "symlink loop")
+                else:
+                    yield _error_skip(target.display, exc, "target")
+            return
+        if stat.S_ISREG(st.st_mode):
+            if not self._before_resume(key, False):
+                yield self._file(target.real, target.display, st)
+            return
+        if not stat.S_ISDIR(st.st_mode):
+            if not self._before_resume(key, False):
+                yield Skip(target.display, SkipReason.SPECIAL_FILE, _special_kind(st.st_mode))
+            return
+        if self._before_resume(key, True):
+            return
+        skip = self._dir_skip(target.display, st, st.st_dev, via_link=False)
+        if skip is not None:
+            yield skip
+            return
+        yield from self._walk_dir(target.real, target.display, key, st.st_dev)
+
+    def _listing(self, dreal: str, ddisplay: str) -> list[os.DirEntry[str]] | Skip:
+        try:
+            with os.scandir(dreal) as it:
+                return sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            return _error_skip(ddisplay, exc, "directory")
+
+    def _walk_dir(self, real: str, display: str, key: tuple[str, ...], root_dev: int) -> Iterator[FileEntry | Skip]:
+        """Iterative depth-first walk in name order (no recursion: a hostile tree can be arbitrarily deep)."""
+        first = self._listing(real, display)
+        if isinstance(first, Skip):
+            yield first
+            return
+        stack: list[tuple[str, tuple[str, ...], Iterator[os.DirEntry[str]]]] = [
+            (display.rstrip("/") + "/", key, iter(first))
+        ]
+        follow = self.opts.follow_symlinks
+        while stack:
+            prefix, dkey, entries = stack[-1]
+            e = next(entries, None)
+            if e is None:
+                stack.pop()
+                continue
+            name = e.name
+            disp = prefix + name
+            ekey = dkey + (name,)
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError as exc:
+                if not self._before_resume(ekey, False):
+                    yield _error_skip(disp, exc, "entry")
+                continue
+            mode = st.st_mode
+            via_link = False
+            if stat.S_ISLNK(mode):
+                if self._before_resume(ekey, False):
+                    continue
+                if not follow:
+                    yield Skip(disp, SkipReason.SYMLINK, "symlink not followed")
+                    continue
+                try:
+                    st = os.stat(e.path)
+                except OSError as exc:
+                    loop = exc.errno == errno.ELOOP
+                    yield Skip(disp, SkipReason.SYMLINK, "symlink loop" if loop else "dangling symlink")
+                    continue
+                mode, via_link = st.st_mode, True
+            if stat.S_ISDIR(mode):
+                if self._before_resume(ekey, True):
+                    continue
+                skip = self._dir_skip(disp, st, root_dev, via_link)
+                if skip is None:
+                    listing = self._listing(e.path, disp)
+                    if isinstance(listing, Skip):
+                        yield listing
+                    else:
+                        stack.append((disp + "/", ekey, iter(listing)))
+                elif not self._before_resume(ekey, False):
+                    yield skip
+                continue
+            if self._before_resume(ekey, False):
+                continue
+            if stat.S_ISREG(mode):
+                yield self._file(e.path, disp, st)
+            else:
+                yield Skip(disp, SkipReason.SPECIAL_FILE, _special_kind(mode))
+
+
+def walk(targets: Iterable[Target], opts: WalkOptions | None = None) -> Iterator[FileEntry | Skip]:
+    """Yield files and skips of all targets, in ``path_key`` order."""
+    walker = _Walker(opts or WalkOptions())
+    for target in sorted(targets, key=lambda t: path_key(t.display)):
+        yield from walker.walk_target(target)

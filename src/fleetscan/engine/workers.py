@@ -1,0 +1,292 @@
+"""Matching one file: open it safely, hash it if a hash signature has its size, run yara-x, expand archives.
+
+This runs in worker processes because yara-x's Python binding holds the GIL during a scan, so threads do not
+scale. Results cross the process boundary as small tuples; files are opened by the worker, never read by the
+parent. yara-x reads the file itself (through ``/proc/self/fd`` so that it scans exactly the file opened here)
+unless the bytes are already in memory for hashing.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+from dataclasses import dataclass, field
+from typing import Any
+
+import yara_x
+
+from .archives import ArchiveLimitExceeded, ArchiveLimits, ArchiveUnreadable, Budget, walk_archive
+from .filetypes import HEAD_SIZE, classify, is_archive
+from .pe import pe_sections
+from .results import SkipReason
+from .signatures.eicar import EICAR_NAME, EICAR_NAMESPACE
+from .signatures.hashes import HashIndex
+from .signatures.sigset import BODY_NAMESPACE, PatternInfo, SignatureSet
+from .signatures.yara import severity_from_meta
+from .throttle import Throttle
+
+__all__ = ["WorkerConfig", "Matcher", "FileResult", "DetTuple", "init_worker", "scan_batch", "CLEAN", "DETECTED",
+           "SKIPPED"]
+
+CLEAN, DETECTED, SKIPPED = 0, 1, 2
+#: Files up to this size are read into memory when they must be hashed, so yara-x scans the same bytes.
+IN_MEMORY_MAX = 32 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
+_PROC_FD = os.path.isdir("/proc/self/fd")
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_NOATIME = getattr(os, "O_NOATIME", 0)
+
+DetTuple = tuple[str, str, str, "int | None", "str | None"]
+"""(signature, type, severity, offset, archive member chain)"""
+FileResult = tuple[int, list[DetTuple], "str | None", str, int]
+"""(CLEAN/DETECTED/SKIPPED, detections, skip reason, skip detail, bytes read)"""
+
+
+@dataclass
+class WorkerConfig:
+    """Everything a worker needs, picklable, so workers can be started with any multiprocessing method."""
+
+    rules_bytes: bytes
+    hash_index: HashIndex
+    section_index: HashIndex
+    patterns: list[PatternInfo]
+    classes: frozenset[int] = frozenset()
+    scan_archives: bool = True
+    limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+    cpu_share: float | None = None
+    bytes_per_second: float | None = None
+    nice: int = 0
+    timeout: int = 120
+    max_matches: int = 1000
+
+    @classmethod
+    def from_sigset(cls, sigset: SignatureSet, **kwargs: Any) -> WorkerConfig:
+        return cls(
+            rules_bytes=sigset.rules_bytes,
+            hash_index=sigset.hash_index,
+            section_index=sigset.section_index,
+            patterns=sigset.patterns,
+            **kwargs,
+        )
+
+
+def _check_offset(kind: str, start: int, span: int, offsets: list[int], size: int, ep: int | None) -> int | None:
+    if kind == "any":
+        return offsets[0]
+    if kind == "abs":
+        lo = start
+    elif kind == "eof":
+        lo = size - start
+    else:
+        if ep is None:
+            return None
+        lo = ep + start
+    for off in offsets:
+        if lo <= off <= lo + span:
+            return off
+    return None
+
+
+class Matcher:
+    """One per worker process: the deserialized rules, a yara-x scanner and the signature tables."""
+
+    def __init__(self, cfg: WorkerConfig, rules: yara_x.Rules | None = None) -> None:
+        import io
+
+        self.cfg = cfg
+        self.rules = rules if rules is not None else yara_x.Rules.deserialize_from(io.BytesIO(cfg.rules_bytes))
+        self.scanner = yara_x.Scanner(self.rules)
+        self.scanner.set_timeout(cfg.timeout)
+        self.scanner.max_matches_per_pattern(cfg.max_matches)
+        self.throttle = Throttle(cfg.cpu_share, cfg.bytes_per_second)
+        self.classes = cfg.classes
+
+    # -- matching -------------------------------------------------------------------------------------------------
+
+    def _interpret(self, res: Any, size: int, member: str | None, out: list[DetTuple]) -> None:
+        for rule in res.matching_rules:
+            ns = rule.namespace
+            if ns == BODY_NAMESPACE:
+                ep: int | None = None
+                ep_loaded = False
+                for pat in rule.patterns:
+                    if not pat.matches:
+                        continue
+                    name, kind, start, span = self.cfg.patterns[int(pat.identifier[2:])]
+                    if kind == "ep" and not ep_loaded:
+                        outputs = res.module_outputs
+                        ep = (outputs.get("pe") or outputs.get("elf") or {}).get("entry_point")
+                        ep_loaded = True
+                    off = _check_offset(kind, start, span, [m.offset for m in pat.matches], size, ep)
+                    if off is not None:
+                        _add(out, (name, "body-pattern", "high", off, member))
+            else:
+                offset = next((p.matches[0].offset for p in rule.patterns if p.matches), None)
+                if ns == EICAR_NAMESPACE:
+                    _add(out, (EICAR_NAME, "eicar", "low", offset, member))
+                else:
+                    _add(out, (rule.identifier, "yara", severity_from_meta(rule.metadata), offset, member))
+
+    def _hash_hits(self, data: bytes, member: str | None, out: list[DetTuple]) -> None:
+        size = len(data)
+        algos = self.cfg.hash_index.algos_for(size)
+        if algos:
+            digests = {a: hashlib.new(a, data).hexdigest() for a in algos}
+            for name, typ in self.cfg.hash_index.lookup(size, digests):
+                _add(out, (name, typ, "high", None, member))
+        if len(self.cfg.section_index) and data[:2] == b"MZ":
+            self._section_hits(lambda off, n: data[off : off + n], data[:65536], member, out)
+
+    def _section_hits(self, read: Any, head: bytes, member: str | None, out: list[DetTuple]) -> None:
+        index = self.cfg.section_index
+        for off, n in pe_sections(head):
+            algos = index.algos_for(n)
+            if not algos:
+                continue
+            chunk = read(off, n)
+            if len(chunk) != n:
+                continue
+            digests = {a: hashlib.new(a, chunk).hexdigest() for a in algos}
+            for name, typ in index.lookup(n, digests):
+                _add(out, (name, typ, "high", off, member))
+
+    def scan_bytes(self, data: bytes, member: str | None, out: list[DetTuple]) -> None:
+        """Hash and match one in-memory buffer (an archive member), without recursion."""
+        self._hash_hits(data, member, out)
+        self._interpret(self.scanner.scan(data), len(data), member, out)
+
+    def _expand(self, fd: int | None, data: bytes | None, size: int, path: str, out: list[DetTuple]) -> str | None:
+        """Scan archive members; returns the limit or read problem that kept some content unscanned, if any."""
+        budget = Budget(self.cfg.limits, archive_size=size)
+
+        def on_member(content: bytes, where: str, depth: int) -> None:
+            self.scan_bytes(content, where, out)
+            if is_archive(content[:HEAD_SIZE]):
+                walk_archive(fd=None, data=content, chain=where, depth=depth + 1, budget=budget, on_member=on_member)
+
+        try:
+            walk_archive(fd=fd, data=data, chain="", depth=1, budget=budget, on_member=on_member)
+        except ArchiveLimitExceeded as exc:
+            return f"{SkipReason.ARCHIVE_LIMIT}:{exc}"
+        except ArchiveUnreadable as exc:
+            return f"{SkipReason.READ_ERROR}:archive content unreadable: {exc}"
+        except yara_x.TimeoutError:
+            return f"{SkipReason.READ_ERROR}:archive member scan timed out"
+        return None
+
+    # -- one file ---------------------------------------------------------------------------------------------------
+
+    def scan_path(self, path: str) -> FileResult:
+        try:
+            try:
+                fd = os.open(path, _OPEN_FLAGS | _NOATIME)
+            except PermissionError:
+                fd = os.open(path, _OPEN_FLAGS)  # O_NOATIME needs ownership; retry honestly without it
+        except PermissionError as exc:
+            return SKIPPED, [], SkipReason.PERMISSION_DENIED, exc.strerror or "permission denied", 0
+        except FileNotFoundError:
+            return SKIPPED, [], SkipReason.READ_ERROR, "vanished before it was read", 0
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return SKIPPED, [], SkipReason.SYMLINK, "became a symlink before it was read", 0
+            return SKIPPED, [], SkipReason.READ_ERROR, exc.strerror or str(exc), 0
+        try:
+            return self._scan_fd(fd, path)
+        except OSError as exc:
+            return SKIPPED, [], SkipReason.READ_ERROR, exc.strerror or str(exc), 0
+        except yara_x.TimeoutError:
+            return SKIPPED, [], SkipReason.READ_ERROR, f"scan timed out after {self.cfg.timeout} s", 0
+        except yara_x.ScanError as exc:
+            return SKIPPED, [], SkipReason.READ_ERROR, f"scan error: {exc}", 0
+        finally:
+            os.close(fd)
+
+    def _scan_fd(self, fd: int, path: str) -> FileResult:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return SKIPPED, [], SkipReason.SPECIAL_FILE, "not a regular file when opened", 0
+        size = st.st_size
+        head = os.pread(fd, HEAD_SIZE, 0)
+        if self.classes:
+            cls = classify(head, path)
+            if cls not in self.classes:
+                return SKIPPED, [], SkipReason.EXCLUDED, f"file type {cls.name.lower()}", 0
+        out: list[DetTuple] = []
+        data: bytes | None = None
+        algos = self.cfg.hash_index.algos_for(size)
+        if algos:
+            if size <= IN_MEMORY_MAX:
+                data = _read_all(fd, size)
+                digests = {a: hashlib.new(a, data).hexdigest() for a in algos}
+            else:
+                digests = _hash_fd(fd, algos)
+            for name, typ in self.cfg.hash_index.lookup(size, digests):
+                _add(out, (name, typ, "high", None, None))
+        if len(self.cfg.section_index) and head[:2] == b"MZ":
+            first = data[:65536] if data is not None else os.pread(fd, 65536, 0)
+            self._section_hits(lambda off, n: os.pread(fd, n, off), first, None, out)
+        if data is not None:
+            res = self.scanner.scan(data)
+        else:
+            res = self.scanner.scan_file(f"/proc/self/fd/{fd}" if _PROC_FD else path)
+        self._interpret(res, size, None, out)
+        problem = None
+        if self.cfg.scan_archives and is_archive(head):
+            problem = self._expand(fd, None, size, path, out)
+        self.throttle.account(size)
+        if problem and not out:
+            reason, _, detail = problem.partition(":")
+            return SKIPPED, [], reason, detail, size
+        return (DETECTED if out else CLEAN), out, None, problem or "", size
+
+
+def _add(out: list[DetTuple], det: DetTuple) -> None:
+    if not any(d[0] == det[0] and d[4] == det[4] for d in out):
+        out.append(det)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    chunks = []
+    off = 0
+    while True:
+        chunk = os.pread(fd, max(READ_CHUNK, size - off + 1), off)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        off += len(chunk)
+    return b"".join(chunks)
+
+
+def _hash_fd(fd: int, algos: set[str]) -> dict[str, str]:
+    hashers = {a: hashlib.new(a) for a in algos}
+    off = 0
+    while True:
+        chunk = os.pread(fd, 8 * READ_CHUNK, off)
+        if not chunk:
+            break
+        for h in hashers.values():
+            h.update(chunk)
+        off += len(chunk)
+    return {a: h.hexdigest() for a, h in hashers.items()}
+
+
+# -- process-pool entry points -----------------------------------------------------------------------------------
+
+_matcher: Matcher | None = None
+
+
+def init_worker(cfg: WorkerConfig) -> None:
+    global _matcher
+    if cfg.nice:
+        try:
+            os.nice(cfg.nice)
+        except OSError:
+            pass
+    _matcher = Matcher(cfg)
+
+
+def scan_batch(paths: list[str]) -> list[FileResult]:
+    assert _matcher is not None, "init_worker was not called"
+    return [_matcher.scan_path(p) for p in paths]
