@@ -41,6 +41,8 @@ from .errors import (
 from .params import Query
 
 PREFIX = "/v5/{project_id}"
+# Every route takes every method, so that a wrong one gets our 405 body rather than the framework's.
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 log = logging.getLogger(__name__)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -102,10 +104,11 @@ def routes(plane: ControlPlane) -> list[BaseRoute]:
         Route(
             f"{PREFIX}/antivirus/task",
             endpoint({"GET": ops.list_tasks, "POST": ops.create_task, "PUT": ops.cancel_task}),
+            methods=ANY_METHOD,
         ),
-        Route(f"{PREFIX}/antivirus/pay-per-scan/tasks", endpoint({"POST": ops.create_paid_task})),
-        Route(f"{PREFIX}/antivirus/result", endpoint({"GET": ops.list_results})),
-        Route(f"{PREFIX}/antivirus/statistic", endpoint({"GET": ops.statistic})),
-        Route(f"{PREFIX}/antivirus/host-management/hosts", endpoint({"GET": ops.list_hosts})),
-        Route("/v5/{rest:path}", no_such_api),
+        Route(f"{PREFIX}/antivirus/pay-per-scan/tasks", endpoint({"POST": ops.create_paid_task}), methods=ANY_METHOD),
+        Route(f"{PREFIX}/antivirus/result", endpoint({"GET": ops.list_results}), methods=ANY_METHOD),
+        Route(f"{PREFIX}/antivirus/statistic", endpoint({"GET": ops.statistic}), methods=ANY_METHOD),
+        Route(f"{PREFIX}/antivirus/host-management/hosts", endpoint({"GET": ops.list_hosts}), methods=ANY_METHOD),
+        Route("/v5/{rest:path}", no_such_api, methods=ANY_METHOD),
     ]
