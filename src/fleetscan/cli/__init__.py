@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .admin import admin
+from .agent import agent
 from .db import db
 from .server import run, server
 
@@ -19,6 +20,7 @@ main.add_command(server)
 main.add_command(run)
 main.add_command(db)
 main.add_command(admin)
+main.add_command(agent)
 
 try:  # the scanner's command arrives with the engine package
     from .scan import scan

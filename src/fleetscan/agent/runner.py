@@ -1,0 +1,186 @@
+"""The agent's main loop: enroll once, then heartbeat, take work, scan, report, until SIGTERM.
+
+Reports go through a durable outbox (written before sending, removed once acknowledged) and a checkpoint is
+saved after each report is queued, so a SIGKILL at any point resumes from the last checkpoint: counters are
+absolute values (never deltas) and the server stores a finding once, so re-sending is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..engine import SignatureSet, load_signatures
+from .client import AgentClient, ProtocolError
+from .facts import host_facts
+from .findings import finding_key
+from .scanning import ScanJob, ScanSnapshot
+from .state import Credential, StateDir
+
+log = logging.getLogger("fleetscan.agent")
+
+
+@dataclass
+class AgentSettings:
+    server: str
+    state_dir: Path
+    token: str | None = None
+    name: str | None = None
+    public_ip: str = ""
+    root: str | None = None
+    signatures: list[str] = field(default_factory=list)
+    poll_interval: float = 2.0
+    report_interval: float = 3.0
+    heartbeat_interval: float = 30.0
+    workers: int | None = None
+
+
+class Agent:
+    def __init__(self, settings: AgentSettings) -> None:
+        self.settings = settings
+        self.state = StateDir(settings.state_dir)
+        self.stopping = threading.Event()
+        self.client = AgentClient(settings.server, should_stop=self.stopping.is_set)
+        self._last_heartbeat = 0.0
+        self._sigset: SignatureSet | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def install_signal_handlers(self) -> None:
+        def stop(signum: int, _frame: Any) -> None:
+            log.info("stopping", extra={"fields": {"signal": signal.Signals(signum).name}})
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+    def enroll(self) -> Credential:
+        credential = self.state.credential()
+        if credential is None:
+            if not self.settings.token:
+                raise SystemExit("not enrolled yet: --token is needed once")
+            facts = host_facts(self.settings.name, self.settings.public_ip)
+            reply = self.client.enroll(self.settings.token, facts)
+            credential = Credential(self.settings.server, reply["agent_id"], reply["agent_secret"], reply["host_id"])
+            self.state.save_credential(credential)
+            log.info("enrolled", extra={"fields": {"host_id": credential.host_id, "name": facts["name"]}})
+        self.client.authenticate(credential)
+        return credential
+
+    def run(self) -> None:
+        self.enroll()
+        self.flush_outbox()
+        while not self.stopping.is_set():
+            try:
+                self._heartbeat_if_due()
+                for item in self.client.work():
+                    if self.stopping.is_set():
+                        break
+                    self.scan(item)
+            except ProtocolError as exc:
+                log.error("server refused a request", extra={"fields": {"status": exc.status, "error": str(exc)}})
+            except Exception as exc:  # a transient failure: keep serving the host
+                log.warning("loop error", extra={"fields": {"error": repr(exc)}})
+            self.stopping.wait(self.settings.poll_interval)
+        self.client.close()
+        log.info("stopped")
+
+    def _heartbeat_if_due(self) -> None:
+        if time.monotonic() - self._last_heartbeat >= self.settings.heartbeat_interval:
+            self.client.heartbeat()
+            self._last_heartbeat = time.monotonic()
+
+    # ------------------------------------------------------------------ reports
+    def _queue(self, kind: str, subtask_id: str, body: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+        report = {"kind": kind, "subtask_id": subtask_id, "report_id": uuid.uuid4().hex, **body}
+        return self.state.queue(self.state.next_seq(), report), report
+
+    def _deliver(self, path: Path, report: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            reply = self.client.send(report)
+        except ProtocolError as exc:
+            # The server will never take it (e.g. the subtask is gone): keep nothing we cannot deliver.
+            log.error("report refused", extra={"fields": {"status": exc.status, "subtask": report["subtask_id"]}})
+            path.unlink(missing_ok=True)
+            return None
+        path.unlink(missing_ok=True)
+        return reply
+
+    def flush_outbox(self) -> None:
+        for path, report in self.state.pending():
+            if self.stopping.is_set():
+                return
+            self._deliver(path, report)
+
+    # ------------------------------------------------------------------ one subtask
+    def signatures(self) -> SignatureSet:
+        """Loaded once per agent process; compiled rules are cached in the state folder across restarts."""
+        if self._sigset is None:
+            self._sigset = load_signatures(self.settings.signatures, cache_dir=self.state.root / "signatures")
+        return self._sigset
+
+    def scan(self, item: dict[str, Any]) -> None:
+        subtask_id = item["subtask_id"]
+        saved = self.state.checkpoint(subtask_id) or {}
+        reported: set[str] = set(saved.get("reported", []))
+        job = ScanJob(
+            item,
+            saved.get("snapshot"),
+            sigset=self.signatures(),
+            root=self.settings.root,
+            state_dir=str(self.state.root),
+            workers=self.settings.workers,
+        )
+        cancelled = threading.Event()
+        log.info("scan starting", extra={"fields": {"subtask": subtask_id, "resume": bool(saved)}})
+
+        def tick(snapshot: ScanSnapshot, final: bool = False, error: str = "") -> None:
+            new = [f for f in snapshot.findings if finding_key(f) not in reported]
+            body: dict[str, Any] = {
+                "files_scanned": snapshot.files_scanned,
+                "bytes_scanned": snapshot.bytes_scanned,
+                "files_total": snapshot.files_total,
+                "progress": snapshot.percent,
+                "checkpoint": snapshot.checkpoint or "",
+                "detections": new,
+            }
+            if final:
+                body.update(result="failure" if error else "success", reason=error[:512])
+            path, report = self._queue("complete" if final else "progress", subtask_id, body)
+            reported.update(finding_key(f) for f in new)
+            if not final:
+                self.state.save_checkpoint(subtask_id, {"snapshot": snapshot.to_dict(), "reported": sorted(reported)})
+            try:
+                reply = self._deliver(path, report)
+            except InterruptedError:  # stopping while the server is away: the outbox keeps the report
+                return
+            if reply is not None and reply.get("cancel"):
+                cancelled.set()
+
+        def should_stop() -> bool:
+            return self.stopping.is_set() or cancelled.is_set()
+
+        outcome = job.run(tick, should_stop, self.settings.report_interval)
+        if self.stopping.is_set() and not cancelled.is_set():
+            log.info("scan paused for shutdown", extra={"fields": {"subtask": subtask_id}})
+            return  # the checkpoint stays; the next start resumes
+        if not cancelled.is_set():
+            tick(outcome.snapshot, final=True, error=outcome.error)
+        self.state.drop_checkpoint(subtask_id)
+        log.info(
+            "scan ended",
+            extra={
+                "fields": {
+                    "subtask": subtask_id,
+                    "cancelled": cancelled.is_set(),
+                    "error": outcome.error,
+                    "files": outcome.snapshot.files_scanned,
+                    "detections": len(outcome.snapshot.findings),
+                }
+            },
+        )

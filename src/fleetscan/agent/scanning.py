@@ -1,0 +1,141 @@
+"""One subtask's scan with the engine: its options from the work item, its snapshots for reports and resume."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..engine import Detection, Progress, Scanner, ScanOptions, ScanReport, SignatureSet
+from .findings import finding
+
+
+@dataclass
+class ScanSnapshot:
+    """What the agent knows at a report: absolute counters, the resume point, every finding so far."""
+
+    files_scanned: int = 0
+    files_skipped: int = 0
+    bytes_scanned: int = 0
+    files_total: int = 0
+    percent: int = 0
+    checkpoint: str | None = None
+    started_at: float = 0.0
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    detections: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScanSnapshot:
+        return cls(**data)
+
+    def as_report(self) -> ScanReport:
+        """The engine's report to resume from: its totals must equal what this snapshot counted."""
+        detected_files = len({d["path"] for d in self.detections})
+        return ScanReport(
+            started_at=self.started_at,
+            files_clean=self.files_scanned - detected_files,
+            files_detected=detected_files,
+            bytes_scanned=self.bytes_scanned,
+            detections=[Detection.from_dict(d) for d in self.detections],
+            skipped={"before_resume": self.files_skipped} if self.files_skipped else {},
+            checkpoint=self.checkpoint,
+        )
+
+
+@dataclass
+class Outcome:
+    snapshot: ScanSnapshot
+    error: str = ""
+
+
+class ScanJob:
+    def __init__(
+        self,
+        item: dict[str, Any],
+        saved: dict[str, Any] | None,
+        *,
+        sigset: SignatureSet,
+        root: str | None,
+        state_dir: str,
+        workers: int | None = None,
+    ) -> None:
+        self.item = item
+        self.sigset = sigset
+        self.root = root
+        self.snapshot = ScanSnapshot.from_dict(saved) if saved else None
+        self.options = ScanOptions(
+            scan_type=item["scan_type"],
+            root=root,
+            exclude=tuple(item.get("ignore_paths") or ()),
+            file_classes=tuple(item.get("file_types") or ()),
+            workers=workers,
+            cache_path=os.path.join(state_dir, "verdicts.db"),
+        )
+
+    def _finding(self, det: Detection) -> dict[str, Any]:
+        real = os.path.join(self.root, det.path.lstrip("/")) if self.root else det.path
+        shown = f"{det.path}!{det.member}" if det.member else det.path
+        return finding(real, shown, det.signature, det.sig_type, det.severity, det.offset)
+
+    def run(
+        self,
+        tick: Callable[[ScanSnapshot], None],
+        should_stop: Callable[[], bool],
+        interval: float,
+    ) -> Outcome:
+        resume = self.snapshot.as_report() if self.snapshot else None
+        snap = self.snapshot or ScanSnapshot()
+        found_findings = list(snap.findings)
+        found_detections = list(snap.detections)
+        last_tick = [0.0]
+
+        def on_detection(det: Detection) -> None:
+            found_detections.append(det.to_dict())
+            found_findings.append(self._finding(det))
+
+        def on_progress(p: Progress) -> None:
+            current = self._snapshot(p, found_findings, found_detections)
+            if p.elapsed - last_tick[0] >= interval:
+                last_tick[0] = p.elapsed
+                tick(current)
+
+        scanner = Scanner(self.sigset, self.options)
+        targets = list(self.item.get("scan_paths") or ()) if self.options.scan_type == "custom" else []
+        try:
+            report = scanner.run(
+                targets, on_progress=on_progress, on_detection=on_detection, should_stop=should_stop, resume=resume
+            )
+        except Exception as exc:  # a scan that cannot run ends failed, with its reason
+            last = self.snapshot or ScanSnapshot()
+            return Outcome(last, f"scan error: {exc!r}"[:512])
+        final = ScanSnapshot(
+            files_scanned=report.files_scanned,
+            files_skipped=report.files_skipped,
+            bytes_scanned=report.bytes_scanned,
+            files_total=report.files_scanned + report.files_skipped,
+            percent=100,
+            checkpoint=report.checkpoint,
+            started_at=report.started_at,
+            findings=found_findings,
+            detections=found_detections,
+        )
+        error = "; ".join(report.errors)[:512] if report.errors and not report.files_scanned else ""
+        return Outcome(final, error)
+
+    def _snapshot(self, p: Progress, findings: list[dict[str, Any]], detections: list[dict[str, Any]]) -> ScanSnapshot:
+        started = self.snapshot.started_at if self.snapshot else 0.0
+        return ScanSnapshot(
+            files_scanned=p.files_done - p.skipped,
+            files_skipped=p.skipped,
+            bytes_scanned=p.bytes_done,
+            files_total=p.files_total,
+            percent=min(99, int(p.percent)),
+            checkpoint=p.checkpoint,
+            started_at=started,
+            findings=list(findings),
+            detections=list(detections),
+        )

@@ -1,0 +1,63 @@
+"""`fleetscan agent`: the host agent, as a service would run it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..agent.log import setup
+from ..agent.runner import Agent, AgentSettings
+
+
+@click.command()
+@click.option("--server", required=True, envvar="FLEETSCAN_SERVER", help="The server's URL, e.g. http://10.0.0.1:8080")
+@click.option("--token", envvar="FLEETSCAN_ENROLL_TOKEN", default=None, help="Enrollment token (needed once).")
+@click.option(
+    "--state-dir",
+    required=True,
+    envvar="FLEETSCAN_STATE_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the agent keeps its credential, checkpoints and unsent reports.",
+)
+@click.option("--name", default=None, help="Host name to enroll with (default: this host's name).")
+@click.option("--public-ip", default="", help="The host's public address, if it has one.")
+@click.option("--root", default=None, help="Scan a mounted filesystem as if it were '/' (paths shown as inside it).")
+@click.option("--signatures", multiple=True, help="Extra signature files or folders (YARA, ClamAV, hash lists).")
+@click.option("--poll-interval", default=2.0, show_default=True, help="Seconds between asking for work.")
+@click.option("--report-interval", default=3.0, show_default=True, help="Seconds between progress reports.")
+@click.option("--heartbeat-interval", default=30.0, show_default=True)
+@click.option("--workers", default=None, type=int, help="Scanning processes (default: the engine's choice).")
+@click.option("--log-level", default="info", show_default=True)
+def agent(
+    server: str,
+    token: str | None,
+    state_dir: Path,
+    name: str | None,
+    public_ip: str,
+    root: str | None,
+    signatures: tuple[str, ...],
+    poll_interval: float,
+    report_interval: float,
+    heartbeat_interval: float,
+    workers: int | None,
+    log_level: str,
+) -> None:
+    """Enroll this host (once), then take its scan subtasks, scan, and report until stopped."""
+    setup(log_level)
+    settings = AgentSettings(
+        server=server,
+        state_dir=state_dir,
+        token=token,
+        name=name,
+        public_ip=public_ip,
+        root=root,
+        signatures=list(signatures),
+        poll_interval=poll_interval,
+        report_interval=report_interval,
+        heartbeat_interval=heartbeat_interval,
+        workers=workers,
+    )
+    runner = Agent(settings)
+    runner.install_signal_handlers()
+    runner.run()
