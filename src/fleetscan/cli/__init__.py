@@ -8,6 +8,7 @@ from .admin import admin
 from .agent import agent
 from .db import db
 from .server import run, server
+from .task import task
 
 
 @click.group()
@@ -21,6 +22,7 @@ main.add_command(run)
 main.add_command(db)
 main.add_command(admin)
 main.add_command(agent)
+main.add_command(task)
 
 try:  # the scanner's command arrives with the engine package
     from .scan import scan

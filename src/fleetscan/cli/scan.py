@@ -29,8 +29,18 @@ from fleetscan.engine import (
 
 __all__ = ["scan", "parse_size"]
 
-_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3,
-          "t": 1024**4, "tb": 1024**4}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kb": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+    "t": 1024**4,
+    "tb": 1024**4,
+}
 _ERROR_SKIPS = ("permission_denied", "read_error")
 
 
@@ -60,9 +70,12 @@ def _mb(n: int) -> str:
 
 def _summary(report: ScanReport, sigset: SignatureSet, verbose: bool) -> str:
     counts = ", ".join(f"{k} {v}" for k, v in sorted(sigset.counts.items()))
-    lines = ["", "----------- SCAN SUMMARY -----------",
-             f"Signatures loaded: {sigset.total} ({counts})",
-             f"Signature version: {sigset.version}"]
+    lines = [
+        "",
+        "----------- SCAN SUMMARY -----------",
+        f"Signatures loaded: {sigset.total} ({counts})",
+        f"Signature version: {sigset.version}",
+    ]
     if sigset.unsupported.total:
         unsup = "; ".join(f"{k}: {v}" for k, v in sorted(sigset.unsupported.counts.items()))
         lines.append(f"Signatures not usable: {sigset.unsupported.total} ({unsup})")
@@ -97,34 +110,75 @@ def _detection_line(d: Detection) -> str:
 
 @click.command("scan")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--type", "scan_type", type=click.Choice(["custom", "quick", "full"]), default=None,
-              help="custom (the PATHs, the default), quick (where malware lands) or full (all local filesystems).")
-@click.option("--root", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Scan a mounted filesystem as if it were /; paths are shown as seen inside it.")
-@click.option("-d", "--signatures", "signatures", multiple=True, type=click.Path(exists=True),
-              help="YARA rules, hash lists or ClamAV databases (.hdb .hsb .mdb .ndb .cvd .cld ...); files or folders.")
-@click.option("--exclude", multiple=True, help="Glob of paths to skip (matched on the whole path, or the name "
-              "when it has no '/'); repeatable.")
+@click.option(
+    "--type",
+    "scan_type",
+    type=click.Choice(["custom", "quick", "full"]),
+    default=None,
+    help="custom (the PATHs, the default), quick (where malware lands) or full (all local filesystems).",
+)
+@click.option(
+    "--root",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Scan a mounted filesystem as if it were /; paths are shown as seen inside it.",
+)
+@click.option(
+    "-d",
+    "--signatures",
+    "signatures",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="YARA rules, hash lists or ClamAV databases (.hdb .hsb .mdb .ndb .cvd .cld ...); files or folders.",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    help="Glob of paths to skip (matched on the whole path, or the name when it has no '/'); repeatable.",
+)
 @click.option("--include", multiple=True, help="Only scan files matching one of these globs; repeatable.")
-@click.option("--file-types", "file_types", multiple=True, type=click.IntRange(0, 6),
-              help="HSS classes: 0 all, 1 executable, 2 archive, 3 script, 4 document, 5 image, 6 audio/video.")
-@click.option("--max-file-size", callback=_size_option, default="256M", show_default=True,
-              help="Larger files are reported as not scanned (too_large); 0 for no limit.")
+@click.option(
+    "--file-types",
+    "file_types",
+    multiple=True,
+    type=click.IntRange(0, 6),
+    help="HSS classes: 0 all, 1 executable, 2 archive, 3 script, 4 document, 5 image, 6 audio/video.",
+)
+@click.option(
+    "--max-file-size",
+    callback=_size_option,
+    default="256M",
+    show_default=True,
+    help="Larger files are reported as not scanned (too_large); 0 for no limit.",
+)
 @click.option("--no-archives", is_flag=True, help="Do not look inside archives.")
 @click.option("--archive-max-depth", type=int, default=ArchiveLimits.max_depth, show_default=True)
 @click.option("--archive-max-members", type=int, default=ArchiveLimits.max_members, show_default=True)
-@click.option("--archive-max-size", callback=_size_option, default="256M", show_default=True,
-              help="Total bytes expanded from one file.")
+@click.option(
+    "--archive-max-size",
+    callback=_size_option,
+    default="256M",
+    show_default=True,
+    help="Total bytes expanded from one file.",
+)
 @click.option("--archive-max-ratio", type=int, default=ArchiveLimits.max_ratio, show_default=True)
 @click.option("--cross-filesystems", is_flag=True, help="Descend into other mounted filesystems.")
 @click.option("--follow-symlinks", is_flag=True, help="Follow symlinks (loops are detected and reported).")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: one per core; 0: none).")
 @click.option("--cpu-share", type=float, default=None, help="Share of all cores to use, e.g. 0.25.")
 @click.option("--max-io-rate", callback=_size_option, default=None, help="Bytes read per second, e.g. 50M.")
-@click.option("--cache/--no-cache", default=True, show_default=True,
-              help="Skip files unchanged since a previous scan with the same signatures.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              help="Where verdicts and compiled rules are kept (default: ~/.cache/fleetscan).")
+@click.option(
+    "--cache/--no-cache",
+    default=True,
+    show_default=True,
+    help="Skip files unchanged since a previous scan with the same signatures.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where verdicts and compiled rules are kept (default: ~/.cache/fleetscan).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
 @click.option("--no-progress", is_flag=True, help="No progress bar even on a terminal.")
 @click.option("-v", "--verbose", is_flag=True, help="List example paths for every skip reason.")
@@ -170,10 +224,20 @@ def scan(
         max_ratio=archive_max_ratio,
     )
     options = ScanOptions(
-        scan_type=scan_type, root=root, exclude=exclude, include=include, file_classes=file_types,
-        max_file_size=max_file_size, one_filesystem=not cross_filesystems, follow_symlinks=follow_symlinks,
-        scan_archives=not no_archives, archive_limits=limits, workers=workers, cpu_share=cpu_share,
-        bytes_per_second=max_io_rate, cache_path=str(cdir / "verdicts.sqlite") if cache else None,
+        scan_type=scan_type,
+        root=root,
+        exclude=exclude,
+        include=include,
+        file_classes=file_types,
+        max_file_size=max_file_size,
+        one_filesystem=not cross_filesystems,
+        follow_symlinks=follow_symlinks,
+        scan_archives=not no_archives,
+        archive_limits=limits,
+        workers=workers,
+        cpu_share=cpu_share,
+        bytes_per_second=max_io_rate,
+        cache_path=str(cdir / "verdicts.sqlite") if cache else None,
     )
     scanner = Scanner(sigset, options)
     show_progress = not as_json and not no_progress and sys.stderr.isatty()
@@ -221,9 +285,14 @@ def _run_with_bar(scanner: Scanner, paths: list[str]) -> ScanReport:
         def on_progress(p: Progress) -> None:
             approx = "" if p.totals_final else "~"
             cur = (p.current or "")[-50:]
-            bar.update(task, total=max(1, p.bytes_total), completed=p.bytes_done, current=cur,
-                       files=f"{p.files_done}/{approx}{p.files_total} files",
-                       rate=f"{p.bytes_per_second / 1e6:.0f} MB/s")
+            bar.update(
+                task,
+                total=max(1, p.bytes_total),
+                completed=p.bytes_done,
+                current=cur,
+                files=f"{p.files_done}/{approx}{p.files_total} files",
+                rate=f"{p.bytes_per_second / 1e6:.0f} MB/s",
+            )
 
         def on_detection(d: Detection) -> None:
             if live_lines:

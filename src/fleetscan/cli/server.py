@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import click
 import uvicorn
 
@@ -48,25 +53,75 @@ def server(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--project-id", default="fleetscan-demo", show_default=True)
-def run(data_dir: str, database_url: str | None, host: str, port: int, project_id: str) -> None:
-    """Start the server with a ready access key, and print how to call it."""
+@click.option("--agent/--no-agent", "with_agent", default=True, show_default=True, help="Also run an agent here.")
+def run(data_dir: str, database_url: str | None, host: str, port: int, project_id: str, with_agent: bool) -> None:
+    """The server, a ready access key and a local agent for this machine: everything to try fleetscan."""
     plane = open_plane(data_dir, database_url)
-    key = plane.create_access_key("default", project_id)
+    folder = Path(data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = folder / "run.json"
+    if saved.exists():  # the same key across restarts, so scripts written against it keep working
+        demo = json.loads(saved.read_text())
+    else:
+        key = plane.create_access_key("default", project_id)
+        demo = {"access_key_id": key.access_key_id, "access_key_secret": key.secret, "project_id": project_id}
+        saved.write_text(json.dumps(demo))
+        saved.chmod(0o600)
     url = f"http://{host}:{port}"
-    click.echo(
-        f"""
-fleetscan is starting at {url}
-  console:           {url}/console
-  access key id:     {key.access_key_id}
-  access key secret: {key.secret}
+    agent: subprocess.Popen[bytes] | None = None
+    if with_agent:
+        token, _ = plane.create_credential("enroll", "default", demo["project_id"], ttl_seconds=3600)
+        agent = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "fleetscan",
+                "agent",
+                "--server",
+                url,
+                "--token",
+                token,
+                "--state-dir",
+                str(folder / "agent"),
+                "--log-level",
+                "warning",
+            ]
+        )
+    click.echo(RUN_BANNER.format(url=url, endpoint=f"{host}:{port}", data_dir=data_dir, **demo))
+    try:
+        _serve(data_dir, database_url, host, port, "warning")
+    finally:
+        if agent is not None:
+            agent.terminate()
+            agent.wait(timeout=30)
+
+
+RUN_BANNER = """
+fleetscan is running at {url}  (data in {data_dir}; a local agent enrolls this machine)
+  access key id:     {access_key_id}
+  access key secret: {access_key_secret}
   project id:        {project_id}
 
-Alibaba SDK:
-  Client(Config(access_key_id='{key.access_key_id}', access_key_secret='{key.secret}',
-                endpoint='{host}:{port}', protocol='http')).list_virus_scan_task(ListVirusScanTaskRequest())
-Huawei SDK:
-  HssClient.new_builder().with_credentials(BasicCredentials('{key.access_key_id}', '<secret>', '{project_id}'))
-          .with_endpoints(['{url}']).build()
+Start a first scan from the CLI (in another shell):
+  .venv/bin/fleetscan task start --data-dir {data_dir} --project-id {project_id} --all-hosts --scan-type quick
+  .venv/bin/fleetscan task list  --data-dir {data_dir} --project-id {project_id}
+
+With the Alibaba SDK (pip install alibabacloud-sas20181203):
+  from alibabacloud_tea_openapi.models import Config
+  from alibabacloud_sas20181203.client import Client
+  from alibabacloud_sas20181203 import models as sas
+  c = Client(Config(access_key_id="{access_key_id}", access_key_secret="{access_key_secret}",
+                    endpoint="{endpoint}", protocol="http"))
+  c.create_virus_scan_once_task(sas.CreateVirusScanOnceTaskRequest(scan_type="user", scan_path=["/tmp"]))
+  print(c.list_virus_scan_task(sas.ListVirusScanTaskRequest(root_task=True)).body)
+
+With the Huawei SDK (pip install huaweicloudsdkhss):
+  from huaweicloudsdkcore.auth.credentials import BasicCredentials
+  from huaweicloudsdkhss.v5 import *
+  c = (HssClient.new_builder().with_endpoints(["{url}"])
+       .with_credentials(BasicCredentials("{access_key_id}", "{access_key_secret}", "{project_id}")).build())
+  hosts = c.list_anti_virus_host(ListAntiVirusHostRequest(offset=0, limit=10)).data_list
+  c.create_anti_virus_task(CreateAntiVirusTaskRequest(body=CreateAntiVirusTaskRequestInfo(
+      task_name="first", scan_type="quick", action="manual", host_ids=[h.host_id for h in hosts])))
+  print(c.list_anti_virus_task(ListAntiVirusTaskRequest(offset=0, limit=10, whether_paid_task=False)))
 """
-    )
-    _serve(data_dir, database_url, host, port, "warning")
