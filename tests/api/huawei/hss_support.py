@@ -81,9 +81,12 @@ class Fleet:
 
     tenant: Tenant
     agents: dict[str, ProtocolAgent] = field(default_factory=dict)
+    tokens: dict[tuple[str, ...], str] = field(default_factory=dict)
 
     def enroll(self, name: str, *extra: str, **facts: str) -> ProtocolAgent:
-        agent = ProtocolAgent(self.tenant.server.url, self.tenant.enroll_token(*extra), name, **facts)
+        if extra not in self.tokens:  # one enrollment token per set of flags: each costs an admin command
+            self.tokens[extra] = self.tenant.enroll_token(*extra)
+        agent = ProtocolAgent(self.tenant.server.url, self.tokens[extra], name, **facts)
         self.agents[name] = agent
         return agent
 
