@@ -39,6 +39,8 @@ class AgentSettings:
     report_interval: float = 3.0
     heartbeat_interval: float = 30.0
     workers: int | None = None
+    bytes_per_second: float | None = None
+    cpu_share: float | None = None
 
 
 class Agent:
@@ -135,6 +137,8 @@ class Agent:
             root=self.settings.root,
             state_dir=str(self.state.root),
             workers=self.settings.workers,
+            bytes_per_second=self.settings.bytes_per_second,
+            cpu_share=self.settings.cpu_share,
         )
         cancelled = threading.Event()
         log.info("scan starting", extra={"fields": {"subtask": subtask_id, "resume": bool(saved)}})

@@ -62,6 +62,8 @@ class ScanJob:
         root: str | None,
         state_dir: str,
         workers: int | None = None,
+        bytes_per_second: float | None = None,
+        cpu_share: float | None = None,
     ) -> None:
         self.item = item
         self.sigset = sigset
@@ -73,7 +75,12 @@ class ScanJob:
             exclude=tuple(item.get("ignore_paths") or ()),
             file_classes=tuple(item.get("file_types") or ()),
             workers=workers,
+            bytes_per_second=bytes_per_second,
+            cpu_share=cpu_share,
             cache_path=os.path.join(state_dir, "verdicts.db"),
+            # Smaller batches than a one-shot scan: live progress and a close checkpoint matter more here.
+            batch_files=16,
+            batch_bytes=4 << 20,
         )
 
     def _finding(self, det: Detection) -> dict[str, Any]:

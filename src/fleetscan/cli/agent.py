@@ -28,6 +28,8 @@ from ..agent.runner import Agent, AgentSettings
 @click.option("--report-interval", default=3.0, show_default=True, help="Seconds between progress reports.")
 @click.option("--heartbeat-interval", default=30.0, show_default=True)
 @click.option("--workers", default=None, type=int, help="Scanning processes (default: the engine's choice).")
+@click.option("--max-bytes-per-second", default=None, type=float, help="Cap the scan's reading rate.")
+@click.option("--cpu-share", default=None, type=float, help="Cap the scan's CPU use, as a share of the cores (0-1).")
 @click.option("--log-level", default="info", show_default=True)
 def agent(
     server: str,
@@ -41,6 +43,8 @@ def agent(
     report_interval: float,
     heartbeat_interval: float,
     workers: int | None,
+    max_bytes_per_second: float | None,
+    cpu_share: float | None,
     log_level: str,
 ) -> None:
     """Enroll this host (once), then take its scan subtasks, scan, and report until stopped."""
@@ -57,6 +61,8 @@ def agent(
         report_interval=report_interval,
         heartbeat_interval=heartbeat_interval,
         workers=workers,
+        bytes_per_second=max_bytes_per_second,
+        cpu_share=cpu_share,
     )
     runner = Agent(settings)
     runner.install_signal_handlers()
