@@ -140,7 +140,8 @@ class Scanner:
             include=tuple(o.include),
             max_file_size=o.max_file_size,
             one_filesystem=o.one_filesystem and scope.one_filesystem,
-            follow_symlinks=o.follow_symlinks,
+            # Inside a mounted root, absolute links would resolve on the host: never follow them there.
+            follow_symlinks=o.follow_symlinks and o.root is None,
             pruned=scope.pruned,
             resume_after=resume.checkpoint if resume is not None else o.resume_after,
         )

@@ -112,6 +112,21 @@ class _Walker:
         self.filter = PathFilter(opts.exclude, opts.include)
         self.resume = path_key(opts.resume_after) if opts.resume_after else None
         self.visited: set[tuple[int, int]] = set()
+        self.roots: list[str] = []
+
+    def _inside_scan(self, link: str) -> str | None:
+        """Why a followed symlink is not entered when it points back into the scanned tree, else None.
+
+        Its target is scanned under its own path, which keeps one report line per file and makes loops impossible.
+        """
+        target = os.path.realpath(link)
+        for root in self.roots:
+            if target == root or target.startswith(root.rstrip("/") + "/"):
+                parent = os.path.realpath(os.path.dirname(link))
+                if parent == target or parent.startswith(target.rstrip("/") + "/"):
+                    return "symlink loop (points to a parent folder)"
+                return "points inside the scanned tree (scanned at its own path)"
+        return None
 
     def _before_resume(self, key: tuple[str, ...], is_dir: bool) -> bool:
         """True when the whole item (a directory: its whole subtree) precedes the checkpoint."""
@@ -219,6 +234,10 @@ class _Walker:
                     loop = exc.errno == errno.ELOOP
                     yield Skip(disp, SkipReason.SYMLINK, "symlink loop" if loop else "dangling symlink")
                     continue
+                inside = self._inside_scan(e.path)
+                if inside is not None:
+                    yield Skip(disp, SkipReason.SYMLINK, inside)
+                    continue
                 mode, via_link = st.st_mode, True
             if stat.S_ISDIR(mode):
                 if self._before_resume(ekey, True):
@@ -244,5 +263,7 @@ class _Walker:
 def walk(targets: Iterable[Target], opts: WalkOptions | None = None) -> Iterator[FileEntry | Skip]:
     """Yield files and skips of all targets, in ``path_key`` order."""
     walker = _Walker(opts or WalkOptions())
-    for target in sorted(targets, key=lambda t: path_key(t.display)):
+    ordered = sorted(targets, key=lambda t: path_key(t.display))
+    walker.roots = [os.path.realpath(t.real) for t in ordered]
+    for target in ordered:
         yield from walker.walk_target(target)

@@ -137,11 +137,11 @@ class Matcher:
             for name, typ in self.cfg.hash_index.lookup(size, digests):
                 _add(out, (name, typ, "high", None, member))
         if len(self.cfg.section_index) and data[:2] == b"MZ":
-            self._section_hits(lambda off, n: data[off : off + n], data[:65536], member, out)
+            self._section_hits(lambda off, n: data[off : off + n], data[:65536], size, member, out)
 
-    def _section_hits(self, read: Any, head: bytes, member: str | None, out: list[DetTuple]) -> None:
+    def _section_hits(self, read: Any, head: bytes, size: int, member: str | None, out: list[DetTuple]) -> None:
         index = self.cfg.section_index
-        for off, n in pe_sections(head):
+        for off, n in pe_sections(head, size):
             algos = index.algos_for(n)
             if not algos:
                 continue
@@ -226,7 +226,7 @@ class Matcher:
                 _add(out, (name, typ, "high", None, None))
         if len(self.cfg.section_index) and head[:2] == b"MZ":
             first = data[:65536] if data is not None else os.pread(fd, 65536, 0)
-            self._section_hits(lambda off, n: os.pread(fd, n, off), first, None, out)
+            self._section_hits(lambda off, n: os.pread(fd, n, off), first, size, None, out)
         if data is not None:
             res = self.scanner.scan(data)
         else:

@@ -1,0 +1,74 @@
+"""``fleetscan scan`` run for real in a subprocess: output, JSON document and clamscan's exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from fleetscan.engine import EICAR
+
+RUN = "import sys; from fleetscan.cli.scan import scan; scan(prog_name='fleetscan scan')"
+
+
+def fleetscan_scan(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XDG_CACHE_HOME": str(home / "cache")}
+    return subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_clean_tree_exits_0(tmp_path: Path) -> None:
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "a.txt").write_text("hello")
+    out = fleetscan_scan(str(tmp_path / "t"), home=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "----------- SCAN SUMMARY -----------" in out.stdout
+    assert "Scanned files: 1" in out.stdout and "Infected files: 0" in out.stdout
+    assert "Signatures loaded: 1 (eicar 1)" in out.stdout
+
+
+def test_detection_exits_1_and_prints_found_lines(tmp_path: Path) -> None:
+    t = tmp_path / "t"
+    t.mkdir()
+    (t / "e.com").write_bytes(EICAR)
+    (t / "big").write_bytes(b"x" * 5000)
+    (t / "skip.log").write_bytes(EICAR)
+    sig = tmp_path / "s.ndb"
+    sig.write_text("Test.Sig:0:*:78787878787878\nUnusable:3:*:3c736372697074\n")
+    out = fleetscan_scan(str(t), "-d", str(sig), "--exclude", "*.log", "--max-file-size", "4k", home=tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert f"{t / 'e.com'}: Eicar-Test-Signature FOUND" in out.stdout
+    assert "Not scanned: 2 (excluded 1, too_large 1)" in out.stdout
+    assert "Signatures not usable: 1" in out.stdout
+
+
+def test_json_is_one_document(tmp_path: Path) -> None:
+    t = tmp_path / "t"
+    t.mkdir()
+    (t / "e.com").write_bytes(EICAR)
+    out = fleetscan_scan(str(t), "--json", home=tmp_path)
+    assert out.returncode == 1
+    doc = json.loads(out.stdout)
+    assert doc["report"]["files_detected"] == 1
+    assert doc["report"]["detections"][0]["signature"] == "Eicar-Test-Signature"
+    assert doc["signatures"]["counts"] == {"eicar": 1}
+    again = json.loads(fleetscan_scan(str(t), "--json", home=tmp_path).stdout)
+    assert again["report"]["files_cached"] == 1  # the verdict cache under XDG_CACHE_HOME
+    nocache = json.loads(fleetscan_scan(str(t), "--json", "--no-cache", home=tmp_path).stdout)
+    assert nocache["report"]["files_cached"] == 0
+
+
+def test_errors_exit_2(tmp_path: Path) -> None:
+    missing = fleetscan_scan(str(tmp_path), "-d", str(tmp_path / "nope.hdb"), home=tmp_path)
+    assert missing.returncode == 2
+    no_paths = fleetscan_scan(home=tmp_path)
+    assert no_paths.returncode == 2
+    bad_size = fleetscan_scan(str(tmp_path), "--max-file-size", "lots", home=tmp_path)
+    assert bad_size.returncode == 2
+    gone = tmp_path / "file"
+    gone.write_text("x")
+    (tmp_path / "vanished-target").mkdir()
+    unreadable = fleetscan_scan(str(tmp_path / "does-not-exist"), home=tmp_path)
+    assert unreadable.returncode == 2  # nothing detected, one read error: as clamscan
+    assert "read_error 1" in unreadable.stdout
