@@ -44,11 +44,15 @@ def signed(
     project_header: str | None = None,
     path_project: str | None = None,
     secret: str | None = None,
+    key: tuple[str, str] | None = None,
     after_signing: dict[str, str] | None = None,
 ) -> httpx.Response:
     """A request signed with SDK-HMAC-SHA256 by the SDK's own signer, for what the SDK itself cannot send."""
     project = path_project or tenant.project_id
-    headers = {"Content-Type": "application/json", "X-Project-Id": project_header or project}
+    headers = {"Content-Type": "application/json"}
+    header = project if project_header is None else project_header
+    if header:  # "" sends no X-Project-Id at all
+        headers["X-Project-Id"] = header
     request = SdkRequest(
         method=method,
         schema="http",
@@ -58,7 +62,8 @@ def signed(
         header_params=headers,
         body=body,
     )
-    Signer(BasicCredentials(tenant.access_key_id, secret or tenant.secret, project)).sign(request)
+    ak, sk = key or (tenant.access_key_id, secret or tenant.secret)
+    Signer(BasicCredentials(ak, sk, project)).sign(request)
     sent = {**request.header_params, **(after_signing or {})}
     return httpx.request(method, tenant.server.url + request.uri, headers=sent, content=body or None, timeout=30)
 
