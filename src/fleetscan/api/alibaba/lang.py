@@ -57,6 +57,7 @@ TEXTS: Final[dict[str, dict[Lang, str]]] = {
         "en": "array items must be numbered from 1 without gaps",
         "zh": "数组元素必须从 1 开始连续编号",
     },
+    "reason.control": {"en": "must not contain control characters", "zh": "不能包含控制字符"},
     "reason.duplicate": {"en": "is given more than once", "zh": "重复出现"},
     "reason.json_array": {
         "en": "must be a JSON array of 1 to {max} items",

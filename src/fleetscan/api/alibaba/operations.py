@@ -44,7 +44,7 @@ from ...core.states import RootStatus, SubtaskStatus
 from ...core.tasks import TaskRequest
 from . import render, status
 from .errors import dry_run, invalid, task_not_found
-from .params import LONG_MAX, Params
+from .params import LONG_MAX, Params, has_control
 
 Body = dict[str, Any]
 Operation = Callable[[ControlPlane, Scope, Params], Body]
@@ -200,7 +200,8 @@ def _parse_targets(name: str, value: object) -> list[tuple[str, str, str]]:
             raise invalid(name, "target_entry", index=index)
         kind, target, label = item.get("type"), item.get("target"), item.get("name", "")
         ok = kind in ("uuid", "groupId") and isinstance(target, str) and 1 <= len(target) <= 128
-        if not ok or not isinstance(label, str) or len(label) > 256:
+        ok = ok and isinstance(label, str) and len(label) <= 256
+        if not ok or has_control(str(target)) or has_control(str(label)):
             raise invalid(name, "target_entry", index=index)
         assert isinstance(kind, str) and isinstance(target, str)
         if (kind, target) not in {(k, t) for k, t, _ in out}:

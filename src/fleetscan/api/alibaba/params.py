@@ -25,6 +25,11 @@ _INDEXED = re.compile(r"([A-Za-z][A-Za-z0-9]*)\.(.*)")
 C = TypeVar("C", bound=str)
 
 
+def has_control(value: str) -> bool:
+    """C0 controls and DEL: never part of a name, path or id, and PostgreSQL text cannot hold NUL."""
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+
+
 class Params:
     """The request's parameters by name, each given at most once."""
 
@@ -48,6 +53,8 @@ class Params:
             return None
         if not min_len <= len(value) <= max_len:
             raise invalid(name, "length", lo=min_len, hi=max_len)
+        if has_control(value):
+            raise invalid(name, "control")
         return value
 
     def choice(self, name: str, choices: tuple[C, ...], *, required: bool = False) -> C | None:
@@ -121,6 +128,8 @@ class Params:
         for i, value in enumerate(values, 1):
             if not 1 <= len(value) <= max_len:
                 raise invalid(f"{name}.{i}", "length", lo=1, hi=max_len)
+            if has_control(value):
+                raise invalid(f"{name}.{i}", "control")
         return values
 
     # ------------------------------------------------------------------ JSON strings
