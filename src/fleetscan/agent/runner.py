@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +48,6 @@ class Agent:
         self.state = StateDir(settings.state_dir)
         self.stopping = threading.Event()
         self.client = AgentClient(settings.server, should_stop=self.stopping.is_set)
-        self._last_heartbeat = 0.0
         self._sigset: SignatureSet | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -76,10 +74,11 @@ class Agent:
 
     def run(self) -> None:
         self.enroll()
+        beats = threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True)
+        beats.start()
         self.flush_outbox()
         while not self.stopping.is_set():
             try:
-                self._heartbeat_if_due()
                 for item in self.client.work():
                     if self.stopping.is_set():
                         break
@@ -92,10 +91,17 @@ class Agent:
         self.client.close()
         log.info("stopped")
 
-    def _heartbeat_if_due(self) -> None:
-        if time.monotonic() - self._last_heartbeat >= self.settings.heartbeat_interval:
-            self.client.heartbeat()
-            self._last_heartbeat = time.monotonic()
+    def _heartbeats(self) -> None:
+        """Beat on its own thread: a long file or a slow report must not make the host look offline."""
+        beat = AgentClient(self.settings.server, should_stop=self.stopping.is_set)
+        beat.http.headers["Authorization"] = self.client.http.headers["Authorization"]
+        while not self.stopping.is_set():
+            try:
+                beat.heartbeat()
+            except Exception as exc:
+                log.warning("heartbeat failed", extra={"fields": {"error": repr(exc)}})
+            self.stopping.wait(self.settings.heartbeat_interval)
+        beat.close()
 
     # ------------------------------------------------------------------ reports
     def _queue(self, kind: str, subtask_id: str, body: dict[str, Any]) -> tuple[Path, dict[str, Any]]:

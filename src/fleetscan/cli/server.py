@@ -19,6 +19,8 @@ def _serve(
     data_dir: str, database_url: str | None, host: str, port: int, log_level: str, limits: SweepLimits | None = None
 ) -> None:
     plane = open_plane(data_dir, database_url)
+    if limits is not None:  # an agent past the offline limit must not still show online
+        plane.online_window_ms = min(plane.online_window_ms, int(limits.offline_after_s * 1000))
     uvicorn.run(create_app(plane, limits), host=host, port=port, log_level=log_level, access_log=False)
 
 
