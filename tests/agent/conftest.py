@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkhss.v5 import HssClient
+
 from tests.support.agent_process import AgentProcess
 from tests.support.server import ServerProcess, Tenant
 

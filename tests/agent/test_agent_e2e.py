@@ -14,6 +14,7 @@ from huaweicloudsdkhss.v5 import (
     SwitchAntivirusTaskRequest,
     SwitchAntivirusTaskRequestInfo,
 )
+
 from tests.support.agent_process import plant_corpus, wait_until
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+
 from tests.support.agent_protocol import ProtocolAgent
 from tests.support.server import ServerProcess, Tenant
 

@@ -14,6 +14,7 @@ from huaweicloudsdkhss.v5 import (
     SwitchAntivirusTaskRequest,
     SwitchAntivirusTaskRequestInfo,
 )
+
 from tests.support.agent_protocol import finding
 from tests.support.server import ServerProcess, Tenant
 

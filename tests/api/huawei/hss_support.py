@@ -12,6 +12,7 @@ from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkhss.v5 import HssClient
+
 from tests.support.agent_protocol import ProtocolAgent
 from tests.support.server import ServerProcess, Tenant
 

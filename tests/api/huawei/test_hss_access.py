@@ -15,6 +15,7 @@ from huaweicloudsdkhss.v5 import (
     ListAntiVirusTaskRequest,
     ShowAntivirusStatisticRequest,
 )
+
 from tests.support.agent_protocol import finding
 from tests.support.server import ServerProcess, Tenant
 

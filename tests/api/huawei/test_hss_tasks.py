@@ -16,6 +16,7 @@ from huaweicloudsdkhss.v5 import (
     SwitchAntivirusTaskRequest,
     SwitchAntivirusTaskRequestInfo,
 )
+
 from tests.support.server import ServerProcess, Tenant
 
 from .hss_support import Fleet, raw_json, refused, signed, tenant_client
