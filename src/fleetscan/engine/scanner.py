@@ -10,12 +10,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import multiprocessing
 import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,12 +22,13 @@ from .archives import ArchiveLimits
 from .cache import VerdictCache
 from .filetypes import parse_classes
 from .locations import resolve_scope
+from .pool import WorkerDied, WorkerPool
 from .progress import PreWalk, Progress, ProgressCallback
 from .results import Detection, ScanReport, Skip, SkipReason
 from .signatures.sigset import SignatureSet
 from .throttle import split_cpu_share
 from .walk import FileEntry, WalkOptions, walk
-from .workers import CLEAN, SKIPPED, FileResult, Matcher, WorkerConfig, init_worker, scan_batch
+from .workers import CLEAN, SKIPPED, FileResult, Matcher, WorkerConfig
 
 __all__ = ["ScanOptions", "Scanner", "DEFAULT_MAX_FILE_SIZE"]
 
@@ -80,6 +80,7 @@ class _Unit:
     """A run of walk items whose verdicts are applied together, in order."""
 
     items: list[tuple[FileEntry | Skip, Any]]
+    npaths: int = 0
     future: Future[list[FileResult]] | None = None
     results: list[FileResult] | None = None
 
@@ -155,7 +156,7 @@ class Scanner:
         n_workers, per_worker_cpu = split_cpu_share(o.cpu_share, os.cpu_count() or 1, o.workers)
         inline = o.workers == 0
         cfg = self._worker_config(per_worker_cpu, 1 if inline else n_workers)
-        pool: ProcessPoolExecutor | None = None
+        pool: WorkerPool | None = None
         matcher: Matcher | None = None
 
         state = _State(report, self.sigset.version, cache, on_detection)
@@ -205,7 +206,11 @@ class Scanner:
                 if head.future is not None:
                     if not head.future.done() and inflight <= limit:
                         return
-                    head.results = head.future.result()
+                    try:
+                        head.results = head.future.result()
+                    except WorkerDied as exc:
+                        lost: FileResult = (SKIPPED, [], SkipReason.READ_ERROR, f"{exc} while scanning this batch", 0)
+                        head.results = [lost] * head.npaths
                     inflight -= 1
                 state.apply(units.popleft())
                 emit()
@@ -213,7 +218,7 @@ class Scanner:
         def flush(batch: list[tuple[FileEntry | Skip, Any]], paths: list[str]) -> None:
             nonlocal pool, matcher
             nonlocal inflight
-            unit = _Unit(batch)
+            unit = _Unit(batch, len(paths))
             if paths:
                 if inline:
                     if matcher is None:
@@ -221,8 +226,8 @@ class Scanner:
                     unit.results = [matcher.scan_path(p) for p in paths]
                 else:
                     if pool is None:
-                        pool = _make_pool(n_workers, cfg)
-                    unit.future = pool.submit(scan_batch, paths)
+                        pool = WorkerPool(n_workers, cfg)
+                    unit.future = pool.submit(paths)
                     inflight += 1
             units.append(unit)
 
@@ -266,7 +271,7 @@ class Scanner:
             if prewalk is not None:
                 prewalk.stop()
             if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+                pool.shutdown()
         report.stopped = stopped
         if walk_done and not stopped:
             cache.set_totals(scope_key, state.files_before + walked_files, state.bytes_before + walked_bytes)
@@ -335,19 +340,3 @@ class _State:
         if store:
             self.cache.put(item.dev, item.ino, item.size, item.mtime_ns, item.ctime_ns, status,
                            [[list(d) for d in dets], None, detail])
-
-
-_PRELOADED = False
-
-
-def _make_pool(n: int, cfg: WorkerConfig) -> ProcessPoolExecutor:
-    """Workers start from a fork server: safe in a threaded caller (the agent), and each one imports yara-x once."""
-    global _PRELOADED
-    methods = multiprocessing.get_all_start_methods()
-    method = "forkserver" if "forkserver" in methods else "spawn"
-    ctx = multiprocessing.get_context(method)
-    if method == "forkserver" and not _PRELOADED:
-        ctx.set_forkserver_preload(["fleetscan.engine.workers"])
-        _PRELOADED = True
-    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=init_worker, initargs=(cfg,))
-
