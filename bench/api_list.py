@@ -32,6 +32,7 @@ from .seed import DAY_MS, Seeded, seed
 
 HSS_PATH = "/v5/{project_id}/antivirus/task"
 USER_AGENT = "fleetscan-bench/1.0"
+SAS_MAX_PAGE_SIZE = 100
 
 # ---------------------------------------------------------------------------------------------------- the mixes
 
@@ -97,7 +98,11 @@ def hss_mixes(seeded: Seeded, limit: int) -> list[Mix]:
 
 
 def sas_mixes(seeded: Seeded, limit: int) -> list[Mix]:
-    """ListVirusScanTask: root tasks (RootTask=true) and per-host subtasks, paged by CurrentPage/PageSize."""
+    """ListVirusScanTask: root tasks (RootTask=true) and per-host subtasks, paged by CurrentPage/PageSize.
+
+    PageSize is at most SAS_MAX_PAGE_SIZE (the adapter's bound), so `limit` is capped to it here.
+    """
+    limit = min(limit, SAS_MAX_PAGE_SIZE)
     deep_page = min(50_000, seeded.roots // 2) // limit + 1
     deep_sub_page = min(500_000, seeded.subtasks // 2) // limit + 1
     host = seeded.host_names[0]
@@ -116,7 +121,7 @@ def sas_mixes(seeded: Seeded, limit: int) -> list[Mix]:
             "sas",
             "roots-status-failed",
             {**roots, "CurrentPage": 1, "StatusList": [3, 4]},
-            BareQuery("roots", 0, limit, root_statuses=("failed", "timed_out")),
+            BareQuery("roots", 0, limit, root_statuses=("cancelled", "failed", "timed_out")),
         ),
         Mix(
             "sas",
@@ -486,9 +491,8 @@ class Result:
 def run_backend(
     backend: str, url: str, seeded: Seeded, args: argparse.Namespace, out: Callable[[str], None]
 ) -> list[Result]:
-    from tests.support.server import ServerProcess
-
     from fleetscan.storage.sql import open_storage
+    from tests.support.server import ServerProcess
 
     storage = open_storage(url, migrate=False)
     try:
@@ -498,7 +502,8 @@ def run_backend(
     finally:
         storage.dispose()
     bare = BareSql(url, account_id, seeded.project_id)
-    server = ServerProcess(url).start()
+    # Seeded agents never report: without these, the sweeper would fail their scans mid-run and change the pages.
+    server = ServerProcess(url, "--offline-after", "1e9", "--scan-timeout", "1e9").start()
     client = ApiClient(server.endpoint, seeded.access_key_id, seeded.secret, seeded.project_id)
     results: list[Result] = []
     try:
