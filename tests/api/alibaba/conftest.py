@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tests.api.alibaba.helpers import Fleet, sdk
 from tests.support.server import ServerProcess, Tenant
 

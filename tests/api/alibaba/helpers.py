@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +24,8 @@ from alibabacloud_sas20181203.client import Client
 from alibabacloud_tea_openapi import models as open_api_models
 from alibabacloud_tea_openapi import utils_models
 from alibabacloud_tea_openapi.exceptions import ClientException
-from darabonba.runtime import RuntimeOptions
+from darabonba.runtime import RuntimeOptions  # type: ignore[import-untyped]
+
 from tests.support.agent_protocol import ProtocolAgent
 from tests.support.server import ServerProcess, Tenant
 
@@ -38,7 +40,7 @@ def sdk(server: ServerProcess, key_id: str, secret: str, **config: Any) -> Clien
     )
 
 
-def call(client: Client, action: str, query: dict[str, Any], version: str = VERSION) -> dict[str, Any]:
+def call(client: Client, action: str, query: Mapping[str, Any], version: str = VERSION) -> dict[str, Any]:
     """Any action through the SDK's generic call_api, signed as the SDK signs every call."""
     params = utils_models.Params(
         action=action,
@@ -56,7 +58,7 @@ def call(client: Client, action: str, query: dict[str, Any], version: str = VERS
     return result
 
 
-def refused(client: Client, action: str, query: dict[str, Any], version: str = VERSION) -> ClientException:
+def refused(client: Client, action: str, query: Mapping[str, Any], version: str = VERSION) -> ClientException:
     """Call and expect the SDK's ClientException (a 4xx answer); return it."""
     with pytest.raises(ClientException) as caught:
         call(client, action, query, version)

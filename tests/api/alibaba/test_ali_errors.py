@@ -7,25 +7,27 @@ and nothing malformed may produce a 5xx.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 from alibabacloud_sas20181203 import models as sas
 from alibabacloud_tea_openapi.exceptions import ClientException
+
 from tests.api.alibaba.helpers import Fleet, call, refused, sdk, signed
 
 LONG_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1
 
 
-def _ok(fleet: Fleet, action: str, query: dict[str, object]) -> dict[str, object]:
+def _ok(fleet: Fleet, action: str, query: Mapping[str, object]) -> dict[str, object]:
     body: dict[str, object] = call(fleet.client, action, query)["body"]
     assert body["RequestId"]
     return body
 
 
-def _bad(fleet: Fleet, action: str, query: dict[str, object], name: str, code: str = "InvalidParameter") -> None:
+def _bad(fleet: Fleet, action: str, query: Mapping[str, object], name: str, code: str = "InvalidParameter") -> None:
     err = refused(fleet.client, action, query)
     assert (err.code, err.status_code) == (code, 400), (query, err.message)
     assert name in err.message, err.message

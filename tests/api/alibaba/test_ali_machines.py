@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from alibabacloud_sas20181203 import models as sas
 from alibabacloud_tea_openapi.exceptions import ClientException
+
 from tests.api.alibaba.helpers import Fleet
 from tests.support.agent_protocol import finding
 

@@ -7,6 +7,7 @@ import json
 import re
 
 from alibabacloud_sas20181203 import models as sas
+
 from tests.api.alibaba.helpers import Fleet, sdk
 from tests.support.agent_protocol import ProtocolAgent, finding
 
@@ -66,9 +67,9 @@ def test_lifecycle_renders_every_vocabulary(fleet: Fleet) -> None:
     assert a.complete(sa, "success", progress=100).status_code == 200
     sb = fleet.take(b)
     assert b.complete(sb, "failure", reason="disk error").status_code == 200
-    rows = {r.uuid: r for r in fleet.tasks()}
-    assert rows[a.host_id].status == 2 and rows[b.host_id].status == 3
-    assert type(rows[a.host_id].end_time) is int and rows[a.host_id].progress == 100
+    by_host = {r.uuid: r for r in fleet.tasks()}
+    assert by_host[a.host_id].status == 2 and by_host[b.host_id].status == 3
+    assert type(by_host[a.host_id].end_time) is int and by_host[a.host_id].progress == 100
     assert fleet.progress(task) == "Success"
 
     data = _latest(fleet)
