@@ -1,0 +1,512 @@
+"""Fleet benchmark: how many agents one `fleetscan server` process serves over the agent protocol.
+
+For N = 100, 200, 500, 1000, 2000, 5000, ... it simulates N agents over HTTP against one server process: every agent
+heartbeats every 30 s, and the share of them that has a subtask to run reports progress every 5 s (a detection now
+and then) and completes its subtask with its last report of the step. Each agent starts at a random phase, so the
+load is smooth, not a burst every 5 s. A step runs for a fixed time; it holds when no request type's p99 latency is
+over 200 ms and no report was lost. The benchmark stops at the first step that does not hold and prints the largest
+N held, per backend (a fresh SQLite file; a fresh database on a throwaway PostgreSQL cluster).
+
+Lost means: a request not answered 2xx (errors and timeouts included), or a subtask whose files_scanned,
+viruses_found or status in the database, read directly after the step, differs from what its agent sent.
+
+What is not measured: enrollment (the real protocol, one enrollment token shared by every agent), task creation
+(ControlPlane.create_task on the same database, as the HSS/Sas adapters call it: the SDK round trip is not what
+this benchmark is about) and each scanning agent taking its subtask with GET /work before the step starts.
+The server is the same process across steps (agents and report history accumulate, as on a real server).
+
+Client and server share the machine: the client's CPU (per process) and the machine's are printed per step, so a
+client-bound step can be told from a server-bound one (`--client-processes` spreads the agents over processes).
+
+Run from the repository root:  .venv/bin/python -m bench.fleet --backend both
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fleetscan.core.models import ScanType, Scope
+from fleetscan.core.service import ControlPlane
+from fleetscan.core.tasks import TaskRequest
+from fleetscan.storage.sql import SqlStorage, open_storage
+
+SERIES = (100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000)
+KINDS = ("heartbeat", "progress", "complete")
+P99_LIMIT_MS = 200.0
+PREFIX = "/agent/v1"
+
+# ---------------------------------------------------------------------------------------------------- plans
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """How often simulated agents talk, and for how long a step lasts (seconds)."""
+
+    step_seconds: float
+    heartbeat_seconds: float = 30.0
+    progress_seconds: float = 5.0
+    detection_chance: float = 0.05
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class AgentPlan:
+    """One simulated agent for one step: its credential, and its subtask if it is scanning (picklable)."""
+
+    index: int
+    authorization: str
+    subtask_id: str | None
+
+
+@dataclass
+class Sent:
+    """What a scanning agent told the server in total: the database must end up saying the same."""
+
+    subtask_id: str
+    files_scanned: int = 0
+    findings: int = 0
+    completed: bool = False
+
+
+@dataclass
+class LoadResult:
+    """One client process's share of a step."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    lost: dict[str, int] = field(default_factory=lambda: {k: 0 for k in KINDS})
+    errors: list[str] = field(default_factory=list)
+    sent: list[Sent] = field(default_factory=list)
+    lag_ms: list[float] = field(default_factory=list)  # how late requests left compared with their schedule
+    cpu_seconds: float = 0.0
+
+    def merge(self, other: LoadResult) -> None:
+        for k in KINDS:
+            self.latencies[k] += other.latencies[k]
+            self.lost[k] += other.lost[k]
+        self.errors += other.errors
+        self.sent += other.sent
+        self.lag_ms += other.lag_ms
+        self.cpu_seconds += other.cpu_seconds
+
+
+def finding(agent: int, n: int) -> dict[str, Any]:
+    path = f"/srv/bench/agent-{agent}/infected-{n}.bin"
+    return {
+        "malware_name": "Eicar-Test-Signature",
+        "malware_type": "virus",
+        "severity": "High",
+        "file_path": path,
+        "file_hash": hashlib.sha256(path.encode()).hexdigest(),
+        "file_size": 68,
+        "file_owner": "root",
+        "file_attr": "0644",
+        "file_ctime": 1_700_000_000_000,
+        "file_mtime": 1_700_000_000_000,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- the load
+
+
+async def _agent(
+    client: httpx.AsyncClient, plan: AgentPlan, rhythm: Rhythm, start: float, rng: random.Random, out: LoadResult
+) -> None:
+    """Heartbeats at a random phase every heartbeat_seconds; if scanning, reports at its own phase, the last one
+    of the step being the completion."""
+    headers = {"Authorization": plan.authorization}
+    loop = asyncio.get_running_loop()
+
+    async def send(kind: str, at: float, path: str, body: dict[str, Any] | None) -> None:
+        delay = start + at - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        out.lag_ms.append(max(0.0, (loop.time() - start - at) * 1000))
+        t0 = time.perf_counter()
+        try:
+            reply = await client.post(path, json=body, headers=headers)
+        except httpx.HTTPError as exc:
+            out.lost[kind] += 1
+            out.errors.append(f"{kind}: {type(exc).__name__}")
+            return
+        out.latencies[kind].append((time.perf_counter() - t0) * 1000)
+        if not 200 <= reply.status_code < 300:
+            out.lost[kind] += 1
+            out.errors.append(f"{kind}: HTTP {reply.status_code} {reply.text[:120]}")
+
+    async def beats() -> None:
+        at = rng.uniform(0, rhythm.heartbeat_seconds)
+        while at < rhythm.step_seconds:
+            await send("heartbeat", at, f"{PREFIX}/heartbeat", None)
+            at += rhythm.heartbeat_seconds
+
+    async def reports(sent: Sent) -> None:
+        slots: list[float] = []
+        at = rng.uniform(0, min(rhythm.progress_seconds, rhythm.step_seconds))
+        while at < rhythm.step_seconds:
+            slots.append(at)
+            at += rhythm.progress_seconds
+        for i, at in enumerate(slots):
+            last = i == len(slots) - 1
+            new = [finding(plan.index, sent.findings + 1)] if rng.random() < rhythm.detection_chance else []
+            files = sent.files_scanned + rng.randint(200, 2000)
+            body: dict[str, Any] = {
+                "report_id": uuid.uuid4().hex,
+                "files_scanned": files,
+                "bytes_scanned": files * 40_000,
+                "files_total": 10_000_000,
+                "progress": 100 if last else min(99, (i + 1) * 100 // len(slots)),
+                "checkpoint": f"/srv/bench/agent-{plan.index}/{files}",
+                "detections": new,
+            }
+            if last:
+                body["result"] = "success"
+            # Counted as sent before the answer: a report the server dropped must show as a mismatch.
+            sent.files_scanned, sent.findings = files, sent.findings + len(new)
+            sent.completed = sent.completed or last
+            kind = "complete" if last else "progress"
+            await send(kind, at, f"{PREFIX}/subtasks/{plan.subtask_id}/{kind}", body)
+
+    jobs = [beats()]
+    if plan.subtask_id is not None:
+        sent = Sent(plan.subtask_id)
+        out.sent.append(sent)
+        jobs.append(reports(sent))
+    await asyncio.gather(*jobs)
+
+
+async def _load(url: str, plans: Sequence[AgentPlan], rhythm: Rhythm, start_wall: float, seed: int) -> LoadResult:
+    out = LoadResult()
+    rng = random.Random(seed)
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+    cpu0 = time.process_time()
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=rhythm.timeout_seconds) as client:
+        loop = asyncio.get_running_loop()
+        start = loop.time() + (start_wall - time.time())
+        await asyncio.gather(*(_agent(client, p, rhythm, start, rng, out) for p in plans))
+    out.cpu_seconds = time.process_time() - cpu0
+    return out
+
+
+def run_load(url: str, plans: Sequence[AgentPlan], rhythm: Rhythm, start_wall: float, seed: int) -> LoadResult:
+    """One client process's share of the agents (also the entry point of extra client processes)."""
+    return asyncio.run(_load(url, plans, rhythm, start_wall, seed))
+
+
+def drive(url: str, plans: Sequence[AgentPlan], rhythm: Rhythm, processes: int, seed: int) -> LoadResult:
+    start_wall = time.time() + 0.5 + 0.5 * processes  # room for the client processes to start
+    if processes <= 1:
+        return run_load(url, plans, rhythm, start_wall, seed)
+    shares = [list(plans[i::processes]) for i in range(processes)]
+    total = LoadResult()
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(run_load, url, s, rhythm, start_wall + 2, seed + i) for i, s in enumerate(shares)]
+        for f in futures:
+            total.merge(f.result())
+    return total
+
+
+# ---------------------------------------------------------------------------------------------------- the fleet
+
+
+@dataclass
+class Agent:
+    index: int
+    agent_id: str
+    authorization: str
+    host_id: str
+
+
+class Fleet:
+    """The enrolled agents of one server, and the tenant they belong to."""
+
+    def __init__(self, url: str, database_url: str, account: str, project_id: str, token: str, seed: int) -> None:
+        self.url = url
+        self.token = token
+        self.agents: list[Agent] = []
+        self.storage: SqlStorage = open_storage(database_url, migrate=False)
+        self.plane = ControlPlane(self.storage)
+        self.scope = Scope(self.storage.ensure_account(account), project_id)
+        self.rng = random.Random(seed)
+
+    def close(self) -> None:
+        self.storage.dispose()
+
+    async def grow(self, n: int, concurrency: int = 16) -> None:
+        """Enroll agents until there are n, through POST /agent/v1/enroll with the one shared token."""
+        gate = asyncio.Semaphore(concurrency)
+        async with httpx.AsyncClient(base_url=self.url, timeout=60) as client:
+
+            async def one(i: int) -> Agent:
+                facts = {"name": f"bench-host-{i:06d}", "private_ip": f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"}
+                async with gate:
+                    reply = await client.post(f"{PREFIX}/enroll", json={"enroll_token": self.token, **facts})
+                reply.raise_for_status()
+                body = reply.json()
+                return Agent(i, body["agent_id"], f"Bearer {body['agent_id']}:{body['agent_secret']}", body["host_id"])
+
+            self.agents += await asyncio.gather(*(one(i) for i in range(len(self.agents), n)))
+
+    def create_tasks(self, chosen: Sequence[Agent], hosts_per_task: int, step: int) -> set[str]:
+        """Scan tasks over the chosen hosts, hosts_per_task per task; returns the new roots' task ids."""
+        task_ids = set()
+        for i in range(0, len(chosen), hosts_per_task):
+            batch = chosen[i : i + hosts_per_task]
+            request = TaskRequest(
+                f"bench step {step} #{i // hosts_per_task}", ScanType.QUICK, [a.host_id for a in batch]
+            )
+            task_ids.add(self.plane.create_task(self.scope, request).root.task_id)
+        return task_ids
+
+    async def take_work(self, chosen: Sequence[Agent], task_ids: set[str], concurrency: int = 16) -> dict[int, str]:
+        """Each chosen agent takes its new subtask with GET /work (pending -> dispatched), as a real agent does."""
+        gate = asyncio.Semaphore(concurrency)
+        async with httpx.AsyncClient(base_url=self.url, timeout=60) as client:
+
+            async def one(agent: Agent) -> tuple[int, str]:
+                async with gate:
+                    reply = await client.get(f"{PREFIX}/work", headers={"Authorization": agent.authorization})
+                reply.raise_for_status()
+                mine = [w["subtask_id"] for w in reply.json()["subtasks"] if w["task_id"] in task_ids]
+                if len(mine) != 1:
+                    raise RuntimeError(f"agent {agent.index} got {len(mine)} new subtasks, expected 1")
+                return agent.index, mine[0]
+
+            return dict(await asyncio.gather(*(one(a) for a in chosen)))
+
+    def mismatches(self, sent: Sequence[Sent]) -> list[str]:
+        """Subtasks whose stored counts or status differ from what their agent sent."""
+        out = []
+        for s in sent:
+            sub = self.storage.get_subtask(s.subtask_id)
+            if sub is None:
+                out.append(f"{s.subtask_id}: gone")
+                continue
+            want = (s.files_scanned, s.findings, "succeeded" if s.completed else "running")
+            got = (sub.files_scanned, sub.viruses_found, sub.status.value)
+            if got != want:
+                out.append(f"{s.subtask_id}: sent {want}, stored {got}")
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------- CPU meters
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of one process, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - idle) / tick, sum(values) / tick
+
+
+# ---------------------------------------------------------------------------------------------------- steps
+
+
+@dataclass
+class StepResult:
+    backend: str
+    agents: int
+    scanning: int
+    seconds: float
+    requests: int
+    lost: int
+    mismatched: int
+    p50: dict[str, float]
+    p99: dict[str, float]
+    client_cpu: float  # percent of one core, all client processes together
+    server_cpu: float  # percent of one core, the server process
+    machine_cpu: float  # percent of the whole machine
+    lag_p99: float
+    errors: list[str]
+
+    @property
+    def worst_p99(self) -> float:
+        return max(self.p99.values())
+
+    @property
+    def held(self) -> bool:
+        return self.lost == 0 and self.mismatched == 0 and self.worst_p99 <= P99_LIMIT_MS
+
+    def line(self) -> str:
+        kinds = " | ".join(
+            f"{k} p50 {self.p50[k]:6.1f}ms p99 {self.p99[k]:6.1f}ms" for k in KINDS if not _isnan(self.p50[k])
+        )
+        verdict = "held" if self.held else "NOT HELD"
+        return (
+            f"{self.backend:<10} N={self.agents:<6} scanning {self.scanning:<5} {self.requests / self.seconds:7.1f} req/s"
+            f" | {kinds} | lost {self.lost} mismatched {self.mismatched}"
+            f" | cpu client {self.client_cpu:.0f}% server {self.server_cpu:.0f}% machine {self.machine_cpu:.0f}%"
+            f" lag p99 {self.lag_p99:.0f}ms | {verdict}"
+        )
+
+
+def _isnan(x: float) -> bool:
+    return x != x
+
+
+def _quantile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
+
+
+def steps(max_agents: int) -> list[int]:
+    return [n for n in SERIES if n < max_agents] + [max_agents]
+
+
+async def _prepare(fleet: Fleet, n: int, share: float, hosts_per_task: int) -> list[AgentPlan]:
+    await fleet.grow(n)
+    chosen = fleet.rng.sample(fleet.agents, round(n * share))
+    task_ids = await asyncio.to_thread(fleet.create_tasks, chosen, hosts_per_task, n)
+    subtask_of = await fleet.take_work(chosen, task_ids) if chosen else {}
+    return [AgentPlan(a.index, a.authorization, subtask_of.get(a.index)) for a in fleet.agents]
+
+
+def run_step(
+    backend: str, fleet: Fleet, server_pid: int, n: int, args: argparse.Namespace, rhythm: Rhythm
+) -> StepResult:
+    plans = asyncio.run(_prepare(fleet, n, args.scanning_share, args.hosts_per_task))
+    server0, (busy0, total0), wall0 = _proc_cpu(server_pid), _machine_busy(), time.monotonic()
+    result = drive(fleet.url, plans, rhythm, args.client_processes, seed=n)
+    server1, (busy1, total1), wall1 = _proc_cpu(server_pid), _machine_busy(), time.monotonic()
+    wall = max(wall1 - wall0, 1e-9)
+    mismatches = fleet.mismatches(result.sent)
+    lat = result.latencies
+    return StepResult(
+        backend=backend,
+        agents=n,
+        scanning=len(result.sent),
+        seconds=rhythm.step_seconds,
+        requests=sum(len(v) for v in lat.values()) + sum(result.lost.values()),
+        lost=sum(result.lost.values()),
+        mismatched=len(mismatches),
+        p50={k: _quantile(lat[k], 0.50) for k in KINDS},
+        p99={k: _quantile(lat[k], 0.99) for k in KINDS},
+        client_cpu=100 * result.cpu_seconds / wall,
+        server_cpu=100 * (server1 - server0) / wall,
+        machine_cpu=100 * (busy1 - busy0) / max(total1 - total0, 1e-9),
+        lag_p99=_quantile(result.lag_ms, 0.99) if result.lag_ms else 0.0,
+        errors=(result.errors + mismatches)[:5],
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- backends
+
+
+@contextmanager
+def fresh_database(backend: str) -> Iterator[str]:
+    """An empty database: an SQLite file in a temporary folder, or a database on a throwaway PostgreSQL cluster."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="fleetscan-fleet-") as folder:
+            yield f"sqlite:///{Path(folder) / 'fleetscan.db'}"
+        return
+    from tests.support.postgres import PostgresServer
+
+    cluster = PostgresServer()
+    cluster.start()
+    try:
+        yield cluster.new_database()
+    finally:
+        cluster.stop()
+
+
+def run_backend(backend: str, args: argparse.Namespace, out: Callable[[str], None]) -> list[StepResult]:
+    from tests.support.server import ServerProcess
+
+    rhythm = Rhythm(args.step_seconds, args.heartbeat_seconds, args.progress_seconds, args.detection_chance)
+    results: list[StepResult] = []
+    with fresh_database(backend) as url:
+        server = ServerProcess(url).start()
+        fleet: Fleet | None = None
+        try:
+            assert server.proc is not None
+            project_id = uuid.uuid4().hex
+            account = "bench-" + uuid.uuid4().hex[:8]
+            flags = ["--account", account, "--project-id", project_id]
+            server.admin("create-key", *flags)
+            token = server.admin("enroll-token", *flags)["enroll_token"]
+            fleet = Fleet(server.url, url, account, project_id, token, seed=args.seed)
+            for n in steps(args.max_agents):
+                step = run_step(backend, fleet, server.proc.pid, n, args, rhythm)
+                results.append(step)
+                out(step.line())
+                if not step.held:
+                    for error in step.errors:
+                        out(f"#   {error}")
+                    break
+        finally:
+            if fleet is not None:
+                fleet.close()
+            server.stop()
+    held = [r.agents for r in results if r.held]
+    out(f"{backend:<10} largest N held: {max(held) if held else 'none'} (of {args.max_agents} tried at most)")
+    return results
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    p.add_argument("--step-seconds", type=float, default=60.0, help="length of each step's load phase")
+    p.add_argument("--max-agents", type=int, default=20_000, help="the last step (the series stops before it)")
+    p.add_argument("--scanning-share", type=float, default=0.25, help="share of agents with a subtask to run")
+    p.add_argument("--hosts-per-task", type=int, default=50, help="hosts per created scan task")
+    p.add_argument("--heartbeat-seconds", type=float, default=30.0)
+    p.add_argument("--progress-seconds", type=float, default=5.0)
+    p.add_argument("--detection-chance", type=float, default=0.05, help="chance a report carries a new finding")
+    p.add_argument("--client-processes", type=int, default=1, help="client processes sharing the simulated agents")
+    p.add_argument("--seed", type=int, default=1)
+    args = p.parse_args(argv)
+    if not 0 <= args.scanning_share <= 1:
+        p.error("--scanning-share must be within 0..1")
+    if args.max_agents < 1 or args.hosts_per_task < 1 or args.client_processes < 1:
+        p.error("--max-agents, --hosts-per-task and --client-processes must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None, out: Callable[[str], None] | None = None) -> list[StepResult]:
+    args = parse(argv)
+    emit = out or (lambda line: print(line, flush=True))
+    emit(
+        f"# fleetscan fleet benchmark: steps {steps(args.max_agents)}, {args.step_seconds:g} s each, "
+        f"heartbeat every {args.heartbeat_seconds:g} s, progress every {args.progress_seconds:g} s for "
+        f"{args.scanning_share:.0%} of agents ({args.hosts_per_task} hosts per task), "
+        f"{args.client_processes} client process(es), {os.cpu_count()} CPUs shared by client and server; "
+        f"a step holds when every request type's p99 <= {P99_LIMIT_MS:g} ms and nothing is lost"
+    )
+    results: list[StepResult] = []
+    for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
+        results += run_backend(backend, args, emit)
+    return results
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() else 1)
