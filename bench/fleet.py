@@ -360,7 +360,8 @@ class StepResult:
         )
         verdict = "held" if self.held else "NOT HELD"
         return (
-            f"{self.backend:<10} N={self.agents:<6} scanning {self.scanning:<5} {self.requests / self.seconds:7.1f} req/s"
+            f"{self.backend:<10} N={self.agents:<6} scanning {self.scanning:<5}"
+            f" {self.requests / self.seconds:7.1f} req/s"
             f" | {kinds} | lost {self.lost} mismatched {self.mismatched}"
             f" | cpu client {self.client_cpu:.0f}% server {self.server_cpu:.0f}% machine {self.machine_cpu:.0f}%"
             f" lag p99 {self.lag_p99:.0f}ms | {verdict}"
