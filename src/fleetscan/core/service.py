@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import ids, tasks
 from .errors import Conflict, InvalidParameter, NotFound, PermissionDenied
+from .handling_plane import HandlingPlane
 from .models import (
     DEFAULT_ENTERPRISE_PROJECT,
     AccessKey,
@@ -55,7 +56,7 @@ class Enrollment:
     agent_secret: str
 
 
-class ControlPlane:
+class ControlPlane(HandlingPlane):
     def __init__(self, storage: Storage, clock: Clock = wall_clock, *, online_window_ms: int = 90_000) -> None:
         self.storage = storage
         self.clock = clock
@@ -246,7 +247,8 @@ class ControlPlane:
             else partial(tasks.progress, counters=counters, now=now)
         )
         stamped = [
-            replace(d, occur_time=d.occur_time or now, result_id=d.result_id or ids.hex_id()) for d in detections
+            replace(d, occur_time=d.occur_time or now, result_id=d.result_id or ids.hex_id())
+            for d in self.without_whitelisted(host, detections)
         ]
         return self.storage.change_subtask(subtask_pk, change, report=(host.id, report_key), detections=stamped)
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..core import handling
 from ..core.models import (
     AccessKey,
     Credential,
@@ -35,7 +36,32 @@ class ReportOutcome:
     detections_added: int
 
 
-class Storage(Protocol):
+class HandlingStorage(Protocol):
+    """Handling detections (core/handling.py); implemented in storage/handling_sql.py."""
+
+    def handle_detections(
+        self, scope: Scope, request: handling.HandleRequest, now: int, new_id: Callable[[], str]
+    ) -> handling.HandleOutcome:
+        """Decide every detection with `handling.decide`, then write all of them, or none when one is refused."""
+        ...
+
+    def pending_actions(self, host_pk: int) -> list[handling.AgentAction]: ...
+    def finish_action(
+        self, host_pk: int, action_id: str, ok: bool, error: str, facts: dict[str, Any], now: int
+    ) -> handling.AgentAction: ...
+    def record_auto_quarantine(
+        self, host_pk: int, subtask_pk: int, items: Sequence[tuple[Detection, dict[str, Any]]], now: int
+    ) -> int: ...
+    def whitelist(self, account_id: int, project_id: str) -> set[handling.WhitelistEntry]: ...
+    def list_history(
+        self, scope: Scope, flt: handling.HistoryFilter, page: Page
+    ) -> tuple[int, list[handling.HistoryView]]: ...
+    def list_quarantined(
+        self, scope: Scope, flt: handling.QuarantineFilter, page: Page
+    ) -> tuple[int, list[handling.QuarantineView]]: ...
+
+
+class Storage(HandlingStorage, Protocol):
     # accounts and credentials
     def ensure_account(self, name: str) -> int: ...
     def add_access_key(self, key: AccessKey) -> None: ...

@@ -204,3 +204,77 @@ agent_reports = Table(
     Column("report_key", String(128), primary_key=True),
     Column("created_at", BigInteger, nullable=False),
 )
+
+# Handling detections (core/handling.py): commands for agents, files in hosts' quarantines, the history, whitelist.
+agent_actions = Table(
+    "agent_actions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("action_id", String(64), nullable=False, unique=True),
+    Column("host_pk", ForeignKey("hosts.id"), nullable=False),
+    Column("detection_pk", ForeignKey("detections.id"), nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("quarantine_id", String(64), nullable=False),
+    Column("file_path", Text, nullable=False),
+    Column("file_hash", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error", String(512), nullable=False),
+    Column("memo", String(512), nullable=False),
+    Column("user_name", String(128), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("finished_at", BigInteger, nullable=True),
+    Index("ix_agent_actions_host_status", "host_pk", "status"),
+    Index("ix_agent_actions_detection", "detection_pk"),
+)
+
+quarantined_files = Table(
+    "quarantined_files",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("quarantine_id", String(64), nullable=False, unique=True),
+    Column("host_pk", ForeignKey("hosts.id"), nullable=False),
+    Column("detection_pk", ForeignKey("detections.id"), nullable=True),
+    Column("malware_name", String(256), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("file_path", Text, nullable=False),
+    Column("file_hash", String(64), nullable=False),
+    Column("file_size", BigInteger, nullable=False),
+    Column("uid", BigInteger, nullable=False),
+    Column("gid", BigInteger, nullable=False),
+    Column("mode", Integer, nullable=False),
+    Column("file_mtime", BigInteger, nullable=False),
+    Column("error", String(512), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_quarantined_files_host", "host_pk"),
+    Index("ix_quarantined_files_detection", "detection_pk"),
+)
+
+handle_history = Table(
+    "handle_history",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("detection_pk", ForeignKey("detections.id"), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("handle_status", String(16), nullable=False),
+    Column("handle_method", String(64), nullable=False),
+    Column("memo", String(512), nullable=False),
+    Column("user_name", String(128), nullable=False),
+    Column("handle_time", BigInteger, nullable=False),
+    Index("ix_handle_history_detection", "detection_pk"),
+)
+
+alarm_whitelist = Table(
+    "alarm_whitelist",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("project_id", String(256), nullable=False),
+    Column("field", String(16), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("detection_pk", ForeignKey("detections.id"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("detection_pk", "field", name="uq_alarm_whitelist_detection_field"),
+    Index("ix_alarm_whitelist_scope", "account_id", "project_id"),
+)

@@ -41,6 +41,7 @@ from ..core.models import (
 from ..core.queries import DetectionFilter, HostFilter, HostMatch, Page, RootFilter, SubtaskFilter
 from ..core.states import ACTIVE, TERMINAL, RootStatus, SubtaskCounts, SubtaskStatus, root_status
 from . import rows
+from .handling_sql import HandlingSql
 from .interface import ReportOutcome, SubtaskChange
 from .schema import (
     access_keys,
@@ -106,7 +107,7 @@ def _contains(column: Any, text: str) -> ColumnElement[bool]:
     return column.like(f"%{escaped}%", escape="\\")  # type: ignore[no-any-return]
 
 
-class SqlStorage:
+class SqlStorage(HandlingSql):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"

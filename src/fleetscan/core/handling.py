@@ -1,0 +1,285 @@
+"""Handling detections: what each operation does to a detection, pure rules with no HTTP and no SQL.
+
+Operations (the HSS `operate_type` vocabulary, which the Alibaba adapter reuses):
+
+| operation                   | needs                              | the detection becomes                     |
+| --------------------------- | ---------------------------------- | ----------------------------------------- |
+| mark_as_handled             | unhandled                          | handled / mark_as_handled                 |
+| ignore                      | unhandled                          | handled / ignore                          |
+| add_to_alarm_whitelist      | unhandled                          | handled / add_to_alarm_whitelist; its     |
+|                             |                                    | hash (or path) is whitelisted             |
+| manual_isolate_and_kill     | unhandled, not isolated, no action | a `quarantine` action; once done: handled |
+|                             | under way                          | / manual_isolate_and_kill, tag `manual`   |
+| unhandle                    | handled / mark_as_handled          | unhandled                                 |
+| do_not_ignore               | handled / ignore                   | unhandled                                 |
+| remove_from_alarm_whitelist | handled / add_to_alarm_whitelist   | unhandled; its whitelist entries removed  |
+| do_not_isolate_or_kill      | isolated (manual or auto), no      | a `restore` action; once done: unhandled, |
+|                             | action under way                   | isolate_tag `none`                        |
+
+Operations that need the host (isolate, restore) change the detection only when the agent reports the action
+done, so a detection never claims a file is quarantined that is not. An `auto` task's agent quarantines a
+confirmed finding itself and says so in its report: the detection is stored handled, isolate_tag auto_isolate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .errors import Conflict, IllegalTransition
+from .models import Detection, HandleStatus, Host
+
+
+class Operation(StrEnum):
+    MARK_AS_HANDLED = "mark_as_handled"
+    IGNORE = "ignore"
+    ADD_TO_ALARM_WHITELIST = "add_to_alarm_whitelist"
+    MANUAL_ISOLATE_AND_KILL = "manual_isolate_and_kill"
+    UNHANDLE = "unhandle"
+    DO_NOT_IGNORE = "do_not_ignore"
+    REMOVE_FROM_ALARM_WHITELIST = "remove_from_alarm_whitelist"
+    DO_NOT_ISOLATE_OR_KILL = "do_not_isolate_or_kill"
+
+
+class ActionKind(StrEnum):
+    QUARANTINE = "quarantine"
+    RESTORE = "restore"
+
+
+class ActionStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class IsolateTag(StrEnum):
+    NONE = "none"
+    AUTO = "auto_isolate"
+    MANUAL = "manual"
+
+
+class QuarantineStatus(StrEnum):
+    ISOLATING = "isolating"
+    ISOLATED = "isolated"
+    ISOLATE_FAILED = "isolate_failed"
+    RESTORING = "restoring"
+    RESTORED = "restored"
+    RESTORE_FAILED = "restore_failed"  # still in quarantine: a restore may be asked again
+
+
+class WhitelistField(StrEnum):
+    HASH = "file_hash"
+    PATH = "file_path"
+
+
+AGENT = "agent"  # the user name of what an agent did by itself
+
+
+@dataclass(frozen=True)
+class WhitelistEntry:
+    field: WhitelistField
+    value: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one operation does to one detection, decided before anything is written."""
+
+    handle_status: HandleStatus
+    handle_method: str
+    action: ActionKind | None = None
+    whitelist_add: tuple[WhitelistEntry, ...] = ()
+    whitelist_remove: bool = False
+
+
+@dataclass
+class AgentAction:
+    """A command for one host's agent: quarantine a detected file or restore a quarantined one."""
+
+    action_id: str  # 32 hex
+    host_pk: int
+    kind: ActionKind
+    quarantine_id: str  # 32 hex: the quarantined file this action makes or restores
+    file_path: str
+    file_hash: str
+    detection_pk: int | None = None
+    status: ActionStatus = ActionStatus.PENDING
+    error: str = ""
+    memo: str = ""
+    user_name: str = ""
+    created_at: int = 0
+    finished_at: int | None = None
+    id: int = 0
+
+
+@dataclass
+class QuarantinedFile:
+    """A file held in a host's quarantine, as the server knows it (the agent keeps the content)."""
+
+    quarantine_id: str
+    host_pk: int
+    file_path: str
+    file_hash: str
+    detection_pk: int | None = None
+    malware_name: str = ""
+    source: IsolateTag = IsolateTag.MANUAL
+    status: QuarantineStatus = QuarantineStatus.ISOLATING
+    file_size: int = 0
+    uid: int = -1
+    gid: int = -1
+    mode: int = 0
+    file_mtime: int = 0
+    error: str = ""
+    created_at: int = 0
+    updated_at: int = 0
+    id: int = 0  # numeric: Alibaba QuaraFileId
+
+
+@dataclass
+class HandleRecord:
+    """One line of the handling history: who did what to which detection, when, and why."""
+
+    detection_pk: int
+    operation: str
+    handle_status: HandleStatus
+    handle_method: str
+    memo: str
+    user_name: str
+    handle_time: int
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class HandleRequest:
+    operation: Operation
+    result_ids: tuple[str, ...]
+    memo: str = ""
+    user_name: str = ""
+    whitelist_fields: tuple[WhitelistField, ...] = (WhitelistField.HASH,)
+
+
+@dataclass
+class HandleOutcome:
+    detections: list[Detection] = field(default_factory=list)
+    actions: list[AgentAction] = field(default_factory=list)
+
+
+_NEEDS_METHOD = {
+    Operation.UNHANDLE: Operation.MARK_AS_HANDLED.value,
+    Operation.DO_NOT_IGNORE: Operation.IGNORE.value,
+    Operation.REMOVE_FROM_ALARM_WHITELIST: Operation.ADD_TO_ALARM_WHITELIST.value,
+}
+
+
+def decide(
+    op: Operation,
+    found: Detection,
+    *,
+    action_pending: bool,
+    whitelist_fields: tuple[WhitelistField, ...] = (WhitelistField.HASH,),
+) -> Decision:
+    """The effect of `op` on `found`; IllegalTransition when its state does not allow it."""
+    status, method = found.handle_status, found.handle_method
+    isolated = found.isolate_tag != IsolateTag.NONE.value
+    if op in (Operation.MARK_AS_HANDLED, Operation.IGNORE, Operation.ADD_TO_ALARM_WHITELIST):
+        if status != HandleStatus.UNHANDLED:
+            raise IllegalTransition(f"{status.value}/{method}", op.value)
+        entries: tuple[WhitelistEntry, ...] = ()
+        if op == Operation.ADD_TO_ALARM_WHITELIST:
+            values = {WhitelistField.HASH: found.file_hash, WhitelistField.PATH: found.file_path}
+            entries = tuple(WhitelistEntry(f, values[f]) for f in whitelist_fields)
+        return Decision(HandleStatus.HANDLED, op.value, whitelist_add=entries)
+    if op in _NEEDS_METHOD:
+        if status != HandleStatus.HANDLED or method != _NEEDS_METHOD[op]:
+            raise IllegalTransition(f"{status.value}/{method}", op.value)
+        return Decision(HandleStatus.UNHANDLED, "", whitelist_remove=op == Operation.REMOVE_FROM_ALARM_WHITELIST)
+    if action_pending:
+        raise Conflict(f"detection {found.result_id} already has an action under way on its host")
+    if op == Operation.MANUAL_ISOLATE_AND_KILL:
+        if status != HandleStatus.UNHANDLED or isolated:
+            raise IllegalTransition(f"{status.value}/{found.isolate_tag}", op.value)
+        return Decision(status, method, action=ActionKind.QUARANTINE)
+    if not isolated:  # DO_NOT_ISOLATE_OR_KILL
+        raise IllegalTransition(f"isolate_tag {found.isolate_tag}", op.value)
+    return Decision(status, method, action=ActionKind.RESTORE)
+
+
+def after_quarantine(found: Detection, source: IsolateTag) -> Detection:
+    """The detection once its file is in quarantine."""
+    found.handle_status = HandleStatus.HANDLED
+    found.handle_method = (
+        Operation.MANUAL_ISOLATE_AND_KILL.value if source == IsolateTag.MANUAL else IsolateTag.AUTO.value
+    )
+    found.isolate_tag = source.value
+    return found
+
+
+def after_restore(found: Detection) -> Detection:
+    """The detection once its file is back: unhandled again, as before it was isolated."""
+    found.handle_status = HandleStatus.UNHANDLED
+    found.handle_method = ""
+    found.isolate_tag = IsolateTag.NONE.value
+    return found
+
+
+def quarantine_status(kind: ActionKind, ok: bool) -> QuarantineStatus:
+    """A quarantined file's status once an action on it ended."""
+    if kind == ActionKind.QUARANTINE:
+        return QuarantineStatus.ISOLATED if ok else QuarantineStatus.ISOLATE_FAILED
+    return QuarantineStatus.RESTORED if ok else QuarantineStatus.RESTORE_FAILED
+
+
+def whitelisted(entries: set[WhitelistEntry], file_path: str, file_hash: str) -> bool:
+    """Whether a finding matches the whitelist: by its file's sha256 or its exact path."""
+    return WhitelistEntry(WhitelistField.HASH, file_hash) in entries or (
+        WhitelistEntry(WhitelistField.PATH, file_path) in entries
+    )
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """ListAntivirusHandleHistory's filters; None matches everything."""
+
+    malware_name: str | None = None
+    file_path: str | None = None
+    severities: frozenset[str] | None = None
+    host_name: str | None = None
+    private_ip: str | None = None
+    public_ip: str | None = None
+    asset_value: str | None = None
+    handle_method: str | None = None
+    user_name: str | None = None
+    event_type: int | None = None
+    ascending: bool = False
+
+
+@dataclass(frozen=True)
+class QuarantineFilter:
+    """Filters of the quarantine listings (HSS ListIsolatedFile, Alibaba DescribeSuspEventQuaraFiles)."""
+
+    quarantine_pk: int | None = None
+    file_path: str | None = None
+    file_hash: str | None = None
+    host_id: str | None = None
+    host_name: str | None = None
+    private_ip: str | None = None
+    public_ip: str | None = None
+    asset_value: str | None = None
+    group_id: str | None = None
+    statuses: frozenset[QuarantineStatus] | None = None
+    updated_from: int | None = None
+    updated_to: int | None = None
+
+
+@dataclass
+class HistoryView:
+    record: HandleRecord
+    detection: Detection
+    host: Host
+
+
+@dataclass
+class QuarantineView:
+    file: QuarantinedFile
+    host: Host
+    detection: Detection | None
