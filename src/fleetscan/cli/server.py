@@ -16,12 +16,19 @@ from .options import database_options, open_plane
 
 
 def _serve(
-    data_dir: str, database_url: str | None, host: str, port: int, log_level: str, limits: SweepLimits | None = None
+    data_dir: str,
+    database_url: str | None,
+    host: str,
+    port: int,
+    log_level: str,
+    limits: SweepLimits | None = None,
+    schedule_interval: float = 5.0,
 ) -> None:
     plane = open_plane(data_dir, database_url)
     if limits is not None:  # an agent past the offline limit must not still show online
         plane.online_window_ms = min(plane.online_window_ms, int(limits.offline_after_s * 1000))
-    uvicorn.run(create_app(plane, limits), host=host, port=port, log_level=log_level, access_log=False)
+    app = create_app(plane, limits, schedule_interval)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
 @click.command()
@@ -36,6 +43,13 @@ def _serve(
     "--scan-timeout", default=86_400.0, show_default=True, help="Seconds a host's scan may run before it times out."
 )
 @click.option("--sweep-interval", default=15.0, show_default=True, help="Seconds between checks for the two above.")
+@click.option(
+    "--schedule-interval",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.05),
+    help="Seconds between looks for due scheduled scans (HSS policies, Alibaba cycle tasks).",
+)
 def server(
     data_dir: str,
     database_url: str | None,
@@ -45,9 +59,11 @@ def server(
     offline_after: float,
     scan_timeout: float,
     sweep_interval: float,
+    schedule_interval: float,
 ) -> None:
     """Serve both API dialects and the agent protocol (migrates an empty database first)."""
-    _serve(data_dir, database_url, host, port, log_level, SweepLimits(offline_after, scan_timeout, sweep_interval))
+    limits = SweepLimits(offline_after, scan_timeout, sweep_interval)
+    _serve(data_dir, database_url, host, port, log_level, limits, schedule_interval)
 
 
 @click.command()

@@ -15,6 +15,7 @@ from ..api.agent.routes import routes as agent_routes
 from ..api.alibaba.routes import routes as alibaba_routes
 from ..api.huawei.routes import routes as huawei_routes
 from ..core.service import ControlPlane
+from .scheduler import schedule_forever
 from .sweeper import SweepLimits, sweep_forever
 
 
@@ -22,7 +23,7 @@ async def healthz(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(plane: ControlPlane, limits: SweepLimits | None = None) -> Starlette:
+def create_app(plane: ControlPlane, limits: SweepLimits | None = None, schedule_interval_s: float = 5.0) -> Starlette:
     table: list[BaseRoute] = [
         Route("/healthz", healthz),
         *agent_routes(plane),
@@ -33,12 +34,14 @@ def create_app(plane: ControlPlane, limits: SweepLimits | None = None) -> Starle
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         sweeper = asyncio.create_task(sweep_forever(plane, limits or SweepLimits()))
+        scheduler = asyncio.create_task(schedule_forever(plane, schedule_interval_s))
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for job in (sweeper, scheduler):
+                job.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await job
 
     app = Starlette(routes=table, lifespan=lifespan)
     app.state.plane = plane

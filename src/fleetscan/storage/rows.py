@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 from ..core.models import (
@@ -21,6 +22,7 @@ from ..core.models import (
     Subtask,
     Target,
 )
+from ..core.schedules import CycleRule, PolicyRule, Schedule, ScheduleKind, TaskTemplate
 from ..core.states import RootStatus, SubtaskCounts, SubtaskStatus
 
 Row = Mapping[Any, Any]
@@ -165,3 +167,84 @@ def detection_values(found: Detection) -> dict[str, Any]:
     values["severity"] = found.severity.value
     values["handle_status"] = found.handle_status.value
     return values
+
+
+def _rule_values(rule: PolicyRule | CycleRule) -> dict[str, Any]:
+    if isinstance(rule, PolicyRule):
+        return {"type": "policy", **asdict(rule), "start_type": rule.start_type.value}
+    return {"type": "cycle", **asdict(rule)}
+
+
+def _rule(values: Mapping[str, Any]) -> PolicyRule | CycleRule:
+    fields = {k: v for k, v in values.items() if k != "type"}
+    if values["type"] == "policy":
+        return PolicyRule(**{**fields, "start_type": StartType(fields["start_type"])})
+    return CycleRule(**fields)
+
+
+def _template_values(template: TaskTemplate) -> dict[str, Any]:
+    values = asdict(template)
+    values["scan_type"] = template.scan_type.value
+    values["action"] = template.action.value
+    values["targets"] = [{"type": t.type, "target": t.target, "name": t.name} for t in template.targets]
+    return values
+
+
+def _template(values: Mapping[str, Any]) -> TaskTemplate:
+    return TaskTemplate(
+        scan_type=ScanType(values["scan_type"]),
+        action=Action(values["action"]),
+        scan_paths=tuple(values["scan_paths"]),
+        ignore_paths=tuple(values["ignore_paths"]),
+        file_types=tuple(values["file_types"]),
+        paid=bool(values["paid"]),
+        host_ids=tuple(values["host_ids"]),
+        group_ids=tuple(values["group_ids"]),
+        targets=tuple(Target(t["type"], t["target"], t.get("name", "")) for t in values["targets"]),
+        all_hosts=bool(values["all_hosts"]),
+    )
+
+
+def schedule(row: Row) -> Schedule:
+    eps = row["enterprise_project_ids"]
+    return Schedule(
+        schedule_id=row["schedule_id"],
+        kind=ScheduleKind(row["kind"]),
+        account_id=row["account_id"],
+        project_id=row["project_id"],
+        name=row["name"],
+        rule=_rule(row["rule"]),
+        template=_template(row["template"]),
+        enterprise_project_id=row["enterprise_project_id"],
+        enterprise_project_ids=None if eps is None else frozenset(eps),
+        enabled=bool(row["enabled"]),
+        next_fire_at=row["next_fire_at"],
+        last_fired_at=row["last_fired_at"],
+        last_task_id=row["last_task_id"],
+        client_token=row["client_token"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        id=row["id"],
+    )
+
+
+def schedule_values(item: Schedule) -> dict[str, Any]:
+    eps = item.enterprise_project_ids
+    return {
+        "schedule_id": item.schedule_id,
+        "kind": item.kind.value,
+        "account_id": item.account_id,
+        "project_id": item.project_id,
+        "enterprise_project_id": item.enterprise_project_id,
+        "enterprise_project_ids": None if eps is None else sorted(eps),
+        "name": item.name,
+        "rule": _rule_values(item.rule),
+        "template": _template_values(item.template),
+        "enabled": item.enabled,
+        "next_fire_at": item.next_fire_at,
+        "last_fired_at": item.last_fired_at,
+        "last_task_id": item.last_task_id,
+        "client_token": item.client_token,
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+    }

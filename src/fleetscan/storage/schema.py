@@ -205,6 +205,33 @@ agent_reports = Table(
     Column("created_at", BigInteger, nullable=False),
 )
 
+# Scheduled scans of both clouds (HSS policies, Alibaba cycle tasks): core/schedules.py. A replica claims a due
+# schedule by moving next_fire_at from the due time it read, in the transaction that inserts the root task.
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("schedule_id", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("project_id", String(256), nullable=False),
+    Column("enterprise_project_id", String(256), nullable=False),
+    Column("enterprise_project_ids", JSON, nullable=True),
+    Column("name", String(255), nullable=False),
+    Column("rule", JSON, nullable=False),
+    Column("template", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("next_fire_at", BigInteger, nullable=True),
+    Column("last_fired_at", BigInteger, nullable=True),
+    Column("last_task_id", String(64), nullable=True),
+    Column("client_token", String(128), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "client_token", name="uq_schedules_client_token"),
+    Index("ix_schedules_due", "next_fire_at"),
+    Index("ix_schedules_scope", "account_id", "project_id", "kind"),
+)
+
 # Handling detections (core/handling.py): commands for agents, files in hosts' quarantines, the history, whitelist.
 agent_actions = Table(
     "agent_actions",

@@ -39,6 +39,7 @@ from ..core.models import (
     SubtaskView,
 )
 from ..core.queries import DetectionFilter, HostFilter, HostMatch, Page, RootFilter, SubtaskFilter
+from ..core.schedules import Schedule, ScheduleFilter
 from ..core.states import ACTIVE, TERMINAL, RootStatus, SubtaskCounts, SubtaskStatus, root_status
 from . import rows
 from .handling_sql import HandlingSql
@@ -52,6 +53,7 @@ from .schema import (
     hosts,
     nonces,
     root_tasks,
+    schedules,
     subtasks,
 )
 from .schema import detections as detections_table
@@ -281,21 +283,23 @@ class SqlStorage(HandlingSql):
 
     # ------------------------------------------------------------------ tasks
     def insert_task(self, root: RootTask, subtask_list: Sequence[Subtask]) -> RootTask:
+        with self._write() as conn:
+            return self._insert_task(conn, root, subtask_list)
+
+    @staticmethod
+    def _insert_task(conn: Connection, root: RootTask, subtask_list: Sequence[Subtask]) -> RootTask:
         counts = SubtaskCounts.of({SubtaskStatus.PENDING: len(subtask_list)})
         root.counts = counts
         root.status = root_status(counts)
-        with self._write() as conn:
-            root.id = int(
-                conn.execute(
-                    insert(root_tasks).values(**rows.root_values(root)).returning(root_tasks.c.id)
-                ).scalar_one()
-            )
-            if subtask_list:
-                values = []
-                for sub in subtask_list:
-                    sub.root_id = root.id
-                    values.append(rows.subtask_values(sub))
-                conn.execute(insert(subtasks), values)
+        root.id = int(
+            conn.execute(insert(root_tasks).values(**rows.root_values(root)).returning(root_tasks.c.id)).scalar_one()
+        )
+        if subtask_list:
+            values = []
+            for sub in subtask_list:
+                sub.root_id = root.id
+                values.append(rows.subtask_values(sub))
+            conn.execute(insert(subtasks), values)
         return root
 
     def _root_scope(self, scope: Scope) -> list[ColumnElement[bool]]:
@@ -565,6 +569,96 @@ class SqlStorage(HandlingSql):
                 )
             )
             return [(rows.subtask(r._mapping), rows.host(r._mapping, "h_")) for r in found]
+
+    # ------------------------------------------------------------------ schedules
+    def insert_schedule(self, schedule: Schedule) -> Schedule:
+        with self._write() as conn:
+            schedule.id = int(
+                conn.execute(
+                    insert(schedules).values(**rows.schedule_values(schedule)).returning(schedules.c.id)
+                ).scalar_one()
+            )
+        return schedule
+
+    def _schedule_conditions(self, scope: Scope, flt: ScheduleFilter) -> list[ColumnElement[bool]]:
+        conds = [
+            schedules.c.account_id == scope.account_id,
+            schedules.c.project_id == scope.project_id,
+            schedules.c.kind == flt.kind.value,
+        ]
+        if scope.enterprise_project_ids is not None:
+            conds.append(schedules.c.enterprise_project_id.in_(sorted(scope.enterprise_project_ids)))
+        if flt.schedule_id is not None:
+            conds.append(schedules.c.schedule_id == flt.schedule_id)
+        if flt.name:
+            conds.append(_contains(schedules.c.name, flt.name))
+        return conds
+
+    def get_schedule(self, scope: Scope, flt: ScheduleFilter) -> Schedule | None:
+        with self._read() as conn:
+            row = conn.execute(select(schedules).where(*self._schedule_conditions(scope, flt))).first()
+        return rows.schedule(row._mapping) if row else None
+
+    def find_schedule_by_client_token(self, scope: Scope, client_token: str) -> Schedule | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(schedules).where(
+                    schedules.c.account_id == scope.account_id, schedules.c.client_token == client_token
+                )
+            ).first()
+        return rows.schedule(row._mapping) if row else None
+
+    def list_schedules(self, scope: Scope, flt: ScheduleFilter, page: Page) -> tuple[int, list[Schedule]]:
+        conds = self._schedule_conditions(scope, flt)
+        with self._read() as conn:
+            found = [
+                rows.schedule(r._mapping)
+                for r in conn.execute(select(schedules).where(*conds).order_by(schedules.c.id.desc()))
+            ]
+        if flt.scan_type is not None:  # inside the template's JSON: filtered here, schedules are few
+            found = [s for s in found if s.template.scan_type is flt.scan_type]
+        return len(found), found[page.offset : page.offset + page.limit]
+
+    def update_schedule(self, schedule: Schedule) -> None:
+        values = rows.schedule_values(schedule)
+        with self._write() as conn:
+            conn.execute(update(schedules).where(schedules.c.id == schedule.id).values(**values))
+
+    def delete_schedules(self, scope: Scope, flt: ScheduleFilter, schedule_ids: Sequence[str]) -> int:
+        conds = [*self._schedule_conditions(scope, flt), schedules.c.schedule_id.in_(list(schedule_ids))]
+        with self._write() as conn:
+            return int(conn.execute(delete(schedules).where(*conds)).rowcount)
+
+    def due_schedules(self, now: int, limit: int) -> list[Schedule]:
+        with self._read() as conn:
+            found = conn.execute(
+                select(schedules)
+                .where(schedules.c.enabled.is_(True), schedules.c.next_fire_at <= now)
+                .order_by(schedules.c.next_fire_at, schedules.c.id)
+                .limit(limit)
+            )
+            return [rows.schedule(r._mapping) for r in found]
+
+    def fire_schedule(
+        self, schedule_pk: int, due: int, next_fire_at: int | None, task: tuple[RootTask, Sequence[Subtask]] | None
+    ) -> bool:
+        with self._write() as conn:
+            # PostgreSQL: a second replica's UPDATE waits for the first to commit, then re-reads the row,
+            # sees next_fire_at moved and matches nothing. SQLite: BEGIN IMMEDIATE serializes writers.
+            claimed = conn.execute(
+                update(schedules)
+                .where(schedules.c.id == schedule_pk, schedules.c.next_fire_at == due)
+                .values(
+                    next_fire_at=next_fire_at,
+                    last_fired_at=due,
+                    last_task_id=task[0].task_id if task else schedules.c.last_task_id,
+                )
+            ).rowcount
+            if claimed != 1:
+                return False
+            if task is not None:
+                self._insert_task(conn, *task)
+        return True
 
     # ------------------------------------------------------------------ detections and statistics
     def list_detections(self, scope: Scope, flt: DetectionFilter, page: Page) -> tuple[int, list[DetectionView]]:

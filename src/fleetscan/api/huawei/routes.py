@@ -28,6 +28,7 @@ from ...core.models import Scope
 from ...core.service import ControlPlane
 from ..security import AuthError, authenticate_signed, authenticate_token, request_parts
 from . import operations as ops
+from . import policies
 from .errors import (
     INTERNAL,
     METHOD_NOT_ALLOWED,
@@ -110,5 +111,15 @@ def routes(plane: ControlPlane) -> list[BaseRoute]:
         Route(f"{PREFIX}/antivirus/result", endpoint({"GET": ops.list_results}), methods=ANY_METHOD),
         Route(f"{PREFIX}/antivirus/statistic", endpoint({"GET": ops.statistic}), methods=ANY_METHOD),
         Route(f"{PREFIX}/antivirus/host-management/hosts", endpoint({"GET": ops.list_hosts}), methods=ANY_METHOD),
+        Route(
+            f"{PREFIX}/antivirus/policy",
+            endpoint({"GET": policies.list_policies, "POST": policies.create_policy, "PUT": policies.change_policy}),
+            methods=ANY_METHOD,
+        ),
+        Route(
+            f"{PREFIX}/antivirus/policy/batch-delete",
+            endpoint({"POST": policies.delete_policies}),
+            methods=ANY_METHOD,
+        ),
         Route("/v5/{rest:path}", no_such_api, methods=ANY_METHOD),
     ]
