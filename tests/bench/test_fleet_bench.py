@@ -1,0 +1,50 @@
+"""The fleet benchmark at a tiny size: it enrolls, schedules, reports and checks the database, and loses nothing.
+
+No time is asserted: only that the figure lines come out, that every request type was exercised, that nothing
+was lost or stored differently from what was sent, and that a lost report is counted as one.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from bench.fleet import KINDS, StepResult, main, steps
+
+LINE = re.compile(
+    r"^sqlite +N=20 +scanning 6 +[\d.]+ req/s \| heartbeat p50 +[\d.]+ms p99 +[\d.]+ms \| "
+    r"progress p50 +[\d.]+ms p99 +[\d.]+ms \| complete p50 +[\d.]+ms p99 +[\d.]+ms \| lost 0 mismatched 0 \| "
+    r"cpu client \d+% server \d+% machine \d+% lag p99 \d+ms \| (held|NOT HELD)$"
+)
+
+
+def test_a_tiny_fleet_loses_nothing() -> None:
+    lines: list[str] = []
+    tiny = ["--backend", "sqlite", "--max-agents", "20", "--step-seconds", "5", "--scanning-share", "0.3"]
+    results = main(
+        [*tiny, "--heartbeat-seconds", "2", "--progress-seconds", "1", "--hosts-per-task", "4"], lines.append
+    )
+    assert lines[0].startswith("# fleetscan fleet benchmark: steps [20], 5 s each")
+    assert len(results) == 1 and len(lines) == 3, lines
+    step = results[0]
+    assert LINE.match(lines[1]), lines[1]
+    assert re.match(r"^sqlite +largest N held: (20|none) \(of 20 tried at most\)$", lines[2]), lines[2]
+    assert (step.lost, step.mismatched, step.errors) == (0, 0, [])
+    # 20 agents beat at least twice in 5 s; 6 scanning agents report about 5 times, the last report completing.
+    assert all(p50 == p50 for p50 in step.p50.values()), step.p50
+    assert step.requests >= 20 * 2 + 6 * 4
+
+
+def test_a_lost_report_fails_the_step() -> None:
+    nothing = dict.fromkeys(KINDS, 1.0)
+    ok = StepResult("sqlite", 100, 25, 60, 500, 0, 0, nothing, nothing, 1, 1, 1, 0, [])
+    assert ok.held
+    assert not StepResult("sqlite", 100, 25, 60, 500, 1, 0, nothing, nothing, 1, 1, 1, 0, []).held
+    assert not StepResult("sqlite", 100, 25, 60, 500, 0, 1, nothing, nothing, 1, 1, 1, 0, []).held
+    slow = {**nothing, "complete": 200.5}
+    assert not StepResult("sqlite", 100, 25, 60, 500, 0, 0, nothing, slow, 1, 1, 1, 0, []).held
+
+
+@pytest.mark.parametrize(("max_agents", "expected"), [(20, [20]), (100, [100]), (700, [100, 200, 500, 700])])
+def test_steps_follow_the_series_up_to_the_limit(max_agents: int, expected: list[int]) -> None:
+    assert steps(max_agents) == expected
