@@ -44,15 +44,17 @@ import libarchive
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 EICAR_NAME = "Eicar-Test-Signature"
 MB = 1024 * 1024
-CORPUS_VERSION = "3"
-WORDS = ("the of and to in is was for on that with as by at from this have not are or be which one had but all "
-         "server config file process memory thread socket buffer request response error value index table query "
-         "update delete insert select user admin password token secret cache queue worker agent scan task host").split()
+CORPUS_VERSION = "4"
+WORDS = (
+    "the of and to in is was for on that with as by at from this have not are or be which one had but all "
+    "server config file process memory thread socket buffer request response error value index table query "
+    "update delete insert select user admin password token secret cache queue worker agent scan task host"
+).split()
 SOURCE_SNIPPETS = (
     "def handler(event, context):\n    return {'status': 200, 'body': event.get('path')}\n",
     "int main(int argc, char **argv) {\n    for (int i = 0; i < argc; i++) puts(argv[i]);\n    return 0;\n}\n",
     "function render(items) {\n  return items.map((x) => `<li>${x}</li>`).join('');\n}\n",
-    "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Println(\"hello\")\n}\n",
+    'package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println("hello")\n}\n',
     "<?php\n$rows = $db->query('SELECT id FROM users');\nforeach ($rows as $r) { echo $r['id']; }\n",
 )
 
@@ -173,8 +175,9 @@ def generate(workdir: Path, seed: int, size_mb: int, nfiles: int) -> Corpus:
     params = {"seed": seed, "size_mb": size_mb, "files": nfiles, "version": CORPUS_VERSION}
     if marker.exists() and json.loads(marker.read_text()).get("params") == params:
         doc = json.loads(marker.read_text())
-        c = Corpus(root, sigs / "clamav", sigs / "yara", [Plant(**p) for p in doc["plants"]], doc["files"],
-                   doc["bytes"])
+        c = Corpus(
+            root, sigs / "clamav", sigs / "yara", [Plant(**p) for p in doc["plants"]], doc["files"], doc["bytes"]
+        )
         return c
     for d in (root, sigs):
         if d.exists():
@@ -191,8 +194,20 @@ def generate(workdir: Path, seed: int, size_mb: int, nfiles: int) -> Corpus:
     patterns = [_rand_pattern(rng) for _ in range(500)]
     pattern_names = [f"Bench.Pattern.{i:03}" for i in range(500)]
     hashes: list[tuple[str, int, str]] = []
-    dirs = ["home/alice", "home/bob/projects/app", "home/bob/.cache", "var/www/html", "var/www/html/uploads",
-            "srv/data", "opt/tool/bin", "usr/local/bin", "usr/lib/app", "tmp/build", "etc/cron.d", "var/log/app"]
+    dirs = [
+        "home/alice",
+        "home/bob/projects/app",
+        "home/bob/.cache",
+        "var/www/html",
+        "var/www/html/uploads",
+        "srv/data",
+        "opt/tool/bin",
+        "usr/local/bin",
+        "usr/lib/app",
+        "tmp/build",
+        "etc/cron.d",
+        "var/log/app",
+    ]
     dirs += [f"home/user{i:02}/docs/{j}" for i in range(20) for j in range(5)]
 
     def where(name: str) -> str:
@@ -244,19 +259,37 @@ def generate(workdir: Path, seed: int, size_mb: int, nfiles: int) -> Corpus:
     for lvl in range(8):
         deep = _zip({f"l{lvl}.bin" if lvl == 0 else f"l{lvl}.zip": deep})
     p = g.write(where("deep8.zip"), deep)
-    plants.append(Plant(str(p), EICAR_NAME, "EICAR 8 archives deep",
-                        fleetscan_reason="archive limit: nesting deeper than 5 (--archive-max-depth)"))
+    plants.append(
+        Plant(
+            str(p),
+            EICAR_NAME,
+            "EICAR 8 archives deep",
+            fleetscan_reason="archive limit: nesting deeper than 5 (--archive-max-depth)",
+        )
+    )
     # A logical (.ldb) signature: clamscan evaluates it, fleetscan counts it as unusable.
     ldb_a, ldb_b = b"bench-logical-part-one", b"bench-logical-part-two"
     p = g.write(where("logical.txt"), g.text(5000) + ldb_a + g.text(2000) + ldb_b)
-    plants.append(Plant(str(p), "Bench.Logical.Sig", "logical signature (.ldb)",
-                        fleetscan_reason="signature type not supported: logical signature (.ldb)"))
+    plants.append(
+        Plant(
+            str(p),
+            "Bench.Logical.Sig",
+            "logical signature (.ldb)",
+            fleetscan_reason="signature type not supported: logical signature (.ldb)",
+        )
+    )
     # An unreadable plant: only unreadable when the scanners do not run as root.
     p = g.write(where("unreadable-plant.bin"), EICAR)
     p.chmod(0o000)
-    plants.append(Plant(str(p), EICAR_NAME, "EICAR in a mode-000 file",
-                        fleetscan_reason=None if os.geteuid() == 0 else "permission denied",
-                        clamscan_reason=None if os.geteuid() == 0 else "permission denied"))
+    plants.append(
+        Plant(
+            str(p),
+            EICAR_NAME,
+            "EICAR in a mode-000 file",
+            fleetscan_reason=None if os.geteuid() == 0 else "permission denied",
+            clamscan_reason=None if os.geteuid() == 0 else "permission denied",
+        )
+    )
 
     # Large files (one plant at 3/4 of one of them).
     n_large = max(1, size_mb // 512)
@@ -267,17 +300,25 @@ def generate(workdir: Path, seed: int, size_mb: int, nfiles: int) -> Corpus:
             k = rng.randrange(500)
             off = large_size * 3 // 4
             data = data[:off] + patterns[k][0] + data[off + 16 :]
-            plants.append(Plant(str(g.write(f"srv/data/large{i}.img", data)), pattern_names[k],
-                                "byte pattern deep inside a large file"))
+            plants.append(
+                Plant(
+                    str(g.write(f"srv/data/large{i}.img", data)),
+                    pattern_names[k],
+                    "byte pattern deep inside a large file",
+                )
+            )
         else:
             g.write(f"srv/data/large{i}.img", data)
     # Clean archives (nested sometimes).
     n_arch = max(6, nfiles // 100)
     for i in range(n_arch):
         fmt = list(ARCHIVERS)[i % len(ARCHIVERS)]
-        members = {f"m{j}.{'txt' if j % 2 else 'bin'}": (g.text(rng.randrange(500, 30000)) if j % 2 else
-                                                         g.binary(rng.randrange(1000, 60000)))
-                   for j in range(rng.randrange(3, 20))}
+        members = {
+            f"m{j}.{'txt' if j % 2 else 'bin'}": (
+                g.text(rng.randrange(500, 30000)) if j % 2 else g.binary(rng.randrange(1000, 60000))
+            )
+            for j in range(rng.randrange(3, 20))
+        }
         if i % 10 == 0:
             members["inner.zip"] = _zip({"a.txt": g.text(4000), "b.bin": g.binary(20000)})
         g.write(f"{rng.choice(dirs)}/pkg{i}.{fmt}", ARCHIVERS[fmt](members))
@@ -292,16 +333,18 @@ def generate(workdir: Path, seed: int, size_mb: int, nfiles: int) -> Corpus:
     left_files = max(0, nfiles - g.files)
     n_text, n_src = int(left_files * 0.5), int(left_files * 0.37)
     n_bin = left_files - n_text - n_src
+    # About 50 files per folder, as in real trees.
     for i in range(n_text):
-        g.write(f"{rng.choice(dirs)}/t{i // 100}/note{i}.txt", g.text(int(rng.expovariate(1 / 4000)) + 10))
+        g.write(f"{dirs[(i // 50) % len(dirs)]}/t{i // 50}/note{i}.txt", g.text(int(rng.expovariate(1 / 4000)) + 10))
     exts = ("py", "c", "js", "go", "php")
     for i in range(n_src):
-        g.write(f"{rng.choice(dirs)}/s{i // 100}/mod{i}.{exts[i % 5]}", g.source(int(rng.expovariate(1 / 8000)) + 50))
+        g.write(f"{dirs[(i // 50) % len(dirs)]}/s{i // 50}/mod{i}.{exts[i % 5]}",
+                g.source(int(rng.expovariate(1 / 8000)) + 50))
     budget = max(n_bin * 1000, total - g.bytes)
     avg = budget // max(1, n_bin)
     for i in range(n_bin):
         n = max(1000, min(int(rng.expovariate(1 / avg)), 16 * avg))
-        g.write(f"{rng.choice(dirs)}/b{i // 100}/bin{i}", g.binary(n))
+        g.write(f"{dirs[(i // 50) % len(dirs)]}/b{i // 50}/bin{i}", g.binary(n))
 
     # Fill the hash signatures up to 20,000 with random digests (sizes like the corpus's, so some files get hashed).
     while len(hashes) < 20_000:
@@ -319,13 +362,15 @@ def generate(workdir: Path, seed: int, size_mb: int, nfiles: int) -> Corpus:
     rules = []
     for n, (_raw, hx) in zip(pattern_names, patterns, strict=True):
         ident = n.replace(".", "_")
-        rules.append(f"rule {ident} {{\n  meta:\n    name = \"{n}\"\n  strings:\n    $p = {{ {hx} }}\n"
-                     f"  condition:\n    $p\n}}\n")
+        rules.append(
+            f'rule {ident} {{\n  meta:\n    name = "{n}"\n  strings:\n    $p = {{ {hx} }}\n  condition:\n    $p\n}}\n'
+        )
     (ya / "bench.yar").write_text("".join(rules))
     (ya / "bench.hashes").write_text("".join(f"{h}:{s}:{n}\n" for h, s, n in hashes))
     corpus = Corpus(root, cl, ya, plants, g.files, g.bytes)
-    marker.write_text(json.dumps({"params": params, "plants": [p.__dict__ for p in plants], "files": g.files,
-                                  "bytes": g.bytes}))
+    marker.write_text(
+        json.dumps({"params": params, "plants": [p.__dict__ for p in plants], "files": g.files, "bytes": g.bytes})
+    )
     return corpus
 
 
@@ -383,8 +428,9 @@ def _reap() -> None:
             time.sleep(0.02)
 
 
-def measure(cmd: Sequence[str], env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], float,
-                                                                                  float, int]:
+def measure(
+    cmd: Sequence[str], env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], float, float, int]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak = 0
     t0 = time.monotonic()
@@ -441,9 +487,20 @@ def limit_run(root: Path) -> Run:
 
 
 def clamscan_run(corpus: Corpus, max_size_mb: int) -> Run:
-    cmd = ["clamscan", "-r", "--allmatch", "--heuristic-alerts=no", "--bytecode=no", "-d", str(corpus.sigs_clamav),
-           f"--max-filesize={max_size_mb}M", f"--max-scansize={max_size_mb}M", "--max-files=10000",
-           "--max-recursion=17", str(corpus.root)]
+    cmd = [
+        "clamscan",
+        "-r",
+        "--allmatch",
+        "--heuristic-alerts=no",
+        "--bytecode=no",
+        "-d",
+        str(corpus.sigs_clamav),
+        f"--max-filesize={max_size_mb}M",
+        f"--max-scansize={max_size_mb}M",
+        "--max-files=10000",
+        "--max-recursion=17",
+        str(corpus.root),
+    ]
     done, wall, cpu, peak = measure(cmd)
     found = set()
     scanned_mb = 0.0
@@ -466,8 +523,15 @@ def fleetscan_run(
 ) -> tuple[Run, dict[str, object]]:
     exe = Path(sys.executable).with_name("fleetscan")
     base = [str(exe), "scan"] if exe.exists() else [sys.executable, "-m", "fleetscan.cli", "scan"]
-    cmd = [*base, str(corpus.root), "-d", str(sigs), "--json", f"--max-file-size={max_size_mb}M",
-           f"--cache-dir={cache}"]
+    cmd = [
+        *base,
+        str(corpus.root),
+        "-d",
+        str(sigs),
+        "--json",
+        f"--max-file-size={max_size_mb}M",
+        f"--cache-dir={cache}",
+    ]
     done, wall, cpu, peak = measure(cmd, env={**os.environ})
     try:
         doc = json.loads(done.stdout)
@@ -476,8 +540,10 @@ def fleetscan_run(
         raise SystemExit(2) from None
     report = doc["report"]
     # YARA rule names cannot hold dots: Bench_Pattern_001 is the YARA form of Bench.Pattern.001.
-    found = {(d["path"], d["signature"].replace("_", ".") if d["signature"].startswith("Bench_") else d["signature"])
-             for d in report["detections"]}
+    found = {
+        (d["path"], d["signature"].replace("_", ".") if d["signature"].startswith("Bench_") else d["signature"])
+        for d in report["detections"]
+    }
     note = f"engine {report['duration']:.2f}s, cached {report['files_cached']}"
     return Run(name, wall, cpu, peak, report["bytes_scanned"], report["files_scanned"], found, note), doc
 
@@ -489,8 +555,11 @@ def check(run: Run, plants: list[Plant], reason_of: Callable[[Plant], str | None
     expected = {(p.path, p.signature) for p in plants if reason_of(p) is None}
     planted_files = {p.path for p in plants}
     missing = sorted(f"{p} ({s})" for p, s in expected - run.found)
-    false = sorted(f"{p} ({s})" for p, s in run.found - expected
-                   if p not in planted_files or (p, s) not in {(q.path, q.signature) for q in plants})
+    false = sorted(
+        f"{p} ({s})"
+        for p, s in run.found - expected
+        if p not in planted_files or (p, s) not in {(q.path, q.signature) for q in plants}
+    )
     return missing, false
 
 
@@ -510,9 +579,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     t0 = time.monotonic()
     corpus = generate(args.workdir, args.seed, args.size_mb, args.files)
-    print(f"corpus: {corpus.files} files, {corpus.bytes / 1e6:.0f} MB, {len(corpus.plants)} plants "
-          f"({args.workdir}, seed {args.seed}, ready in {time.monotonic() - t0:.1f}s); "
-          f"signatures: 20000 md5 + 500 patterns + EICAR + 1 logical; {os.cpu_count()} cores")
+    print(
+        f"corpus: {corpus.files} files, {corpus.bytes / 1e6:.0f} MB, {len(corpus.plants)} plants "
+        f"({args.workdir}, seed {args.seed}, ready in {time.monotonic() - t0:.1f}s); "
+        f"signatures: 20000 md5 + 500 patterns + EICAR + 1 logical; {os.cpu_count()} cores"
+    )
     if os.geteuid() == 0:
         print("note: running as root, so the mode-000 files are readable to both scanners")
     runs: list[Run] = []
@@ -542,8 +613,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{r.name:<24}{r.wall:>9.2f}{r.cpu:>9.2f}{mbps:>9.0f}{fps:>10.0f}{peak:>9}  {r.note}")
     print()
     if clam:
-        print(f"clamscan / fleetscan wall time: {clam.wall / first.wall:.1f}x "
-              f"(cpu {clam.cpu / max(first.cpu, 1e-9):.1f}x)")
+        print(
+            f"clamscan / fleetscan wall time: {clam.wall / first.wall:.1f}x "
+            f"(cpu {clam.cpu / max(first.cpu, 1e-9):.1f}x)"
+        )
     print(f"first scan / rescan wall time: {first.wall / rescan.wall:.1f}x")
     ok = True
     print()
@@ -558,8 +631,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         reach = sum(1 for p in corpus.plants if p.fleetscan_reason is None)
         status = "OK" if not missing and not false else "MISMATCH"
         ok &= status == "OK"
-        print(f"{r.name}: {len(r.found)} detections, {reach} reachable plants, missing {len(missing)}, "
-              f"false positives {len(false)} -> {status}")
+        print(
+            f"{r.name}: {len(r.found)} detections, {reach} reachable plants, missing {len(missing)}, "
+            f"false positives {len(false)} -> {status}"
+        )
         for m in missing + false:
             print(f"    {m}")
     for p in corpus.plants:
@@ -568,8 +643,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if clam:
         missing, false = check(clam, corpus.plants, lambda p: p.clamscan_reason)
         status = "OK" if not missing and not false else "MISMATCH"
-        print(f"clamscan: {len(clam.found)} detections, missing {len(missing)}, false positives {len(false)} "
-              f"-> {status}")
+        print(
+            f"clamscan: {len(clam.found)} detections, missing {len(missing)}, false positives {len(false)} -> {status}"
+        )
         for m in missing + false:
             print(f"    {m}")
     return 0 if ok else 1

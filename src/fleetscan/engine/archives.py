@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from ctypes import c_void_p, cast
+from ctypes import c_void_p, cast, create_string_buffer, string_at
 from dataclasses import dataclass
+from typing import Any
 
 from libarchive import ffi
 from libarchive.exception import ArchiveError
@@ -89,6 +90,26 @@ def _reader(fd: int | None, data: bytes | None) -> Iterator[ArchiveRead]:
         ffi.read_free(archive_p)
 
 
+def _read_member(archive_p: Any, declared: int, budget: Budget, where: str) -> bytes:
+    """The member's data, charged to the budget block by block (libarchive-c's get_blocks copies a whole
+    buffer per block, which dominates for the many small members of typical archives)."""
+    size = min(BLOCK, declared + 1) if declared > 0 else BLOCK
+    buf = create_string_buffer(size)
+    chunks: list[bytes] = []
+    got = 0
+    limit = budget.limits.max_member_size
+    while True:
+        n = ffi.read_data(archive_p, buf, size)
+        if n <= 0:
+            break
+        got += n
+        if got > limit:
+            raise ArchiveLimitExceeded(f"member larger than {limit} bytes at {where}")
+        budget.charge(n, where)
+        chunks.append(string_at(buf, n))
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 MemberCallback = Callable[[bytes, str, int], None]
 """Called with (member data, member chain such as ``a.tar!x/y.exe``, depth of the member)."""
 
@@ -128,15 +149,7 @@ def walk_archive(
                 declared = entry.size if ffi.entry_size_is_set(entry._entry_p) else 0
                 if declared > lim.max_member_size:
                     raise ArchiveLimitExceeded(f"member of {declared} bytes over {lim.max_member_size} at {where}")
-                chunks: list[bytes] = []
-                got = 0
-                for block in entry.get_blocks(BLOCK):
-                    got += len(block)
-                    if got > lim.max_member_size:
-                        raise ArchiveLimitExceeded(f"member larger than {lim.max_member_size} bytes at {where}")
-                    budget.charge(len(block), where)
-                    chunks.append(block)
-                on_member(b"".join(chunks), where, depth)
+                on_member(_read_member(archive._pointer, declared, budget, where), where, depth)
     except ArchiveError as exc:
         if not seen_any:
             return False

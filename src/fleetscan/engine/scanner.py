@@ -14,7 +14,8 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import FIRST_COMPLETED, Future
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,11 +177,15 @@ class Scanner:
             if walk_done:
                 final = True
                 files_total, bytes_total = state.files_before + walked_files, state.bytes_before + walked_bytes
-            elif prewalk is not None and prewalk.done:
-                final, files_total, bytes_total = True, prewalk.files, prewalk.bytes
             else:
-                est_f, est_b = (prewalk.files, prewalk.bytes) if prewalk is not None else prior_totals or (0, 0)
                 final = False
+                if prewalk is not None:
+                    mean = walked_bytes / walked_files if walked_files else 0.0
+                    est_f = prewalk.files
+                    est_b = state.bytes_before + walked_bytes + int(max(0, est_f - state.files_before - walked_files)
+                                                                    * mean)
+                else:
+                    est_f, est_b = prior_totals or (0, 0)
                 files_total = max(est_f, state.files_before + walked_files)
                 bytes_total = max(est_b, state.bytes_before + walked_bytes)
             on_progress(Progress(
@@ -199,13 +204,22 @@ class Scanner:
         inflight = 0
 
         def drain(limit: int) -> None:
-            """Apply finished units from the head; wait on the head while more than ``limit`` batches are out."""
+            """Apply finished units from the head, in order. Wait on the head only while more than ``limit`` batches
+            are still being worked on, or too many finished ones queue behind a slow head: a slow batch (a large
+            file) must not leave the other workers idle."""
             nonlocal inflight
             while units:
                 head = units[0]
                 if head.future is not None:
-                    if not head.future.done() and inflight <= limit:
-                        return
+                    if not head.future.done():
+                        if limit < 0:  # the final drain
+                            futures_wait([head.future])
+                            continue
+                        busy = [u.future for u in units if u.future is not None and not u.future.done()]
+                        if len(busy) <= limit and len(units) <= 64 * max(1, limit):
+                            return
+                        futures_wait(busy if len(busy) > limit else [head.future], return_when=FIRST_COMPLETED)
+                        continue
                     try:
                         head.results = head.future.result()
                     except WorkerDied as exc:
@@ -306,8 +320,14 @@ class _State:
                 continue
             if cached is not None:
                 status, payload = cached
-                dets, reason, detail = json.loads(payload)
                 report.files_cached += 1
+                if status == CLEAN:
+                    report.files_clean += 1
+                    report.bytes_scanned += item.size
+                    self.files_done += 1
+                    self.bytes_done += item.size
+                    continue
+                dets, reason, detail = json.loads(payload)
                 self._verdict(item, status, [tuple(d) for d in dets], reason, detail, item.size, store=False)
             else:
                 status, dets, reason, detail, nbytes = next(results)

@@ -205,6 +205,7 @@ class _Walker:
             (display.rstrip("/") + "/", key, iter(first))
         ]
         follow = self.opts.follow_symlinks
+        resuming = self.resume is not None  # path keys are only built when a checkpoint needs them
         while stack:
             prefix, dkey, entries = stack[-1]
             e = next(entries, None)
@@ -213,7 +214,7 @@ class _Walker:
                 continue
             name = e.name
             disp = prefix + name
-            ekey = dkey + (name,)
+            ekey = dkey + (name,) if resuming else dkey
             try:
                 st = e.stat(follow_symlinks=False)
             except OSError as exc:

@@ -33,6 +33,8 @@ __all__ = ["WorkerConfig", "Matcher", "FileResult", "DetTuple", "init_worker", "
 CLEAN, DETECTED, SKIPPED = 0, 1, 2
 #: Files up to this size are read into memory when they must be hashed, so yara-x scans the same bytes.
 IN_MEMORY_MAX = 32 * 1024 * 1024
+#: Files up to this size are always read into memory in one call and scanned from there.
+SMALL_FILE = 64 * 1024
 READ_CHUNK = 1024 * 1024
 _PROC_FD = os.path.isdir("/proc/self/fd")
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
@@ -208,16 +210,21 @@ class Matcher:
         if not stat.S_ISREG(st.st_mode):
             return SKIPPED, [], SkipReason.SPECIAL_FILE, "not a regular file when opened", 0
         size = st.st_size
-        head = os.pread(fd, HEAD_SIZE, 0)
+        # Small files are read whole in one call: cheaper than yara-x opening and mapping them again.
+        data: bytes | None = os.pread(fd, SMALL_FILE + 1, 0) if size <= SMALL_FILE else None
+        head = data[:HEAD_SIZE] if data is not None else os.pread(fd, HEAD_SIZE, 0)
         if self.classes:
             cls = classify(head, path)
             if cls not in self.classes:
                 return SKIPPED, [], SkipReason.EXCLUDED, f"file type {cls.name.lower()}", 0
         out: list[DetTuple] = []
-        data: bytes | None = None
+        if data is not None and len(data) != size:
+            data = None  # the file is changing under us: read it whole below, or let yara-x read it
         algos = self.cfg.hash_index.algos_for(size)
         if algos:
-            if size <= IN_MEMORY_MAX:
+            if data is not None:
+                digests = {a: hashlib.new(a, data).hexdigest() for a in algos}
+            elif size <= IN_MEMORY_MAX:
                 data = _read_all(fd, size)
                 digests = {a: hashlib.new(a, data).hexdigest() for a in algos}
             else:
