@@ -25,6 +25,7 @@ from ...core.errors import Conflict, DomainError, IllegalTransition, InvalidPara
 from ...core.service import ControlPlane
 from ..security import AuthError, authenticate_signed, request_parts
 from . import errors
+from .cycle import CYCLE_ACTIONS
 from .errors import AliError
 from .lang import DEFAULT_ERROR_LANG, LANGS, Lang
 from .operations import ACTIONS
@@ -99,7 +100,7 @@ def routes(plane: ControlPlane) -> list[BaseRoute]:
         if version != VERSION:
             raise errors.invalid_version()
         action = request.headers.get("x-acs-action") or _one(given, "Action")
-        operation = ACTIONS.get(action or "")
+        operation = ACTIONS.get(action or "") or CYCLE_ACTIONS.get(action or "")
         if operation is None:
             raise errors.action_not_found()
         try:
