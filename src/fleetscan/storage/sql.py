@@ -370,13 +370,18 @@ class SqlStorage(HandlingSql):
             conds.append(root_tasks.c.paid == flt.paid)
         if flt.enterprise_project_id is not None:
             conds.append(root_tasks.c.enterprise_project_id == flt.enterprise_project_id)
-        if not flt.hosts.empty:
+        match = flt.hosts
+        if match.host_name or match.private_ip or match.public_ip or match.host_id:
+            # Few hosts match: find them first, then their tasks (a per-task EXISTS would test every subtask).
+            matching = (
+                select(subtasks.c.root_id)
+                .join(hosts, hosts.c.id == subtasks.c.host_pk)
+                .where(hosts.c.account_id == scope.account_id, *self._host_match(match))
+            )
+            conds.append(root_tasks.c.id.in_(matching))
+        elif not match.empty:
             conds.append(
-                exists(
-                    select(subtasks.c.id)
-                    .join(hosts, hosts.c.id == subtasks.c.host_pk)
-                    .where(subtasks.c.root_id == root_tasks.c.id, *self._host_match(flt.hosts))
-                )
+                exists(select(subtasks.c.id).where(subtasks.c.root_id == root_tasks.c.id, *self._host_match(match)))
             )
         return conds
 
