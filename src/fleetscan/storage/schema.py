@@ -141,6 +141,8 @@ root_tasks = Table(
     Column("viruses_found", Integer, nullable=False),
     UniqueConstraint("account_id", "client_token", name="uq_root_tasks_client_token"),
     Index("ix_root_tasks_listing", "account_id", "project_id", "start_time", "id"),
+    # Huawei's ListAntiVirusTask always filters on whether_paid_task: its count and pages use this one.
+    Index("ix_root_tasks_paid_listing", "account_id", "project_id", "paid", "start_time", "id"),
 )
 
 subtasks = Table(
