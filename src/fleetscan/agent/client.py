@@ -73,6 +73,14 @@ class AgentClient:
         items: list[dict[str, Any]] = self._call("GET", "/agent/v1/work", None, patience=5)["subtasks"]
         return items
 
+    def poll(self) -> dict[str, Any]:
+        """`/work` in full: subtasks, actions and the whitelist."""
+        return self._call("GET", "/agent/v1/work", None, patience=5)
+
+    def action_result(self, action_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Answer an action: retried until the server takes it (it is idempotent there)."""
+        return self._call("POST", f"/agent/v1/actions/{action_id}/result", body, patience=None)
+
     def send(self, report: dict[str, Any]) -> dict[str, Any]:
         """Deliver one queued report: retried until the server answers (or the agent stops)."""
         kind = report["kind"]

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from ..engine import SignatureSet, load_signatures
+from .actions import Actions, Whitelist
 from .client import AgentClient, ProtocolError
 from .facts import host_facts
 from .findings import finding_key
+from .quarantine import QuarantineStore
 from .scanning import ScanJob, ScanSnapshot
 from .state import Credential, StateDir
 
@@ -49,6 +51,8 @@ class Agent:
         self.stopping = threading.Event()
         self.client = AgentClient(settings.server, should_stop=self.stopping.is_set)
         self._sigset: SignatureSet | None = None
+        self.actions = Actions(QuarantineStore(self.state.root / "quarantine"), self.client, settings.root)
+        self.whitelist = Whitelist()
 
     # ------------------------------------------------------------------ lifecycle
     def install_signal_handlers(self) -> None:
@@ -79,7 +83,10 @@ class Agent:
         self.flush_outbox()
         while not self.stopping.is_set():
             try:
-                for item in self.client.work():
+                reply = self.client.poll()
+                self.whitelist = Whitelist(reply.get("whitelist"))
+                self.actions.run(reply.get("actions") or [])
+                for item in reply["subtasks"]:
                     if self.stopping.is_set():
                         break
                     self.scan(item)
@@ -150,7 +157,10 @@ class Agent:
         log.info("scan starting", extra={"fields": {"subtask": subtask_id, "resume": bool(saved)}})
 
         def tick(snapshot: ScanSnapshot, final: bool = False, error: str = "") -> None:
-            new = [f for f in snapshot.findings if finding_key(f) not in reported]
+            new = [f for f in snapshot.findings if finding_key(f) not in reported and not self.whitelist.matches(f)]
+            if item.get("action") == "auto":  # confirmed findings go to quarantine before they are reported
+                for f in new:
+                    f.setdefault("quarantine", self.actions.auto_quarantine(subtask_id, f))
             body: dict[str, Any] = {
                 "files_scanned": snapshot.files_scanned,
                 "bytes_scanned": snapshot.bytes_scanned,

@@ -25,6 +25,18 @@ class EnrollRequest(Message):
     agent_version: str = Field(default="", max_length=64)
 
 
+class QuarantineFacts(Message):
+    """What the agent kept of a file it quarantined (all but the content and its key)."""
+
+    quarantine_id: str = Field(pattern=r"^[0-9a-zA-Z]{1,64}$")
+    sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
+    size: int = Field(default=0, ge=0)
+    uid: int = Field(default=-1, ge=-1)
+    gid: int = Field(default=-1, ge=-1)
+    mode: int = Field(default=0, ge=0, le=0o7777)
+    mtime: int = Field(default=0, ge=0)
+
+
 class Finding(Message):
     malware_name: str = Field(min_length=1, max_length=256)
     malware_type: str = Field(default="virus", max_length=64)
@@ -37,6 +49,7 @@ class Finding(Message):
     file_ctime: int = Field(default=0, ge=0)
     file_mtime: int = Field(default=0, ge=0)
     offset: int | None = Field(default=None, ge=0)
+    quarantine: QuarantineFacts | None = None  # an `auto` task's agent quarantined the file itself
 
     def detection(self) -> Detection:
         return Detection(

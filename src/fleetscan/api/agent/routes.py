@@ -16,6 +16,7 @@ from ...core.errors import DomainError, IllegalTransition, InvalidParameter, Not
 from ...core.models import Host, RootTask, Subtask
 from ...core.service import ControlPlane, HostFacts
 from ...storage.interface import ReportOutcome
+from . import actions
 from .messages import CompletionReport, EnrollRequest, ProgressReport
 
 PREFIX = "/agent/v1"
@@ -112,7 +113,10 @@ def routes(plane: ControlPlane) -> list[BaseRoute]:
     async def work(request: Request) -> dict[str, Any]:
         host = await caller(request)
         items = await run_in_threadpool(plane.work, host)
-        return {"server_time": plane.clock(), "subtasks": [_work_item(s, r) for s, r in items]}
+        todo = await run_in_threadpool(actions.work_actions, plane, host)
+        whitelist = await run_in_threadpool(actions.work_whitelist, plane, host)
+        subtasks = [_work_item(s, r) for s, r in items]
+        return {"server_time": plane.clock(), "subtasks": subtasks, "actions": todo, "whitelist": whitelist}
 
     async def report(request: Request, finished: bool) -> dict[str, Any]:
         host = await caller(request)
@@ -130,7 +134,13 @@ def routes(plane: ControlPlane) -> list[BaseRoute]:
                 reason=body.reason if isinstance(body, CompletionReport) else "",
             )
         )
+        await run_in_threadpool(actions.auto_quarantined, plane, host, sub.id, body.detections)
         return _outcome(outcome)
+
+    async def action_result(request: Request) -> dict[str, Any]:
+        host = await caller(request)
+        body: actions.ActionResult = await _body(request, actions.ActionResult)
+        return await run_in_threadpool(actions.finish, plane, host, request.path_params["action_id"], body)
 
     async def progress(request: Request) -> dict[str, Any]:
         return await report(request, finished=False)
@@ -144,4 +154,5 @@ def routes(plane: ControlPlane) -> list[BaseRoute]:
         Route(f"{PREFIX}/work", guarded(work), methods=["GET"]),
         Route(f"{PREFIX}/subtasks/{{subtask_id}}/progress", guarded(progress), methods=["POST"]),
         Route(f"{PREFIX}/subtasks/{{subtask_id}}/complete", guarded(complete), methods=["POST"]),
+        Route(f"{PREFIX}/actions/{{action_id}}/result", guarded(action_result), methods=["POST"]),
     ]

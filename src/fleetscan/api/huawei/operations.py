@@ -47,6 +47,7 @@ HOST_NOT_FOUND = "host not found or not in the requested enterprise project"
 class Input:
     query: Query
     body: bytes
+    caller: str = ""  # the access key id (or `token`), as handling history records who acted
 
     def json(self) -> Body:
         return Body(self.body)

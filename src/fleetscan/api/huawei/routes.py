@@ -27,8 +27,8 @@ from ...core.errors import DomainError
 from ...core.models import Scope
 from ...core.service import ControlPlane
 from ..security import AuthError, authenticate_signed, authenticate_token, request_parts
+from . import handling, policies
 from . import operations as ops
-from . import policies
 from .errors import (
     INTERNAL,
     METHOD_NOT_ALLOWED,
@@ -51,6 +51,14 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def _request_id() -> str:
     return uuid.uuid4().hex
+
+
+def _caller(request: Request) -> str:
+    """Who is calling, for the handling history: the signing access key id, or `token` for an X-Auth-Token."""
+    for part in request.headers.get("authorization", "").replace(",", " ").split():
+        if part.startswith("Access="):
+            return part.removeprefix("Access=")[:64]
+    return "token"
 
 
 def routes(plane: ControlPlane) -> list[BaseRoute]:
@@ -84,7 +92,7 @@ def routes(plane: ControlPlane) -> list[BaseRoute]:
                 if operation is None:
                     raise HssError(405, METHOD_NOT_ALLOWED, f"method {request.method} is not allowed here")
                 scope, body, query = await authenticate(request)
-                given = ops.Input(Query(query), body)
+                given = ops.Input(Query(query), body, _caller(request))
                 result = await run_in_threadpool(operation, plane, scope, given)
                 return JSONResponse(result, headers={"X-Request-Id": request_id})
             except HssError as exc:
@@ -119,6 +127,13 @@ def routes(plane: ControlPlane) -> list[BaseRoute]:
         Route(
             f"{PREFIX}/antivirus/policy/batch-delete",
             endpoint({"POST": policies.delete_policies}),
+            methods=ANY_METHOD,
+        ),
+        Route(f"{PREFIX}/antivirus/result/operate", endpoint({"POST": handling.handle_results}), methods=ANY_METHOD),
+        Route(f"{PREFIX}/antivirus/handle-history", endpoint({"GET": handling.list_history}), methods=ANY_METHOD),
+        Route(
+            f"{PREFIX}/event/isolated-file",
+            endpoint({"GET": handling.list_isolated, "PUT": handling.restore_isolated}),
             methods=ANY_METHOD,
         ),
         Route("/v5/{rest:path}", no_such_api, methods=ANY_METHOD),
