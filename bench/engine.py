@@ -44,7 +44,7 @@ import libarchive
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 EICAR_NAME = "Eicar-Test-Signature"
 MB = 1024 * 1024
-CORPUS_VERSION = "4"
+CORPUS_VERSION = "5"
 WORDS = (
     "the of and to in is was for on that with as by at from this have not are or be which one had but all "
     "server config file process memory thread socket buffer request response error value index table query "
@@ -310,9 +310,10 @@ def generate(workdir: Path, seed: int, size_mb: int, nfiles: int) -> Corpus:
         else:
             g.write(f"srv/data/large{i}.img", data)
     # Clean archives (nested sometimes).
+    # The formats in the proportions a server holds them: mostly zip (jar, war) and gzip'd tar.
     n_arch = max(6, nfiles // 100)
     for i in range(n_arch):
-        fmt = list(ARCHIVERS)[i % len(ARCHIVERS)]
+        fmt = rng.choices(list(ARCHIVERS), weights=(40, 35, 8, 8, 5, 4))[0]
         members = {
             f"m{j}.{'txt' if j % 2 else 'bin'}": (
                 g.text(rng.randrange(500, 30000)) if j % 2 else g.binary(rng.randrange(1000, 60000))

@@ -70,12 +70,21 @@ _BY_EXT = {ext: cls for cls, exts in _EXT.items() for ext in exts.split()}
 _ZIP_DOCS = {"docx", "docm", "xlsx", "xlsm", "pptx", "pptm", "odt", "ods", "odp"}
 
 
+_BY_PREFIX: dict[bytes, tuple[bytes, ...]] = {}
+for _off, _magic in _ARCHIVE_MAGIC:
+    if _off == 0:
+        _BY_PREFIX[_magic[:2]] = (*_BY_PREFIX.get(_magic[:2], ()), _magic)
+
+
 def is_archive(head: bytes) -> bool:
-    """True when libarchive should be asked to open the file (archives and compressed streams)."""
-    for offset, magic in _ARCHIVE_MAGIC:
-        if head[offset : offset + len(magic)] == magic:
-            return True
-    return False
+    """True when libarchive should be asked to open the file (archives and compressed streams).
+
+    Called for every file, so the magics are looked up by their first two bytes rather than tried one by one.
+    """
+    candidates = _BY_PREFIX.get(head[:2])
+    if candidates is not None and head.startswith(candidates):
+        return True
+    return head[257:262] == b"ustar"
 
 
 def classify(head: bytes, name: str) -> FileClass:

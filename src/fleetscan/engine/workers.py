@@ -242,7 +242,8 @@ class Matcher:
         problem = None
         if self.cfg.scan_archives and is_archive(head):
             problem = self._expand(fd, None, size, path, out)
-        self.throttle.account(size)
+        if self.throttle.active:
+            self.throttle.account(size)
         if problem and not out:
             reason, _, detail = problem.partition(":")
             return SKIPPED, [], reason, detail, size
