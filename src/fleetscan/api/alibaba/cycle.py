@@ -41,6 +41,7 @@ TASK_TYPES: Final = ("VIRUS_VUL_SCHEDULE_SCAN",)
 UNITS: Final = tuple(CYCLE_UNITS)
 MAX_INTERVAL: Final = {"day": 365, "hour": 8760}
 WINDOW_TZ_MINUTES: Final = 480  # UTC+8
+MAX_NAME: Final = 255  # the length of a task name
 
 
 def _settings(plane: ControlPlane, scope: Scope, param: object) -> TaskTemplate:
@@ -115,7 +116,7 @@ def _rule(p: Params, current: CycleRule | None) -> CycleRule:
 
 
 def create_cycle_task(plane: ControlPlane, scope: Scope, p: Params) -> Body:
-    name = p.text("TaskName", required=True)
+    name = p.text("TaskName", max_len=MAX_NAME, required=True)
     p.choice("TaskType", TASK_TYPES, required=True)
     enable = p.integer("Enable", 0, 1, required=True)
     rule = _rule(p, None)
@@ -144,7 +145,7 @@ def _get(plane: ControlPlane, scope: Scope, config_id: str) -> Schedule:
 def modify_cycle_task(plane: ControlPlane, scope: Scope, p: Params) -> Body:
     config_id = p.text("ConfigId", max_len=64, required=True)
     assert config_id is not None
-    name = p.text("TaskName")
+    name = p.text("TaskName", max_len=MAX_NAME)
     p.choice("TaskType", TASK_TYPES)
     enable = p.integer("Enable", 0, 1)
     param = p.json_value("Param", max_len=200_000)
@@ -189,7 +190,7 @@ def _row(schedule: Schedule) -> dict[str, Any]:
 
 def describe_cycle_task_list(plane: ControlPlane, scope: Scope, p: Params) -> Body:
     config_id = p.text("ConfigId", max_len=64)
-    name = p.text("TaskName")
+    name = p.text("TaskName", max_len=MAX_NAME)
     task_type = p.text("TaskType", max_len=64)
     current, size = p.page()
     flt = ScheduleFilter(KIND, schedule_id=config_id, name=name)
