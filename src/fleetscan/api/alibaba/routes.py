@@ -30,6 +30,7 @@ from .errors import AliError
 from .lang import DEFAULT_ERROR_LANG, LANGS, Lang
 from .operations import ACTIONS
 from .params import Params
+from .quarantine import QUARANTINE_ACTIONS
 
 VERSION = "2018-12-03"
 RPC_METHODS = ("GET", "POST")
@@ -100,7 +101,7 @@ def routes(plane: ControlPlane) -> list[BaseRoute]:
         if version != VERSION:
             raise errors.invalid_version()
         action = request.headers.get("x-acs-action") or _one(given, "Action")
-        operation = ACTIONS.get(action or "") or CYCLE_ACTIONS.get(action or "")
+        operation = ACTIONS.get(action or "") or CYCLE_ACTIONS.get(action or "") or QUARANTINE_ACTIONS.get(action or "")
         if operation is None:
             raise errors.action_not_found()
         try:
