@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 import click
 import uvicorn
@@ -86,6 +87,8 @@ def run(data_dir: str, database_url: str | None, host: str, port: int, project_i
         saved.write_text(json.dumps(demo))
         saved.chmod(0o600)
     url = f"http://{host}:{port}"
+    console_token, _ = plane.create_credential("auth", "default", demo["project_id"], ttl_seconds=86_400)
+    console = f"{url}/console/#" + urlencode({"project": demo["project_id"], "token": console_token})
     agent: subprocess.Popen[bytes] | None = None
     if with_agent:
         token, _ = plane.create_credential("enroll", "default", demo["project_id"], ttl_seconds=3600)
@@ -105,7 +108,7 @@ def run(data_dir: str, database_url: str | None, host: str, port: int, project_i
                 "warning",
             ]
         )
-    click.echo(RUN_BANNER.format(url=url, endpoint=f"{host}:{port}", data_dir=data_dir, **demo))
+    click.echo(RUN_BANNER.format(url=url, endpoint=f"{host}:{port}", data_dir=data_dir, console=console, **demo))
     try:
         _serve(data_dir, database_url, host, port, "warning")
     finally:
@@ -116,6 +119,7 @@ def run(data_dir: str, database_url: str | None, host: str, port: int, project_i
 
 RUN_BANNER = """
 fleetscan is running at {url}  (data in {data_dir}; a local agent enrolls this machine)
+  console:           {console}  (signs in with a fresh 24h token)
   access key id:     {access_key_id}
   access key secret: {access_key_secret}
   project id:        {project_id}

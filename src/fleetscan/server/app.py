@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from ..api.agent.routes import routes as agent_routes
 from ..api.alibaba.routes import routes as alibaba_routes
 from ..api.huawei.routes import routes as huawei_routes
+from ..console.routes import routes as console_routes
 from ..core.service import ControlPlane
 from .scheduler import schedule_forever
 from .sweeper import SweepLimits, sweep_forever
@@ -29,6 +30,7 @@ def create_app(plane: ControlPlane, limits: SweepLimits | None = None, schedule_
         *agent_routes(plane),
         *huawei_routes(plane),
         *alibaba_routes(plane),
+        *console_routes(),
     ]
 
     @contextlib.asynccontextmanager

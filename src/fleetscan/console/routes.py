@@ -1,0 +1,46 @@
+"""Serves the console's static files at `/console/`: the page is a pure client of the HSS dialect.
+
+No server-side API of its own: the page calls `/v5/{project_id}/antivirus/...` with an `X-Auth-Token`,
+the way any script would. The token comes in the URL fragment, which browsers never send, so it never
+reaches a server log. Every answer carries a strict Content-Security-Policy (only our own scripts and
+styles, no inline code) as a second line of defence behind the page's own escaping.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+STATIC = Path(__file__).parent / "static"
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (
+        b"content-security-policy",
+        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-cache"),  # a new release's page must not meet an old cached script
+)
+
+
+class _Secured:
+    """Adds SECURITY_HEADERS to every response of the wrapped app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_secured)
+
+
+def routes() -> list[BaseRoute]:
+    return [Mount("/console", app=_Secured(StaticFiles(directory=STATIC, html=True)), name="console")]
