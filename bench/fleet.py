@@ -65,6 +65,7 @@ class Rhythm:
     progress_seconds: float = 5.0
     detection_chance: float = 0.05
     timeout_seconds: float = 30.0
+    connections: int = 64  # per client process: agents share keep-alive connections, as behind a proxy
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,8 @@ async def _agent(
 async def _load(url: str, plans: Sequence[AgentPlan], rhythm: Rhythm, start_wall: float, seed: int) -> LoadResult:
     out = LoadResult()
     rng = random.Random(seed)
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+    # httpcore scans every pooled connection for each request: a pool of thousands makes the client the bottleneck.
+    limits = httpx.Limits(max_connections=rhythm.connections, max_keepalive_connections=rhythm.connections)
     cpu0 = time.process_time()
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=rhythm.timeout_seconds) as client:
         loop = asyncio.get_running_loop()
@@ -345,10 +347,16 @@ class StepResult:
     machine_cpu: float  # percent of the whole machine
     lag_p99: float
     errors: list[str]
+    wall: float = 0.0  # seconds the step's load phase really took (late answers make it longer than planned)
 
     @property
     def worst_p99(self) -> float:
         return max(self.p99.values())
+
+    @property
+    def server_cpu_per_request(self) -> float:
+        """The server's CPU milliseconds per request: what decides its ceiling on a machine of its own."""
+        return self.server_cpu * self.wall / 100 * 1000 / max(self.requests, 1)
 
     @property
     def held(self) -> bool:
@@ -364,7 +372,7 @@ class StepResult:
             f" {self.requests / self.seconds:7.1f} req/s"
             f" | {kinds} | lost {self.lost} mismatched {self.mismatched}"
             f" | cpu client {self.client_cpu:.0f}% server {self.server_cpu:.0f}% machine {self.machine_cpu:.0f}%"
-            f" lag p99 {self.lag_p99:.0f}ms | {verdict}"
+            f" server {self.server_cpu_per_request:.1f} ms/req lag p99 {self.lag_p99:.0f}ms | {verdict}"
         )
 
 
@@ -380,8 +388,8 @@ def _quantile(values: Sequence[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
-def steps(max_agents: int) -> list[int]:
-    return [n for n in SERIES if n < max_agents] + [max_agents]
+def steps(max_agents: int, first_agents: int = SERIES[0]) -> list[int]:
+    return [n for n in SERIES if first_agents <= n < max_agents] + [max_agents]
 
 
 async def _prepare(fleet: Fleet, n: int, share: float, hosts_per_task: int) -> list[AgentPlan]:
@@ -417,6 +425,7 @@ def run_step(
         machine_cpu=100 * (busy1 - busy0) / max(total1 - total0, 1e-9),
         lag_p99=_quantile(result.lag_ms, 0.99) if result.lag_ms else 0.0,
         errors=(result.errors + mismatches)[:5],
+        wall=wall,
     )
 
 
@@ -443,7 +452,13 @@ def fresh_database(backend: str) -> Iterator[str]:
 def run_backend(backend: str, args: argparse.Namespace, out: Callable[[str], None]) -> list[StepResult]:
     from tests.support.server import ServerProcess
 
-    rhythm = Rhythm(args.step_seconds, args.heartbeat_seconds, args.progress_seconds, args.detection_chance)
+    rhythm = Rhythm(
+        args.step_seconds,
+        args.heartbeat_seconds,
+        args.progress_seconds,
+        args.detection_chance,
+        connections=args.connections,
+    )
     results: list[StepResult] = []
     with fresh_database(backend) as url:
         server = ServerProcess(url).start()
@@ -456,7 +471,7 @@ def run_backend(backend: str, args: argparse.Namespace, out: Callable[[str], Non
             server.admin("create-key", *flags)
             token = server.admin("enroll-token", *flags)["enroll_token"]
             fleet = Fleet(server.url, url, account, project_id, token, seed=args.seed)
-            for n in steps(args.max_agents):
+            for n in steps(args.max_agents, args.first_agents):
                 step = run_step(backend, fleet, server.proc.pid, n, args, rhythm)
                 results.append(step)
                 out(step.line())
@@ -478,12 +493,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     p.add_argument("--step-seconds", type=float, default=60.0, help="length of each step's load phase")
     p.add_argument("--max-agents", type=int, default=20_000, help="the last step (the series stops before it)")
+    p.add_argument("--first-agents", type=int, default=SERIES[0], help="skip the steps of the series below this")
     p.add_argument("--scanning-share", type=float, default=0.25, help="share of agents with a subtask to run")
     p.add_argument("--hosts-per-task", type=int, default=50, help="hosts per created scan task")
     p.add_argument("--heartbeat-seconds", type=float, default=30.0)
     p.add_argument("--progress-seconds", type=float, default=5.0)
     p.add_argument("--detection-chance", type=float, default=0.05, help="chance a report carries a new finding")
     p.add_argument("--client-processes", type=int, default=1, help="client processes sharing the simulated agents")
+    p.add_argument("--connections", type=int, default=64, help="HTTP connections per client process")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
     if not 0 <= args.scanning_share <= 1:
@@ -497,10 +514,12 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] | None = 
     args = parse(argv)
     emit = out or (lambda line: print(line, flush=True))
     emit(
-        f"# fleetscan fleet benchmark: steps {steps(args.max_agents)}, {args.step_seconds:g} s each, "
+        f"# fleetscan fleet benchmark: steps {steps(args.max_agents, args.first_agents)}, "
+        f"{args.step_seconds:g} s each, "
         f"heartbeat every {args.heartbeat_seconds:g} s, progress every {args.progress_seconds:g} s for "
         f"{args.scanning_share:.0%} of agents ({args.hosts_per_task} hosts per task), "
-        f"{args.client_processes} client process(es), {os.cpu_count()} CPUs shared by client and server; "
+        f"{args.client_processes} client process(es) of {args.connections} connections, "
+        f"{os.cpu_count()} CPUs shared by client and server; "
         f"a step holds when every request type's p99 <= {P99_LIMIT_MS:g} ms and nothing is lost"
     )
     results: list[StepResult] = []

@@ -14,7 +14,7 @@ from bench.fleet import KINDS, StepResult, main, steps
 LINE = re.compile(
     r"^sqlite +N=20 +scanning 6 +[\d.]+ req/s \| heartbeat p50 +[\d.]+ms p99 +[\d.]+ms \| "
     r"progress p50 +[\d.]+ms p99 +[\d.]+ms \| complete p50 +[\d.]+ms p99 +[\d.]+ms \| lost 0 mismatched 0 \| "
-    r"cpu client \d+% server \d+% machine \d+% lag p99 \d+ms \| (held|NOT HELD)$"
+    r"cpu client \d+% server \d+% machine \d+% server [\d.]+ ms/req lag p99 \d+ms \| (held|NOT HELD)$"
 )
 
 
@@ -24,7 +24,7 @@ def test_a_tiny_fleet_loses_nothing() -> None:
     results = main(
         [*tiny, "--heartbeat-seconds", "2", "--progress-seconds", "1", "--hosts-per-task", "4"], lines.append
     )
-    assert lines[0].startswith("# fleetscan fleet benchmark: steps [20], 5 s each")
+    assert lines[0].startswith("# fleetscan fleet benchmark: steps [20], 5 s each, ")
     assert len(results) == 1 and len(lines) == 3, lines
     step = results[0]
     assert LINE.match(lines[1]), lines[1]
