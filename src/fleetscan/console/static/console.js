@@ -294,7 +294,7 @@
         el("td", { class: "num" }, text(h.scan_file_num)),
         el("td", { class: "num" }, el("span", { class: h.virus_num > 0 ? "alert" : "" }, text(h.virus_num))),
         el("td", {}, duration(h.run_duration)),
-        el("td", {}, badge(h.agent_status, text(h.agent_status))),
+        el("td", {}, badge(h.agent_status, h.agent_status === "online" ? "Online" : "Offline")),
         el("td", { class: "reason" }, h.fail_reason ? h.fail_reason : ""),
       );
     });
