@@ -72,3 +72,9 @@ def test_errors_exit_2(tmp_path: Path) -> None:
     unreadable = fleetscan_scan(str(tmp_path / "does-not-exist"), home=tmp_path)
     assert unreadable.returncode == 2  # nothing detected, one read error: as clamscan
     assert "read_error 1" in unreadable.stdout
+
+
+def test_quick_and_full_take_no_paths(tmp_path: Path) -> None:
+    out = fleetscan_scan("--type", "quick", str(tmp_path), home=tmp_path)
+    assert out.returncode == 2
+    assert "chooses its own locations" in out.stderr

@@ -169,3 +169,13 @@ def test_unknown_scan_type_and_empty_custom() -> None:
         Scanner(load_signatures([]), ScanOptions(scan_type="deep")).run()
     with pytest.raises(ValueError):
         Scanner(load_signatures([]), ScanOptions()).run([])
+
+
+def test_progress_totals_count_skips_like_files_done(tmp_path: Path) -> None:
+    write(tmp_path / "a.txt", "a")
+    os.mkfifo(tmp_path / "fifo")
+    os.symlink("a.txt", tmp_path / "link")
+    events: list[Progress] = []
+    Scanner(load_signatures([]), ScanOptions(workers=0, progress_interval=0)).run([str(tmp_path)],
+                                                                                  on_progress=events.append)
+    assert (events[-1].files_done, events[-1].files_total, events[-1].percent) == (3, 3, 100.0)

@@ -211,6 +211,8 @@ def scan(
     scan_type = scan_type or "custom"
     if scan_type == "custom" and not paths:
         raise click.UsageError("give at least one PATH, or --type quick / --type full")
+    if scan_type != "custom" and paths:
+        raise click.UsageError(f"a {scan_type} scan chooses its own locations: drop the PATHs or use --type custom")
     cdir = Path(cache_dir) if cache_dir else _default_cache_dir()
     try:
         sigset = load_signatures(list(signatures), cache_dir=cdir / "rules" if cache else None)

@@ -267,6 +267,7 @@ class Scanner:
                         paths.append(item.path)
                         batch_bytes += item.size
                 else:
+                    walked_files += 1  # a skip is a verdict too: files_done counts it, so the total must
                     batch.append((item, None))
                 if len(paths) >= o.batch_files or batch_bytes >= o.batch_bytes or len(batch) >= 1024:
                     flush(batch, paths)
