@@ -31,7 +31,7 @@ def test_version_is_a_digest_of_contents(tmp_path: Path) -> None:
 def test_compiled_rules_cache_gives_the_same_set(tmp_path: Path) -> None:
     db = write(tmp_path / "db" / "x.ndb", "N.One:0:*:41424344454647\nN.Bad:0:*:41(B)42\n")
     first = load_signatures([db], cache_dir=tmp_path / "cache")
-    assert list((tmp_path / "cache").glob("rules-*.yarx"))
+    assert list((tmp_path / "cache").glob("set-*.yarx")) and list((tmp_path / "cache").glob("set-*.pickle"))
     second = load_signatures([db], cache_dir=tmp_path / "cache")
     assert second.counts == first.counts
     assert second.unsupported.counts == first.unsupported.counts

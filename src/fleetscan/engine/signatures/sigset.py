@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
+import pickle
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,17 +139,31 @@ def _iter_files(path: Path) -> Iterable[tuple[Path, bool]]:
         raise SignatureError(f"signature path not found: {path}")
 
 
-def read_parts(paths: Sequence[str | os.PathLike[str]]) -> tuple[SignatureParts, list[str]]:
-    parts = SignatureParts()
-    notes: list[str] = []
+Source = tuple[str, bytes, bool]
+"""(path, content, given explicitly rather than found in a folder)"""
+
+
+def _read_sources(paths: Sequence[str | os.PathLike[str]]) -> list[Source]:
+    out: list[Source] = []
     for p in paths:
         for f, explicit in _iter_files(Path(p)):
             try:
-                data = f.read_bytes()
+                out.append((str(f), f.read_bytes(), explicit))
             except OSError as exc:
                 raise SignatureError(f"cannot read {f}: {exc}") from exc
-            _add_file(f.name, data, str(f), parts, notes, explicit)
+    return out
+
+
+def _parse(sources: Sequence[Source]) -> tuple[SignatureParts, list[str]]:
+    parts = SignatureParts()
+    notes: list[str] = []
+    for origin, data, explicit in sources:
+        _add_file(os.path.basename(origin), data, origin, parts, notes, explicit)
     return parts, notes
+
+
+def read_parts(paths: Sequence[str | os.PathLike[str]]) -> tuple[SignatureParts, list[str]]:
+    return _parse(_read_sources(paths))
 
 
 def _group_source(rule: str, guard: str, ids: Sequence[int], patterns: Sequence[BodyPattern], ep: bool) -> str:
@@ -213,11 +227,60 @@ def _compile(parts: SignatureParts) -> tuple[yara_x.Rules, dict[str, int]]:
     return compiler.build(), counts
 
 
-def _version(parts: SignatureParts) -> str:
+def _version(sources: Sequence[Source]) -> str:
     h = hashlib.sha256(FORMAT_VERSION.encode())
-    for _origin, digest in sorted(parts.sources, key=lambda s: s[1]):
+    for digest in sorted(hashlib.sha256(data).hexdigest() for _, data, _ in sources):
         h.update(digest.encode())
     return h.hexdigest()[:16]
+
+
+def _build(sources: Sequence[Source], version: str) -> SignatureSet:
+    parts, notes = _parse(sources)
+    rules, counts = _compile(parts)
+    if parts.hashes:
+        counts["hash"] = len(parts.hashes)
+    if parts.section_hashes:
+        counts["pe-section-hash"] = len(parts.section_hashes)
+    return SignatureSet(
+        version=version,
+        counts=counts,
+        unsupported=parts.unsupported,
+        hash_index=HashIndex(parts.hashes),
+        section_index=HashIndex(parts.section_hashes),
+        patterns=[(p.name, p.offset_kind, p.start, p.span) for p in parts.patterns],
+        rules=rules,
+        sources=[origin for origin, _ in parts.sources],
+        notes=notes,
+    )
+
+
+_CACHED_FIELDS = ("counts", "unsupported", "hash_index", "section_index", "patterns", "sources", "notes")
+
+
+def _load_cached(base: Path, version: str) -> SignatureSet | None:
+    try:
+        with base.with_suffix(".yarx").open("rb") as fh:
+            rules = yara_x.Rules.deserialize_from(fh)
+        with base.with_suffix(".pickle").open("rb") as fh:
+            fields = pickle.load(fh)
+        return SignatureSet(version=version, rules=rules, **{k: fields[k] for k in _CACHED_FIELDS})
+    except Exception:  # a missing or unreadable cache entry is rebuilt, never trusted
+        return None
+
+
+def _store(base: Path, sigset: SignatureSet) -> None:
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+        for suffix, write in (
+            (".pickle", lambda fh: pickle.dump({k: getattr(sigset, k) for k in _CACHED_FIELDS}, fh)),
+            (".yarx", sigset.rules.serialize_into),
+        ):
+            tmp = base.with_suffix(suffix + ".tmp")
+            with tmp.open("wb") as fh:
+                write(fh)
+            os.replace(tmp, base.with_suffix(suffix))
+    except OSError as exc:
+        sigset.notes.append(f"signature cache not written: {exc}")
 
 
 def load_signatures(
@@ -225,53 +288,19 @@ def load_signatures(
 ) -> SignatureSet:
     """Read YARA, hash-list and ClamAV sources (files or folders) into one set; EICAR is always included.
 
-    With ``cache_dir`` the compiled rules are kept under the set's version, so reloading an unchanged set (every
-    rescan) costs a deserialization instead of a compilation.
+    With ``cache_dir`` the parsed tables and compiled rules are kept under the set's version (a digest of the
+    sources' contents), so reloading an unchanged set, as every rescan does, costs reading and hashing the sources
+    instead of parsing and compiling them. The cache directory must be as trusted as the code (it holds pickles):
+    the CLI uses the user's own cache folder, the agent its state folder.
     """
-    parts, notes = read_parts(paths)
-    version = _version(parts)
-    rules: yara_x.Rules | None = None
-    counts: dict[str, int] = {}
-    cached = Path(cache_dir) / f"rules-{version}.yarx" if cache_dir is not None else None
-    if cached is not None and cached.exists():
-        try:
-            with cached.open("rb") as fh:
-                rules = yara_x.Rules.deserialize_from(fh)
-            meta = json.loads(cached.with_suffix(".json").read_text())
-            counts = {k: int(v) for k, v in meta["counts"].items()}
-            parts.unsupported = UnsupportedReport(meta["unsupported"], meta["examples"])
-        except Exception:  # any unreadable cache entry is rebuilt, never trusted
-            rules = None
-    if rules is None:
-        rules, counts = _compile(parts)
+    sources = _read_sources(paths)
+    version = _version(sources)
+    base = Path(cache_dir) / f"set-{version}" if cache_dir is not None else None
+    if base is not None:
+        cached = _load_cached(base, version)
         if cached is not None:
-            try:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cached.with_suffix(".tmp")
-                with tmp.open("wb") as fh:
-                    rules.serialize_into(fh)
-                meta_doc = {
-                    "counts": counts,
-                    "unsupported": parts.unsupported.counts,
-                    "examples": parts.unsupported.examples,
-                }
-                cached.with_suffix(".json").write_text(json.dumps(meta_doc))
-                os.replace(tmp, cached)
-            except OSError as exc:
-                notes.append(f"compiled-rules cache not written: {exc}")
-    if parts.hashes:
-        counts["hash"] = len(parts.hashes)
-    if parts.section_hashes:
-        counts["pe-section-hash"] = len(parts.section_hashes)
-    patterns = [(p.name, p.offset_kind, p.start, p.span) for p in parts.patterns]
-    return SignatureSet(
-        version=version,
-        counts=counts,
-        unsupported=parts.unsupported,
-        hash_index=HashIndex(parts.hashes),
-        section_index=HashIndex(parts.section_hashes),
-        patterns=patterns,
-        rules=rules,
-        sources=[origin for origin, _ in parts.sources],
-        notes=notes,
-    )
+            return cached
+    sigset = _build(sources, version)
+    if base is not None:
+        _store(base, sigset)
+    return sigset
