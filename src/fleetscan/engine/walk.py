@@ -15,6 +15,7 @@ import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from .results import Skip, SkipReason
 
@@ -73,6 +74,7 @@ class PathFilter:
         self._ex_full, self._ex_base = _compile(exclude)
         self._in_full, self._in_base = _compile(include)
         self.has_include = self._in_full is not None or self._in_base is not None
+        self.has_exclude = self._ex_full is not None or self._ex_base is not None
 
     @staticmethod
     def _match(full: re.Pattern[str] | None, base: re.Pattern[str] | None, display: str) -> bool:
@@ -89,6 +91,9 @@ class PathFilter:
 
 _SPECIAL = ((stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
             (stat.S_ISBLK, "block device"))
+
+
+_NAME = attrgetter("name")
 
 
 def _special_kind(mode: int) -> str:
@@ -191,7 +196,7 @@ class _Walker:
     def _listing(self, dreal: str, ddisplay: str) -> list[os.DirEntry[str]] | Skip:
         try:
             with os.scandir(dreal) as it:
-                return sorted(it, key=lambda e: e.name)
+                return sorted(it, key=_NAME)
         except OSError as exc:
             return _error_skip(ddisplay, exc, "directory")
 
@@ -206,6 +211,9 @@ class _Walker:
         ]
         follow = self.opts.follow_symlinks
         resuming = self.resume is not None  # path keys are only built when a checkpoint needs them
+        plain = not self.filter.has_exclude and not self.filter.has_include
+        max_size = self.opts.max_file_size
+        S_ISREG, S_ISLNK, S_ISDIR = stat.S_ISREG, stat.S_ISLNK, stat.S_ISDIR
         while stack:
             prefix, dkey, entries = stack[-1]
             e = next(entries, None)
@@ -223,7 +231,7 @@ class _Walker:
                 continue
             mode = st.st_mode
             via_link = False
-            if stat.S_ISLNK(mode):
+            if S_ISLNK(mode):
                 if self._before_resume(ekey, False):
                     continue
                 if not follow:
@@ -240,7 +248,7 @@ class _Walker:
                     yield Skip(disp, SkipReason.SYMLINK, inside)
                     continue
                 mode, via_link = st.st_mode, True
-            if stat.S_ISDIR(mode):
+            if S_ISDIR(mode):
                 if self._before_resume(ekey, True):
                     continue
                 skip = self._dir_skip(disp, st, root_dev, via_link)
@@ -253,10 +261,14 @@ class _Walker:
                 elif not self._before_resume(ekey, False):
                     yield skip
                 continue
-            if self._before_resume(ekey, False):
+            if resuming and self._before_resume(ekey, False):
                 continue
-            if stat.S_ISREG(mode):
-                yield self._file(e.path, disp, st)
+            if S_ISREG(mode):
+                # The common case, inlined: no filters, under the size limit.
+                if plain and (max_size is None or st.st_size <= max_size):
+                    yield FileEntry(e.path, disp, st.st_size, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+                else:
+                    yield self._file(e.path, disp, st)
             else:
                 yield Skip(disp, SkipReason.SPECIAL_FILE, _special_kind(mode))
 
