@@ -36,7 +36,7 @@ class AgentSettings:
     public_ip: str = ""
     root: str | None = None
     signatures: list[str] = field(default_factory=list)
-    poll_interval: float = 2.0
+    poll_interval: float = 10.0
     report_interval: float = 3.0
     heartbeat_interval: float = 30.0
     workers: int | None = None

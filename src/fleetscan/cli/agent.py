@@ -24,7 +24,7 @@ from ..agent.runner import Agent, AgentSettings
 @click.option("--public-ip", default="", help="The host's public address, if it has one.")
 @click.option("--root", default=None, help="Scan a mounted filesystem as if it were '/' (paths shown as inside it).")
 @click.option("--signatures", multiple=True, help="Extra signature files or folders (YARA, ClamAV, hash lists).")
-@click.option("--poll-interval", default=2.0, show_default=True, help="Seconds between asking for work.")
+@click.option("--poll-interval", default=10.0, show_default=True, help="Seconds between asking for work when idle.")
 @click.option("--report-interval", default=3.0, show_default=True, help="Seconds between progress reports.")
 @click.option("--heartbeat-interval", default=30.0, show_default=True)
 @click.option("--workers", default=None, type=int, help="Scanning processes (default: the engine's choice).")

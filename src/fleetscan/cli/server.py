@@ -104,6 +104,8 @@ def run(data_dir: str, database_url: str | None, host: str, port: int, project_i
                 token,
                 "--state-dir",
                 str(folder / "agent"),
+                "--poll-interval",  # a person trying it out should not wait for their first scan
+                "2",
                 "--log-level",
                 "warning",
             ]

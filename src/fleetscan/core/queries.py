@@ -58,6 +58,7 @@ class HostFilter:
     group_id: str | None = None
     remark: str | None = None  # Alibaba's Remark: name or either IP
     enterprise_project_id: str | None = None
+    host_ids: frozenset[str] | None = None  # one of these (e.g. the hosts a policy scans)
 
 
 @dataclass(frozen=True)

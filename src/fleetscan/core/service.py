@@ -326,7 +326,6 @@ class ControlPlane(HandlingPlane):
         reason: str = "",
     ) -> ReportOutcome:
         now = self.clock()
-        self.storage.touch_host(host.id, now)
         change = (
             partial(tasks.finish, succeeded=succeeded, reason=reason, counters=counters, now=now)
             if finished
@@ -336,7 +335,9 @@ class ControlPlane(HandlingPlane):
             replace(d, occur_time=d.occur_time or now, result_id=d.result_id or ids.hex_id())
             for d in self.without_whitelisted(host, detections)
         ]
-        return self.storage.change_subtask(subtask_pk, change, report=(host.id, report_key), detections=stamped)
+        return self.storage.change_subtask(
+            subtask_pk, change, report=(host.id, report_key), detections=stamped, seen_at=now
+        )
 
     def expire_stale(self, *, offline_after_ms: int, timeout_after_ms: int) -> int:
         """End unfinished subtasks: failed when their agent went silent, timed out when they ran too long.

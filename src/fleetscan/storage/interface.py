@@ -98,10 +98,12 @@ class Storage(HandlingStorage, Protocol):
         *,
         report: tuple[int, str] | None = None,
         detections: Sequence[Detection] = (),
+        seen_at: int | None = None,
     ) -> ReportOutcome:
         """Apply `change` to one subtask under a lock, add detections, and refresh its root's totals.
 
-        `report` is (host_pk, idempotency key): a key seen before applies nothing and says so.
+        `report` is (host_pk, idempotency key): a key seen before applies nothing and says so. With `seen_at`,
+        the reporting host's last_seen is set in the same transaction.
         """
         ...
 

@@ -268,6 +268,8 @@ class SqlStorage(HandlingSql):
             conds.append(hosts.c.group_id == flt.group_id)
         if flt.enterprise_project_id:
             conds.append(hosts.c.enterprise_project_id == flt.enterprise_project_id)
+        if flt.host_ids is not None:
+            conds.append(hosts.c.host_id.in_(sorted(flt.host_ids)))
         if flt.remark:
             conds.append(
                 or_(
@@ -467,8 +469,11 @@ class SqlStorage(HandlingSql):
         *,
         report: tuple[int, str] | None = None,
         detections: Sequence[Detection] = (),
+        seen_at: int | None = None,
     ) -> ReportOutcome:
         with self._write() as conn:
+            if report is not None and seen_at is not None:  # a report proves its agent alive: no second write
+                conn.execute(update(hosts).where(hosts.c.id == report[0]).values(last_seen=seen_at))
             root_id = conn.execute(select(subtasks.c.root_id).where(subtasks.c.id == subtask_pk)).scalar()
             if root_id is None:
                 raise NotFound("subtask", subtask_pk)

@@ -17,6 +17,7 @@ from huaweicloudsdkhss.v5 import (
     DeleteAntivirusPolicyRequest,
     DeleteAntivirusPolicyRequestInfo,
     HssClient,
+    ListAntiVirusHostRequest,
     ListAntiVirusPolicyRequest,
     ListAntiVirusTaskRequest,
 )
@@ -278,3 +279,22 @@ def test_malformed_bodies_and_methods(pol: Policies) -> None:
     assert (reply.status_code, reply.json()["error_code"]) == (405, "APIGW.0102")
     reply = signed(pol.tenant, "POST", "/antivirus/policy/batch-delete", body=b'{"policy_ids": []}')
     assert (reply.status_code, reply.json()["error_code"]) == (400, "HSS.0001")
+
+
+def test_host_list_filters_on_the_policies_that_scan_them(server: ServerProcess) -> None:
+    own = Policies(Tenant(server))
+    third = own.fleet.enroll("db-01").host_id
+    periodic = own.create(policy_name="nightly-2", host_ids=own.hosts)
+    later_at = now_ms() + DAY_MS
+    own.create(policy_name="once", start_type="later", scan_time=later_at, scan_period=None, host_ids=[third])
+
+    def hosts(**query: Any) -> list[str]:
+        reply = own.hss.list_anti_virus_host(ListAntiVirusHostRequest(offset=0, limit=50, **query))
+        return sorted(h.host_id for h in reply.data_list)
+
+    assert hosts() == sorted([*own.hosts, third])
+    assert hosts(policy_id=periodic.policy_id) == sorted(own.hosts)
+    assert hosts(start_type="period") == sorted(own.hosts)
+    assert hosts(next_start_time=own.one(periodic.policy_id).next_start_time) == sorted(own.hosts)
+    assert hosts(policy_id="no-such-policy") == []
+    assert hosts(policy_id=periodic.policy_id, host_name="web-01") == [own.hosts[0]]

@@ -25,6 +25,7 @@ from ...core.models import (
     Severity,
 )
 from ...core.queries import DetectionFilter, HostFilter, HostMatch, Page, RootFilter
+from ...core.schedules import ScheduleFilter, ScheduleKind
 from ...core.service import ControlPlane
 from ...core.tasks import Plan, TaskRequest
 from . import render
@@ -249,25 +250,35 @@ def statistic(plane: ControlPlane, scope: Scope, given: Input) -> dict[str, Any]
 def list_hosts(plane: ControlPlane, scope: Scope, given: Input) -> dict[str, Any]:
     """ListAntiVirusHost: hosts that can be scanned.
 
-    fleetscan has no scan policies: every host can take a one-off scan of any type (`scan_type` and
-    `start_type=now` filter nothing), and no host is bound to a policy or a periodic schedule, so a
-    `policy_id`, `next_start_time` or `start_type=period` filter matches no host.
+    Every host can take a one-off scan of any type, so `scan_type` and `start_type=now` filter nothing.
+    `policy_id`, `start_type=period` and `next_start_time` keep the hosts that antivirus policies scan: that
+    policy, any periodic policy, the policies whose next run is at that time.
     """
     q = given.query
     page = _page(q, offset_required=True)
+    q.choice("scan_type", SCAN_TYPES)
+    start_type = q.choice("start_type", ("now", "period"))
+    policy_id = q.text("policy_id", 1, 64)
+    next_start = q.integer("next_start_time", 0, 2**63 - 1)
+    scope, _ = narrow(scope, q)
+    host_ids = None
+    if policy_id is not None or next_start is not None or start_type == "period":
+        host_ids = frozenset(
+            host.host_id
+            for schedule in plane.list_schedules(
+                scope, ScheduleFilter(ScheduleKind.HSS_POLICY, schedule_id=policy_id), Page(0, 100_000)
+            )[1]
+            if (start_type != "period" or schedule.periodic)
+            and (next_start is None or schedule.next_fire_at == next_start)
+            for host in plane.schedule_hosts(schedule)
+        )
     flt = HostFilter(
         host_id=q.text("host_id", 1, 64),
         name=q.text("host_name", 1, 256),
         private_ip=q.text("private_ip", 1, 128),
         public_ip=q.public_ip(),
         group_id=q.text("group_id", 1, 64),
+        host_ids=host_ids,
     )
-    q.choice("scan_type", SCAN_TYPES)
-    start_type = q.choice("start_type", ("now", "period"))
-    policy_id = q.text("policy_id", 1, 64)
-    next_start = q.integer("next_start_time", 0, 2**63 - 1)
-    scope, _ = narrow(scope, q)
-    if policy_id is not None or next_start is not None or start_type == "period":
-        return {"total_num": 0, "data_list": []}
     total, found = plane.list_hosts(scope, flt, page)
     return {"total_num": total, "data_list": [render.host(h, plane.agent_online) for h in found]}
