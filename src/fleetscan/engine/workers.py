@@ -48,7 +48,7 @@ FileResult = tuple[int, list[DetTuple], "str | None", str, int]
 
 @dataclass
 class WorkerConfig:
-    """Everything a worker needs, picklable, so workers can be started with any multiprocessing method."""
+    """Everything a worker needs, picklable: it is sent to each worker process once, when it starts."""
 
     rules_bytes: bytes
     hash_index: HashIndex
