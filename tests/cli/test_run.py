@@ -64,3 +64,27 @@ def test_run_prints_a_working_url_and_key(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=30)
     assert (tmp_path / "data" / "agent" / "credential.json").exists()
+
+
+def test_stopping_run_stops_its_agent(tmp_path: Path) -> None:
+    port = free_port()
+    cmd = [sys.executable, "-m", "fleetscan", "run", "--data-dir", str(tmp_path / "data"), "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    _banner(proc)
+    credential = tmp_path / "data" / "agent" / "credential.json"
+    deadline = time.monotonic() + 30
+    while not credential.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    state = str(tmp_path / "data" / "agent")
+    assert _agents_with(state), "the local agent is running"
+    proc.terminate()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while _agents_with(state) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _agents_with(state)
+
+
+def _agents_with(state_dir: str) -> list[str]:
+    found = subprocess.run(["pgrep", "-f", f"fleetscan agent .*{state_dir}"], capture_output=True, text=True)
+    return found.stdout.split()

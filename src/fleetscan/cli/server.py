@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -111,12 +112,23 @@ def run(data_dir: str, database_url: str | None, host: str, port: int, project_i
             ]
         )
     click.echo(RUN_BANNER.format(url=url, endpoint=f"{host}:{port}", data_dir=data_dir, console=console, **demo))
+
+    def stop_agent(*_: object) -> None:
+        if agent is not None and agent.poll() is None:
+            agent.terminate()
+            agent.wait(timeout=30)
+
+    def stop_all(*_: object) -> None:
+        stop_agent()
+        sys.exit(0)
+
+    # uvicorn re-raises SIGTERM/SIGINT once it has shut down: these handlers then take the agent down with us.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop_all)
     try:
         _serve(data_dir, database_url, host, port, "warning")
     finally:
-        if agent is not None:
-            agent.terminate()
-            agent.wait(timeout=30)
+        stop_agent()
 
 
 RUN_BANNER = """
