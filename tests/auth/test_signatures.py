@@ -37,7 +37,8 @@ from fleetscan.auth import (
     verify,
 )
 
-CAPTURES = Path("/work/shared/research/api/captures.jsonl")
+# Requests the official SDKs sent, signed with known fake secrets (research notes, api/captures.jsonl).
+CAPTURES = Path(__file__).parent / "data" / "captures.jsonl"
 ALI_AK = "FakeAliAccessKeyId"
 ALI_SECRET = "FakeAliSecret/+=~"
 HW_AK = "FAKEHWAK0000000000"
