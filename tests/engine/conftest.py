@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,3 +78,44 @@ def skips(report: ScanReport, reason: str) -> set[str]:
 
 def sigs(tmp: Path, name: str, lines: Iterable[str]) -> SignatureSet:
     return load_signatures([write(tmp / "sigs" / name, "\n".join(lines) + "\n")])
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A folder the ``nobody`` user can traverse (pytest's tmp_path is private to root)."""
+    d = Path(tempfile.mkdtemp(prefix="fleetscan-perm-", dir="/tmp"))
+    d.chmod(0o755)
+    yield d
+    for p in d.rglob("*"):
+        if not p.is_symlink():
+            p.chmod(0o755 if p.is_dir() else 0o644)
+    shutil.rmtree(d)
+
+
+def as_nobody(fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` in a forked child that dropped root for ``nobody``; return its JSON-able result.
+
+    Tests run as root, which reads anything; permission checks need a real unprivileged process. The child does
+    not exec (the interpreter lives under /root, which nobody cannot enter).
+    """
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop to nobody")
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 1
+        try:
+            os.close(read_fd)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            os.write(write_fd, json.dumps(fn()).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as fh:
+        data = fh.read()
+    _, status = os.waitpid(pid, 0)
+    assert status == 0, "the unprivileged child failed"
+    return json.loads(data)

@@ -3,19 +3,13 @@ subprocess that has dropped to the ``nobody`` user."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from fleetscan.engine import EICAR_NAME, Scanner, ScanOptions, SkipReason, load_signatures
 from fleetscan.engine.workers import SKIPPED, Matcher, WorkerConfig
 
-from .conftest import eicar_file, found, scan, skips, write
+from .conftest import as_nobody, eicar_file, found, scan, skips, write
 
 
 def test_too_large(tmp_path: Path) -> None:
@@ -81,43 +75,13 @@ def test_archive_limit_is_a_skip_reason(tmp_path: Path) -> None:
     assert report.skipped == {"archive_limit": 1}
 
 
-@pytest.fixture
-def shared_dir() -> Iterator[Path]:
-    """A folder the ``nobody`` user can traverse (pytest's tmp_path is private to root)."""
-    d = Path(tempfile.mkdtemp(prefix="fleetscan-perm-", dir="/tmp"))
-    d.chmod(0o755)
-    yield d
-    for p in d.rglob("*"):
-        p.chmod(0o755 if p.is_dir() else 0o644)
-    shutil.rmtree(d)
-
-
 def test_permission_denied_as_an_unprivileged_user(shared_dir: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root to drop to nobody")
     eicar_file(shared_dir / "readable.com").chmod(0o644)
     eicar_file(shared_dir / "secret.com").chmod(0o000)
     locked = shared_dir / "locked"
     eicar_file(locked / "inside.com")
     locked.chmod(0o000)
-    # The interpreter lives under /root, which nobody cannot enter: fork, drop privileges, scan in-process.
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        try:
-            os.close(read_fd)
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            report = Scanner(load_signatures([]), ScanOptions(workers=0)).run([str(shared_dir)])
-            os.write(write_fd, json.dumps(report.to_dict()).encode())
-        finally:
-            os._exit(0)
-    os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as fh:
-        data = fh.read()
-    os.waitpid(pid, 0)
-    report = json.loads(data)
+    report = as_nobody(lambda: Scanner(load_signatures([]), ScanOptions(workers=0)).run([str(shared_dir)]).to_dict())
     assert report["skipped"] == {"permission_denied": 2}
     assert {s["path"] for s in report["skip_examples"]["permission_denied"]} == {
         str(shared_dir / "secret.com"), str(locked)}

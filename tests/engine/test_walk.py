@@ -7,7 +7,7 @@ from fleetscan.engine import SkipReason
 from fleetscan.engine.results import Skip
 from fleetscan.engine.walk import FileEntry, Target, WalkOptions, path_key, walk
 
-from .conftest import write
+from .conftest import as_nobody, write
 
 
 def _tree(root: Path) -> None:
@@ -100,3 +100,17 @@ def test_deep_tree_does_not_recurse(tmp_path: Path) -> None:
     cwd = os.getcwd()
     assert [i.display for i in _items(tmp_path) if isinstance(i, FileEntry)] == [str(d / "leaf")]
     assert os.getcwd() == cwd
+
+
+def test_resume_right_after_an_unreadable_folder_does_not_report_it_twice(shared_dir: Path) -> None:
+    write(shared_dir / "a" / "f", "x")
+    write(shared_dir / "b" / "g", "y").chmod(0o644)
+    (shared_dir / "b").chmod(0o755)
+    (shared_dir / "a").chmod(0o000)
+
+    def both() -> list[list[str]]:
+        return [_paths(_items(shared_dir)), _paths(_items(shared_dir, resume_after=f"{shared_dir}/a"))]
+
+    full, rest = as_nobody(both)
+    assert full == [f"{shared_dir}/a", f"{shared_dir}/b/g"]  # "a" is a permission_denied skip
+    assert rest == [f"{shared_dir}/b/g"]

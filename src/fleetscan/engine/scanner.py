@@ -283,6 +283,9 @@ class Scanner:
                 walk_done = True
             drain(limit=-1)
         finally:
+            # yara-x scanners must be freed on the thread that made them; the closures above form reference
+            # cycles that the garbage collector could otherwise collect from another thread.
+            matcher = None
             if prewalk is not None:
                 prewalk.stop()
             if pool is not None:

@@ -204,7 +204,8 @@ class _Walker:
         """Iterative depth-first walk in name order (no recursion: a hostile tree can be arbitrarily deep)."""
         first = self._listing(real, display)
         if isinstance(first, Skip):
-            yield first
+            if not self._before_resume(key, False):
+                yield first
             return
         stack: list[tuple[str, tuple[str, ...], Iterator[os.DirEntry[str]]]] = [
             (display.rstrip("/") + "/", key, iter(first))
@@ -255,7 +256,8 @@ class _Walker:
                 if skip is None:
                     listing = self._listing(e.path, disp)
                     if isinstance(listing, Skip):
-                        yield listing
+                        if not self._before_resume(ekey, False):  # reported before the checkpoint already
+                            yield listing
                     else:
                         stack.append((disp + "/", ekey, iter(listing)))
                 elif not self._before_resume(ekey, False):

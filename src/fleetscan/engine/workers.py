@@ -161,15 +161,9 @@ class Matcher:
 
     def _expand(self, fd: int | None, data: bytes | None, size: int, path: str, out: list[DetTuple]) -> str | None:
         """Scan archive members; returns the limit or read problem that kept some content unscanned, if any."""
-        budget = Budget(self.cfg.limits, archive_size=size)
-
-        def on_member(content: bytes, where: str, depth: int) -> None:
-            self.scan_bytes(content, where, out)
-            if is_archive(content[:HEAD_SIZE]):
-                walk_archive(fd=None, data=content, chain=where, depth=depth + 1, budget=budget, on_member=on_member)
-
+        expander = _Expander(self, Budget(self.cfg.limits, archive_size=size), out)
         try:
-            walk_archive(fd=fd, data=data, chain="", depth=1, budget=budget, on_member=on_member)
+            walk_archive(fd=fd, data=data, chain="", depth=1, budget=expander.budget, on_member=expander.on_member)
         except ArchiveLimitExceeded as exc:
             return f"{SkipReason.ARCHIVE_LIMIT}:{exc}"
         except ArchiveUnreadable as exc:
@@ -248,6 +242,29 @@ class Matcher:
             reason, _, detail = problem.partition(":")
             return SKIPPED, [], reason, detail, size
         return (DETECTED if out else CLEAN), out, None, problem or "", size
+
+
+class _Expander:
+    """Scans archive members, recursing into nested archives.
+
+    A class rather than a recursive closure: a closure that refers to itself is a reference cycle, which would keep
+    the yara-x scanner alive until the garbage collector frees it, possibly from another thread, which yara-x's
+    scanner does not allow.
+    """
+
+    __slots__ = ("matcher", "budget", "out")
+
+    def __init__(self, matcher: Matcher, budget: Budget, out: list[DetTuple]) -> None:
+        self.matcher = matcher
+        self.budget = budget
+        self.out = out
+
+    def on_member(self, content: bytes, where: str, depth: int) -> None:
+        self.matcher.scan_bytes(content, where, self.out)
+        if is_archive(content[:HEAD_SIZE]):
+            walk_archive(
+                fd=None, data=content, chain=where, depth=depth + 1, budget=self.budget, on_member=self.on_member
+            )
 
 
 def _add(out: list[DetTuple], det: DetTuple) -> None:
