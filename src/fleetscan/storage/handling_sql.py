@@ -19,6 +19,7 @@ from ..core.errors import InvalidParameter, NotFound
 from ..core.models import Detection, HandleStatus, Host, Scope
 from ..core.queries import Page
 from . import rows
+from .conditions import contains, host_conditions
 from .schema import (
     agent_actions,
     alarm_whitelist,
@@ -30,11 +31,6 @@ from .schema import (
 )
 
 NewId = Callable[[], str]
-
-
-def _contains(column: Any, text: str) -> ColumnElement[bool]:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.like(f"%{escaped}%", escape="\\")  # type: ignore[no-any-return]
 
 
 def _action(row: Any) -> h.AgentAction:
@@ -375,23 +371,18 @@ class HandlingSql:
         hh, d = handle_history, detections
         conds = self._detection_scope(scope)
         if flt.malware_name:
-            conds.append(_contains(d.c.malware_name, flt.malware_name))
+            conds.append(contains(d.c.malware_name, flt.malware_name))
         if flt.file_path:
-            conds.append(_contains(d.c.file_path, flt.file_path))
+            conds.append(contains(d.c.file_path, flt.file_path))
         if flt.severities is not None:
             conds.append(d.c.severity.in_(sorted(flt.severities)))
-        if flt.host_name:
-            conds.append(_contains(hosts.c.name, flt.host_name))
-        if flt.private_ip:
-            conds.append(_contains(hosts.c.private_ip, flt.private_ip))
-        if flt.public_ip:
-            conds.append(_contains(hosts.c.public_ip, flt.public_ip))
+        conds += host_conditions(name=flt.host_name, private_ip=flt.private_ip, public_ip=flt.public_ip)
         if flt.asset_value:
             conds.append(hosts.c.asset_value == flt.asset_value)
         if flt.handle_method:
             conds.append(hh.c.handle_method == flt.handle_method)
         if flt.user_name:
-            conds.append(_contains(hh.c.user_name, flt.user_name))
+            conds.append(contains(hh.c.user_name, flt.user_name))
         if flt.event_type is not None:
             conds.append(d.c.event_type == flt.event_type)
         joined = (
@@ -435,17 +426,12 @@ class HandlingSql:
         if flt.quarantine_pk is not None:
             conds.append(q.c.id == flt.quarantine_pk)
         if flt.file_path:
-            conds.append(_contains(q.c.file_path, flt.file_path))
+            conds.append(contains(q.c.file_path, flt.file_path))
         if flt.file_hash:
             conds.append(q.c.file_hash == flt.file_hash)
-        if flt.host_id:
-            conds.append(hosts.c.host_id == flt.host_id)
-        if flt.host_name:
-            conds.append(_contains(hosts.c.name, flt.host_name))
-        if flt.private_ip:
-            conds.append(_contains(hosts.c.private_ip, flt.private_ip))
-        if flt.public_ip:
-            conds.append(_contains(hosts.c.public_ip, flt.public_ip))
+        conds += host_conditions(
+            host_id=flt.host_id, name=flt.host_name, private_ip=flt.private_ip, public_ip=flt.public_ip
+        )
         if flt.asset_value:
             conds.append(hosts.c.asset_value == flt.asset_value)
         if flt.group_id:

@@ -42,6 +42,7 @@ from ..core.queries import DetectionFilter, HostFilter, HostMatch, Page, RootFil
 from ..core.schedules import Schedule, ScheduleFilter
 from ..core.states import ACTIVE, TERMINAL, RootStatus, SubtaskCounts, SubtaskStatus, root_status
 from . import rows
+from .conditions import contains, host_conditions
 from .handling_sql import HandlingSql
 from .interface import ReportOutcome, SubtaskChange
 from .schema import (
@@ -102,11 +103,6 @@ def open_storage(url: str, *, migrate: bool = True) -> SqlStorage:
 
         upgrade(storage.engine)
     return storage
-
-
-def _contains(column: Any, text: str) -> ColumnElement[bool]:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.like(f"%{escaped}%", escape="\\")  # type: ignore[no-any-return]
 
 
 class SqlStorage(HandlingSql):
@@ -256,14 +252,7 @@ class SqlStorage(HandlingSql):
 
     def list_hosts(self, scope: Scope, flt: HostFilter, page: Page) -> tuple[int, list[Host]]:
         conds = self._host_scope(scope)
-        if flt.host_id:
-            conds.append(hosts.c.host_id == flt.host_id)
-        if flt.name:
-            conds.append(_contains(hosts.c.name, flt.name))
-        if flt.private_ip:
-            conds.append(_contains(hosts.c.private_ip, flt.private_ip))
-        if flt.public_ip:
-            conds.append(_contains(hosts.c.public_ip, flt.public_ip))
+        conds += host_conditions(host_id=flt.host_id, name=flt.name, private_ip=flt.private_ip, public_ip=flt.public_ip)
         if flt.group_id:
             conds.append(hosts.c.group_id == flt.group_id)
         if flt.enterprise_project_id:
@@ -273,9 +262,9 @@ class SqlStorage(HandlingSql):
         if flt.remark:
             conds.append(
                 or_(
-                    _contains(hosts.c.name, flt.remark),
-                    _contains(hosts.c.private_ip, flt.remark),
-                    _contains(hosts.c.public_ip, flt.remark),
+                    contains(hosts.c.name, flt.remark),
+                    contains(hosts.c.private_ip, flt.remark),
+                    contains(hosts.c.public_ip, flt.remark),
                 )
             )
         with self._read() as conn:
@@ -341,15 +330,9 @@ class SqlStorage(HandlingSql):
 
     @staticmethod
     def _host_match(match: HostMatch) -> list[ColumnElement[bool]]:
-        conds: list[ColumnElement[bool]] = []
-        if match.host_name:
-            conds.append(_contains(hosts.c.name, match.host_name))
-        if match.private_ip:
-            conds.append(_contains(hosts.c.private_ip, match.private_ip))
-        if match.public_ip:
-            conds.append(_contains(hosts.c.public_ip, match.public_ip))
-        if match.host_id:
-            conds.append(hosts.c.host_id == match.host_id)
+        conds = host_conditions(
+            host_id=match.host_id, name=match.host_name, private_ip=match.private_ip, public_ip=match.public_ip
+        )
         if match.statuses is not None:
             conds.append(subtasks.c.status.in_(sorted(s.value for s in match.statuses)))
         return conds
@@ -359,7 +342,7 @@ class SqlStorage(HandlingSql):
         if flt.task_id:
             conds.append(root_tasks.c.task_id == flt.task_id)
         if flt.name:
-            conds.append(_contains(root_tasks.c.name, flt.name))
+            conds.append(contains(root_tasks.c.name, flt.name))
         if flt.origins is not None:
             conds.append(root_tasks.c.origin.in_(sorted(o.value for o in flt.origins)))
         if flt.statuses is not None:
@@ -601,7 +584,7 @@ class SqlStorage(HandlingSql):
         if flt.schedule_id is not None:
             conds.append(schedules.c.schedule_id == flt.schedule_id)
         if flt.name:
-            conds.append(_contains(schedules.c.name, flt.name))
+            conds.append(contains(schedules.c.name, flt.name))
         return conds
 
     def get_schedule(self, scope: Scope, flt: ScheduleFilter) -> Schedule | None:
@@ -677,23 +660,18 @@ class SqlStorage(HandlingSql):
         if flt.root_task_id:
             conds.append(root_tasks.c.task_id == flt.root_task_id)
         if flt.task_name:
-            conds.append(_contains(root_tasks.c.name, flt.task_name))
-        if flt.host_id:
-            conds.append(hosts.c.host_id == flt.host_id)
-        if flt.host_name:
-            conds.append(_contains(hosts.c.name, flt.host_name))
-        if flt.private_ip:
-            conds.append(_contains(hosts.c.private_ip, flt.private_ip))
-        if flt.public_ip:
-            conds.append(_contains(hosts.c.public_ip, flt.public_ip))
+            conds.append(contains(root_tasks.c.name, flt.task_name))
+        conds += host_conditions(
+            host_id=flt.host_id, name=flt.host_name, private_ip=flt.private_ip, public_ip=flt.public_ip
+        )
         if flt.handle_status is not None:
             conds.append(d.c.handle_status == flt.handle_status.value)
         if flt.severities is not None:
             conds.append(d.c.severity.in_(sorted(s.value for s in flt.severities)))
         if flt.malware_name:
-            conds.append(_contains(d.c.malware_name, flt.malware_name))
+            conds.append(contains(d.c.malware_name, flt.malware_name))
         if flt.file_path:
-            conds.append(_contains(d.c.file_path, flt.file_path))
+            conds.append(contains(d.c.file_path, flt.file_path))
         if flt.file_hashes is not None:
             conds.append(d.c.file_hash.in_(sorted(flt.file_hashes)))
         if flt.result_ids is not None:
