@@ -205,11 +205,9 @@ class BareSql:
     def _sql(self, text: str) -> str:
         return text.replace("?", self.mark)
 
-    def _root_where(self, q: BareQuery) -> tuple[str, list[Any]]:
+    def _task_where(self, q: BareQuery, start_column: str) -> tuple[list[str], list[Any]]:
+        """Scope, root status, origin and the start window: what the root and machine-row queries share."""
         conds, args = ["r.account_id = ?", "r.project_id = ?"], [self.account_id, self.project_id]
-        if q.paid is not None:
-            conds.append("r.paid = ?")
-            args.append(q.paid)
         if q.root_statuses:
             conds.append(f"r.status IN ({', '.join('?' for _ in q.root_statuses)})")
             args.extend(q.root_statuses)
@@ -217,11 +215,18 @@ class BareSql:
             conds.append("r.origin = ?")
             args.append(q.origin)
         if q.start_from is not None:
-            conds.append("r.start_time >= ?")
+            conds.append(f"{start_column} >= ?")
             args.append(q.start_from)
         if q.start_to is not None:
-            conds.append("r.start_time <= ?")
+            conds.append(f"{start_column} <= ?")
             args.append(q.start_to)
+        return conds, args
+
+    def _root_where(self, q: BareQuery) -> tuple[str, list[Any]]:
+        conds, args = self._task_where(q, "r.start_time")
+        if q.paid is not None:
+            conds.append("r.paid = ?")
+            args.append(q.paid)
         if q.host_name or q.subtask_statuses:
             inner, inner_args = self._host_where(q)
             conds.append(
@@ -274,22 +279,10 @@ class BareSql:
         return out
 
     def _subtasks(self, q: BareQuery) -> SqlPage:
-        conds, args = ["r.account_id = ?", "r.project_id = ?"], [self.account_id, self.project_id]
+        conds, args = self._task_where(q, "coalesce(s.start_time, r.start_time)")
         inner, inner_args = self._host_where(q)
         conds += inner
         args += inner_args
-        if q.root_statuses:
-            conds.append(f"r.status IN ({', '.join('?' for _ in q.root_statuses)})")
-            args.extend(q.root_statuses)
-        if q.origin:
-            conds.append("r.origin = ?")
-            args.append(q.origin)
-        if q.start_from is not None:
-            conds.append("coalesce(s.start_time, r.start_time) >= ?")
-            args.append(q.start_from)
-        if q.start_to is not None:
-            conds.append("coalesce(s.start_time, r.start_time) <= ?")
-            args.append(q.start_to)
         where = " AND ".join(conds)
         joined = "subtasks s JOIN root_tasks r ON r.id = s.root_id JOIN hosts h ON h.id = s.host_pk"
         with self._snapshot() as conn:
