@@ -55,15 +55,7 @@ HOST_COLUMNS = (
 
 
 def root(row: Row) -> RootTask:
-    counts = SubtaskCounts(
-        pending=row["n_pending"],
-        dispatched=row["n_dispatched"],
-        running=row["n_running"],
-        succeeded=row["n_succeeded"],
-        failed=row["n_failed"],
-        timed_out=row["n_timed_out"],
-        cancelled=row["n_cancelled"],
-    )
+    counts = SubtaskCounts.of({status: row[f"n_{status.value}"] for status in SubtaskStatus})
     return RootTask(
         task_id=row["task_id"],
         account_id=row["account_id"],

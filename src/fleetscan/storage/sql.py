@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from time import time
 from typing import Any
 
 from sqlalchemy import (
@@ -144,8 +146,6 @@ class SqlStorage(HandlingSql):
             found = conn.execute(select(accounts.c.id).where(accounts.c.name == name)).scalar()
             if found is not None:
                 return int(found)
-            from time import time
-
             conn.execute(self._insert_ignore(accounts).values(name=name, created_at=int(time() * 1000)))
             return int(conn.execute(select(accounts.c.id).where(accounts.c.name == name)).scalar_one())
 
@@ -205,8 +205,6 @@ class SqlStorage(HandlingSql):
 
     # ------------------------------------------------------------------ hosts
     def ensure_group(self, account_id: int, project_id: str, name: str) -> str:
-        import uuid
-
         scope = and_(host_groups.c.account_id == account_id, host_groups.c.project_id == project_id)
         with self._write() as conn:
             conn.execute(
