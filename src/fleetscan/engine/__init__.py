@@ -8,8 +8,8 @@ Used by the agent on every host and by ``fleetscan scan`` alone; it needs no ser
 
 from __future__ import annotations
 
-from .archives import ArchiveLimits
 from .filetypes import FileClass, classify
+from .limits import ArchiveLimits
 from .locations import QUICK_LOCATIONS, ScanScope, resolve_scope
 from .progress import Progress, ProgressCallback
 from .results import Detection, ScanReport, Severity, Skip, SkipReason

@@ -12,64 +12,17 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from ctypes import c_void_p, cast, create_string_buffer, string_at
-from dataclasses import dataclass
 from typing import Any
 
 from libarchive import ffi
 from libarchive.exception import ArchiveError
 from libarchive.read import ArchiveRead
 
+from .limits import ArchiveLimitExceeded, ArchiveLimits, ArchiveUnreadable, Budget
+
 __all__ = ["ArchiveLimits", "ArchiveLimitExceeded", "ArchiveUnreadable", "Budget", "walk_archive"]
 
 BLOCK = 256 * 1024
-MiB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """Defaults follow ClamAV's (MaxRecursion, MaxFiles, MaxScanSize) scaled to a scanner that keeps members in
-    memory: ``max_expanded`` also bounds the memory one file can use, nested levels included."""
-
-    max_depth: int = 5
-    max_members: int = 10_000
-    max_expanded: int = 256 * MiB
-    max_ratio: int = 250
-    max_member_size: int = 64 * MiB
-
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "max_depth": self.max_depth,
-            "max_members": self.max_members,
-            "max_expanded": self.max_expanded,
-            "max_ratio": self.max_ratio,
-            "max_member_size": self.max_member_size,
-        }
-
-
-class ArchiveLimitExceeded(Exception):
-    """A limit stopped the expansion; ``str()`` says which one and where."""
-
-
-class ArchiveUnreadable(Exception):
-    """libarchive recognised the format but could not read on (corrupt, encrypted, unsupported method)."""
-
-
-@dataclass
-class Budget:
-    """Shared by all nesting levels of one top-level file: limits apply to the whole tree."""
-
-    limits: ArchiveLimits
-    archive_size: int
-    members: int = 0
-    expanded: int = 0
-
-    def charge(self, nbytes: int, where: str) -> None:
-        self.expanded += nbytes
-        lim = self.limits
-        if self.expanded > lim.max_expanded:
-            raise ArchiveLimitExceeded(f"expanded size over {lim.max_expanded} bytes at {where}")
-        if self.expanded > MiB and self.expanded > lim.max_ratio * max(1, self.archive_size):
-            raise ArchiveLimitExceeded(f"compression ratio over {lim.max_ratio}:1 at {where}")
 
 
 @contextmanager

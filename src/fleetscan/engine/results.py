@@ -11,10 +11,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Detection", "ScanReport", "Skip", "SkipReason", "Severity", "MAX_EXAMPLES"]
+__all__ = ["Detection", "ScanReport", "Skip", "SkipReason", "Severity", "MAX_EXAMPLES", "CLEAN", "DETECTED",
+           "SKIPPED", "DetTuple", "FileResult"]
 
 #: How many example paths a report keeps per skip reason; counts are always exact.
 MAX_EXAMPLES = 20
+
+#: A file's verdict as a worker process returns it and the verdict cache stores it.
+CLEAN, DETECTED, SKIPPED = 0, 1, 2
+DetTuple = tuple[str, str, str, "int | None", "str | None"]
+"""(signature, type, severity, offset, archive member chain)"""
+FileResult = tuple[int, list[DetTuple], "str | None", str, int]
+"""(CLEAN/DETECTED/SKIPPED, detections, skip reason, skip detail, bytes read)"""
 
 
 class SkipReason(StrEnum):

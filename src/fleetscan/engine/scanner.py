@@ -17,19 +17,21 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .archives import ArchiveLimits
 from .cache import VerdictCache
 from .filetypes import parse_classes
+from .limits import ArchiveLimits
 from .locations import resolve_scope
 from .pool import WorkerDied, WorkerPool
 from .progress import PreWalk, Progress, ProgressCallback
-from .results import Detection, ScanReport, Skip, SkipReason
+from .results import CLEAN, SKIPPED, Detection, FileResult, ScanReport, Skip, SkipReason
 from .signatures.sigset import SignatureSet
 from .throttle import split_cpu_share
 from .walk import FileEntry, WalkOptions, walk
-from .workers import CLEAN, SKIPPED, FileResult, Matcher, WorkerConfig
+
+if TYPE_CHECKING:
+    from .workers import Matcher, WorkerConfig
 
 __all__ = ["ScanOptions", "Scanner", "DEFAULT_MAX_FILE_SIZE"]
 
@@ -94,6 +96,10 @@ class Scanner:
     # -- plumbing -------------------------------------------------------------------------------------------------
 
     def _worker_config(self, per_worker_cpu: float | None, n_workers: int) -> WorkerConfig:
+        """Built on the first file that must be matched: the workers module loads yara-x and libarchive, and the
+        signature tables load from their cache, none of which a rescan of unchanged files needs."""
+        from .workers import WorkerConfig
+
         o = self.options
         return WorkerConfig.from_sigset(
             self.sigset,
@@ -156,7 +162,6 @@ class Scanner:
 
         n_workers, per_worker_cpu = split_cpu_share(o.cpu_share, os.cpu_count() or 1, o.workers)
         inline = o.workers == 0
-        cfg = self._worker_config(per_worker_cpu, 1 if inline else n_workers)
         pool: WorkerPool | None = None
         matcher: Matcher | None = None
 
@@ -236,11 +241,13 @@ class Scanner:
             if paths:
                 if inline:
                     if matcher is None:
-                        matcher = Matcher(cfg, rules=self.sigset.rules)
+                        from .workers import Matcher
+
+                        matcher = Matcher(self._worker_config(per_worker_cpu, 1), rules=self.sigset.rules)
                     unit.results = [matcher.scan_path(p) for p in paths]
                 else:
                     if pool is None:
-                        pool = WorkerPool(n_workers, cfg)
+                        pool = WorkerPool(n_workers, self._worker_config(per_worker_cpu, n_workers))
                     unit.future = pool.submit(paths)
                     inflight += 1
             units.append(unit)

@@ -17,10 +17,11 @@ from typing import Any
 
 import yara_x
 
-from .archives import ArchiveLimitExceeded, ArchiveLimits, ArchiveUnreadable, Budget, walk_archive
+from .archives import walk_archive
 from .filetypes import HEAD_SIZE, classify, is_archive
+from .limits import ArchiveLimitExceeded, ArchiveLimits, ArchiveUnreadable, Budget
 from .pe import pe_sections
-from .results import SkipReason
+from .results import CLEAN, DETECTED, SKIPPED, DetTuple, FileResult, SkipReason
 from .signatures.eicar import EICAR_NAME, EICAR_NAMESPACE
 from .signatures.hashes import HashIndex
 from .signatures.sigset import BODY_NAMESPACE, PatternInfo, SignatureSet
@@ -30,7 +31,6 @@ from .throttle import Throttle
 __all__ = ["WorkerConfig", "Matcher", "FileResult", "DetTuple", "init_worker", "scan_batch", "CLEAN", "DETECTED",
            "SKIPPED"]
 
-CLEAN, DETECTED, SKIPPED = 0, 1, 2
 #: Files up to this size are read into memory when they must be hashed, so yara-x scans the same bytes.
 IN_MEMORY_MAX = 32 * 1024 * 1024
 #: Files up to this size are always read into memory in one call and scanned from there.
@@ -40,10 +40,6 @@ _PROC_FD = os.path.isdir("/proc/self/fd")
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _NOATIME = getattr(os, "O_NOATIME", 0)
 
-DetTuple = tuple[str, str, str, "int | None", "str | None"]
-"""(signature, type, severity, offset, archive member chain)"""
-FileResult = tuple[int, list[DetTuple], "str | None", str, int]
-"""(CLEAN/DETECTED/SKIPPED, detections, skip reason, skip detail, bytes read)"""
 
 
 @dataclass

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from fleetscan.engine import EICAR_NAME, SignatureError, load_signatures
+from fleetscan.engine.signatures.sigset import MatchTables
 
 from ..conftest import eicar_file, found, scan, write
 
@@ -31,10 +32,22 @@ def test_version_is_a_digest_of_contents(tmp_path: Path) -> None:
 def test_compiled_rules_cache_gives_the_same_set(tmp_path: Path) -> None:
     db = write(tmp_path / "db" / "x.ndb", "N.One:0:*:41424344454647\nN.Bad:0:*:41(B)42\n")
     first = load_signatures([db], cache_dir=tmp_path / "cache")
-    assert list((tmp_path / "cache").glob("set-*.yarx")) and list((tmp_path / "cache").glob("set-*.pickle"))
+    for suffix in ("yarx", "tables", "meta"):
+        assert list((tmp_path / "cache").glob(f"set-*.{suffix}"))
     second = load_signatures([db], cache_dir=tmp_path / "cache")
+    assert not isinstance(second.tables_or_loader, MatchTables)  # read back only when a file must be matched
     assert second.counts == first.counts
     assert second.unsupported.counts == first.unsupported.counts
+    target = write(tmp_path / "t.bin", b"xxABCDEFGxx")
+    assert {s for _, s in found(scan([target], second))} == {"N.One"}
+
+
+def test_cached_tables_lost_after_loading_are_rebuilt(tmp_path: Path) -> None:
+    db = write(tmp_path / "db" / "x.ndb", "N.One:0:*:41424344454647\n")
+    load_signatures([db], cache_dir=tmp_path / "cache")
+    second = load_signatures([db], cache_dir=tmp_path / "cache")
+    for f in (tmp_path / "cache").glob("set-*.tables"):
+        f.unlink()
     target = write(tmp_path / "t.bin", b"xxABCDEFGxx")
     assert {s for _, s in found(scan([target], second))} == {"N.One"}
 

@@ -12,7 +12,7 @@ import hashlib
 import io
 import os
 import pickle
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from .hashes import HASH_LIST_SUFFIXES, HashIndex, parse_hash_list
 from .model import BodyPattern, SignatureParts, UnsupportedReport
 from .yara import YARA_SUFFIXES, count_rules
 
-__all__ = ["SignatureSet", "SignatureError", "load_signatures", "PatternInfo", "BODY_NAMESPACE"]
+__all__ = ["SignatureSet", "MatchTables", "SignatureError", "load_signatures", "PatternInfo", "BODY_NAMESPACE"]
 
 #: Bumped when translation or grouping changes, so that caches keyed by the version are invalidated.
 FORMAT_VERSION = "fleetscan-sig-1"
@@ -56,19 +56,52 @@ class SignatureError(Exception):
 
 
 @dataclass
+class MatchTables:
+    """What matching needs: the compiled rules and the tables that name what matched."""
+
+    rules: yara_x.Rules
+    hash_index: HashIndex
+    section_index: HashIndex
+    patterns: list[PatternInfo]
+
+
+@dataclass
 class SignatureSet:
-    """Compiled signatures plus the tables the workers need to name what matched."""
+    """A signature set's identity and counts, with its match tables.
+
+    The tables may be given as a loader: a rescan in which every file is unchanged never matches anything, so it
+    should not pay for reading the compiled rules and hash tables back from the cache.
+    """
 
     version: str
     counts: dict[str, int]
     unsupported: UnsupportedReport
-    hash_index: HashIndex
-    section_index: HashIndex
-    patterns: list[PatternInfo]
-    rules: yara_x.Rules
+    tables_or_loader: MatchTables | Callable[[], MatchTables]
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     _rules_bytes: bytes | None = None
+
+    @property
+    def tables(self) -> MatchTables:
+        if not isinstance(self.tables_or_loader, MatchTables):
+            self.tables_or_loader = self.tables_or_loader()
+        return self.tables_or_loader
+
+    @property
+    def rules(self) -> yara_x.Rules:
+        return self.tables.rules
+
+    @property
+    def hash_index(self) -> HashIndex:
+        return self.tables.hash_index
+
+    @property
+    def section_index(self) -> HashIndex:
+        return self.tables.section_index
+
+    @property
+    def patterns(self) -> list[PatternInfo]:
+        return self.tables.patterns
 
     @property
     def total(self) -> int:
@@ -245,35 +278,56 @@ def _build(sources: Sequence[Source], version: str) -> SignatureSet:
         version=version,
         counts=counts,
         unsupported=parts.unsupported,
-        hash_index=HashIndex(parts.hashes),
-        section_index=HashIndex(parts.section_hashes),
-        patterns=[(p.name, p.offset_kind, p.start, p.span) for p in parts.patterns],
-        rules=rules,
+        tables_or_loader=MatchTables(
+            rules=rules,
+            hash_index=HashIndex(parts.hashes),
+            section_index=HashIndex(parts.section_hashes),
+            patterns=[(p.name, p.offset_kind, p.start, p.span) for p in parts.patterns],
+        ),
         sources=[origin for origin, _ in parts.sources],
         notes=notes,
     )
 
 
-_CACHED_FIELDS = ("counts", "unsupported", "hash_index", "section_index", "patterns", "sources", "notes")
+_META_FIELDS = ("counts", "unsupported", "sources", "notes")
+_TABLE_FIELDS = ("hash_index", "section_index", "patterns")
 
 
-def _load_cached(base: Path, version: str) -> SignatureSet | None:
+def _load_tables(base: Path) -> MatchTables:
+    with base.with_suffix(".yarx").open("rb") as fh:
+        rules = yara_x.Rules.deserialize_from(fh)
+    with base.with_suffix(".tables").open("rb") as fh:
+        fields = pickle.load(fh)
+    return MatchTables(rules=rules, **{k: fields[k] for k in _TABLE_FIELDS})
+
+
+def _load_cached(base: Path, version: str, rebuild: Callable[[], SignatureSet]) -> SignatureSet | None:
+    """The cached set, its tables read on first use (rebuilt from the sources if they went missing meanwhile)."""
     try:
-        with base.with_suffix(".yarx").open("rb") as fh:
-            rules = yara_x.Rules.deserialize_from(fh)
-        with base.with_suffix(".pickle").open("rb") as fh:
-            fields = pickle.load(fh)
-        return SignatureSet(version=version, rules=rules, **{k: fields[k] for k in _CACHED_FIELDS})
+        with base.with_suffix(".meta").open("rb") as fh:
+            meta = pickle.load(fh)
+        for suffix in (".tables", ".yarx"):
+            if not base.with_suffix(suffix).is_file():
+                return None
     except Exception:  # a missing or unreadable cache entry is rebuilt, never trusted
         return None
+
+    def tables() -> MatchTables:
+        try:
+            return _load_tables(base)
+        except Exception:
+            return rebuild().tables
+
+    return SignatureSet(version=version, tables_or_loader=tables, **{k: meta[k] for k in _META_FIELDS})
 
 
 def _store(base: Path, sigset: SignatureSet) -> None:
     try:
         base.parent.mkdir(parents=True, exist_ok=True)
         for suffix, write in (
-            (".pickle", lambda fh: pickle.dump({k: getattr(sigset, k) for k in _CACHED_FIELDS}, fh)),
+            (".tables", lambda fh: pickle.dump({k: getattr(sigset, k) for k in _TABLE_FIELDS}, fh)),
             (".yarx", sigset.rules.serialize_into),
+            (".meta", lambda fh: pickle.dump({k: getattr(sigset, k) for k in _META_FIELDS}, fh)),  # last: the mark
         ):
             tmp = base.with_suffix(suffix + ".tmp")
             with tmp.open("wb") as fh:
@@ -290,14 +344,22 @@ def load_signatures(
 
     With ``cache_dir`` the parsed tables and compiled rules are kept under the set's version (a digest of the
     sources' contents), so reloading an unchanged set, as every rescan does, costs reading and hashing the sources
-    instead of parsing and compiling them. The cache directory must be as trusted as the code (it holds pickles):
+    instead of parsing and compiling them, and the compiled tables are read back only once a file must be matched.
+    The cache directory must be as trusted as the code (it holds pickles):
     the CLI uses the user's own cache folder, the agent its state folder.
     """
     sources = _read_sources(paths)
     version = _version(sources)
     base = Path(cache_dir) / f"set-{version}" if cache_dir is not None else None
     if base is not None:
-        cached = _load_cached(base, version)
+
+        def rebuild() -> SignatureSet:
+            again = _read_sources(paths)
+            if _version(again) != version:
+                raise SignatureError("the signature sources changed during the scan")
+            return _build(again, version)
+
+        cached = _load_cached(base, version, rebuild)
         if cached is not None:
             return cached
     sigset = _build(sources, version)
