@@ -31,6 +31,18 @@ def test_order_is_sorted_depth_first(tmp_path: Path) -> None:
     assert keys == sorted(keys)
 
 
+def test_display_paths_do_not_depend_on_how_the_target_is_spelled(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    plain = _items(tmp_path)
+    for spelled in (f"{tmp_path}/", f"{tmp_path}//"):
+        items = list(walk([Target(spelled, str(tmp_path))]))
+        assert _paths(items) == _paths(plain)
+        assert all(isinstance(i, FileEntry) and os.path.samefile(i.path, i.display) for i in items)
+    mounted = list(walk([Target(str(tmp_path), "/")]))  # a mounted root, reported as seen inside it
+    assert _paths(mounted) == ["/a/sub/deep/w", "/a/x", "/a/y", "/a-b/z", "/b", "/c.log"]
+    assert [i.path for i in mounted if isinstance(i, FileEntry)][0] == f"{tmp_path}/a/sub/deep/w"
+
+
 def test_resume_after_any_path_gives_the_rest(tmp_path: Path) -> None:
     _tree(tmp_path)
     full = _paths(_items(tmp_path))

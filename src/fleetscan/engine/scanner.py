@@ -261,29 +261,30 @@ class Scanner:
         try:
             if prewalk is not None:
                 prewalk.start()
+            lookup = cache.get
+            max_files, max_bytes = o.batch_files, o.batch_bytes
             for item in walk(scope.targets, wopts):
-                if isinstance(item, FileEntry):
-                    walked_files += 1
-                    walked_bytes += item.size
+                walked_files += 1  # a skip is a verdict too: files_done counts it, so the total must
+                if type(item) is FileEntry:
+                    size = item.size
+                    walked_bytes += size
                     current = item.display
-                    cached = cache.get(item.dev, item.ino, item.size, item.mtime_ns, item.ctime_ns)
-                    if cached is not None:
-                        batch.append((item, cached))
-                    else:
-                        batch.append((item, None))
+                    cached = lookup(item.dev, item.ino, size, item.mtime_ns, item.ctime_ns)
+                    batch.append((item, cached))
+                    if cached is None:
                         paths.append(item.path)
-                        batch_bytes += item.size
+                        batch_bytes += size
                 else:
-                    walked_files += 1  # a skip is a verdict too: files_done counts it, so the total must
                     batch.append((item, None))
-                if len(paths) >= o.batch_files or batch_bytes >= o.batch_bytes or len(batch) >= 1024:
-                    flush(batch, paths)
-                    batch, paths, batch_bytes = [], [], 0
-                    if should_stop is not None and should_stop():
-                        stopped = True
-                        break
-                    drain(limit=window)
-                    emit()
+                if len(batch) < 1024 and len(paths) < max_files and batch_bytes < max_bytes:
+                    continue
+                flush(batch, paths)
+                batch, paths, batch_bytes = [], [], 0
+                if should_stop is not None and should_stop():
+                    stopped = True
+                    break
+                drain(limit=window)
+                emit()
             else:
                 if batch:
                     flush(batch, paths)
@@ -323,26 +324,29 @@ class _State:
     def apply(self, unit: _Unit) -> None:
         results = iter(unit.results or ())
         report = self.report
+        clean = clean_bytes = 0  # cached clean files, nearly all of a rescan: counted here, added once
         for item, cached in unit.items:
-            report.checkpoint = item.display if isinstance(item, FileEntry) else item.path
             if isinstance(item, Skip):
                 report.add_skip(item)
                 self.files_done += 1
-                continue
-            if cached is not None:
-                status, payload = cached
-                report.files_cached += 1
-                if status == CLEAN:
-                    report.files_clean += 1
-                    report.bytes_scanned += item.size
-                    self.files_done += 1
-                    self.bytes_done += item.size
-                    continue
-                dets, reason, detail = json.loads(payload)
-                self._verdict(item, status, [tuple(d) for d in dets], reason, detail, item.size, store=False)
-            else:
+            elif cached is None:
                 status, dets, reason, detail, nbytes = next(results)
                 self._verdict(item, status, dets, reason, detail, nbytes, store=True)
+            elif cached[0] == CLEAN:
+                clean += 1
+                clean_bytes += item.size
+            else:
+                report.files_cached += 1
+                dets, reason, detail = json.loads(cached[1])
+                self._verdict(item, cached[0], [tuple(d) for d in dets], reason, detail, item.size, store=False)
+        report.files_cached += clean
+        report.files_clean += clean
+        report.bytes_scanned += clean_bytes
+        self.files_done += clean
+        self.bytes_done += clean_bytes
+        if unit.items:
+            last = unit.items[-1][0]
+            report.checkpoint = last.display if isinstance(last, FileEntry) else last.path
 
     def _verdict(self, item: FileEntry, status: int, dets: list[Any], reason: str | None, detail: str,
                  nbytes: int, store: bool) -> None:

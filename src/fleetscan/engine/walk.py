@@ -15,16 +15,18 @@ import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from operator import attrgetter
 
 from .results import Skip, SkipReason
 
 __all__ = ["FileEntry", "Target", "WalkOptions", "PathFilter", "walk", "path_key"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FileEntry:
-    """A regular file to scan. ``path`` is where to open it, ``display`` how it is reported (inside ``root``)."""
+    """A regular file to scan. ``path`` is where to open it, ``display`` how it is reported (inside ``root``).
+
+    Not frozen: one is made per file, and a frozen dataclass's ``__init__`` costs three times as much.
+    """
 
     path: str
     display: str
@@ -93,7 +95,10 @@ _SPECIAL = ((stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "
             (stat.S_ISBLK, "block device"))
 
 
-_NAME = attrgetter("name")
+Listing = list[tuple[str, "os.stat_result | OSError"]]
+"""A directory's entries in name order, each with its ``lstat`` result or the error that stopped it."""
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def _special_kind(mode: int) -> str:
@@ -193,86 +198,107 @@ class _Walker:
             return
         yield from self._walk_dir(target.real, target.display, key, st.st_dev)
 
-    def _listing(self, dreal: str, ddisplay: str) -> list[os.DirEntry[str]] | Skip:
+    def _listing(self, dreal: str, ddisplay: str, via_link: bool) -> Listing | Skip:
+        """The directory's entries in name order, each with its ``lstat`` or the error that stopped it.
+
+        Entries are stat'ed relative to the open directory, which is the cheapest way (no ``DirEntry`` objects,
+        a sort of plain strings) and the safest (no path is resolved again from the root while the tree changes).
+        """
+        flags = _DIR_FLAGS if via_link else _DIR_FLAGS | _NOFOLLOW  # a folder swapped for a symlink is not entered
         try:
-            with os.scandir(dreal) as it:
-                return sorted(it, key=_NAME)
+            fd = os.open(dreal, flags)
         except OSError as exc:
             return _error_skip(ddisplay, exc, "directory")
+        try:
+            out: Listing = []
+            lstat = os.lstat
+            for name in sorted(os.listdir(fd)):
+                try:
+                    out.append((name, lstat(name, dir_fd=fd)))
+                except OSError as exc:
+                    out.append((name, exc))
+            return out
+        except OSError as exc:
+            return _error_skip(ddisplay, exc, "directory")
+        finally:
+            os.close(fd)
 
     def _walk_dir(self, real: str, display: str, key: tuple[str, ...], root_dev: int) -> Iterator[FileEntry | Skip]:
-        """Iterative depth-first walk in name order (no recursion: a hostile tree can be arbitrarily deep)."""
-        first = self._listing(real, display)
+        """Iterative depth-first walk in name order (no recursion: a hostile tree can be arbitrarily deep).
+
+        This loop is most of what a rescan of unchanged files costs, so the common entry (a regular file, no
+        filters, no checkpoint) takes the shortest path: one comparison of its type, one object.
+        """
+        first = self._listing(real, display, via_link=True)  # a target is followed even when it is a symlink
         if isinstance(first, Skip):
             if not self._before_resume(key, False):
                 yield first
             return
-        stack: list[tuple[str, tuple[str, ...], Iterator[os.DirEntry[str]]]] = [
-            (display.rstrip("/") + "/", key, iter(first))
+        # Below a target whose path is reported as it is, an entry's display path is its real path.
+        same = real == display
+        stack: list[tuple[str, str, tuple[str, ...], Iterator[tuple[str, os.stat_result | OSError]]]] = [
+            (display.rstrip("/") + "/", real.rstrip("/") + "/", key, iter(first))
         ]
         follow = self.opts.follow_symlinks
         resuming = self.resume is not None  # path keys are only built when a checkpoint needs them
         plain = not self.filter.has_exclude and not self.filter.has_include
-        max_size = self.opts.max_file_size
-        S_ISREG, S_ISLNK, S_ISDIR = stat.S_ISREG, stat.S_ISLNK, stat.S_ISDIR
+        max_size = self.opts.max_file_size if self.opts.max_file_size is not None else -1
+        fmt_mask, IFREG, IFDIR, IFLNK = 0o170000, stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK
         while stack:
-            prefix, dkey, entries = stack[-1]
-            e = next(entries, None)
-            if e is None:
-                stack.pop()
-                continue
-            name = e.name
-            disp = prefix + name
-            ekey = dkey + (name,) if resuming else dkey
-            try:
-                st = e.stat(follow_symlinks=False)
-            except OSError as exc:
-                if not self._before_resume(ekey, False):
-                    yield _error_skip(disp, exc, "entry")
-                continue
-            mode = st.st_mode
-            via_link = False
-            if S_ISLNK(mode):
-                if self._before_resume(ekey, False):
+            dprefix, rprefix, dkey, entries = stack[-1]
+            for name, st in entries:
+                disp = dprefix + name
+                ereal = disp if same else rprefix + name
+                if isinstance(st, OSError):
+                    if not (resuming and self._before_resume(dkey + (name,), False)):
+                        yield _error_skip(disp, st, "entry")
                     continue
-                if not follow:
-                    yield Skip(disp, SkipReason.SYMLINK, "symlink not followed")
+                fmt = st.st_mode & fmt_mask
+                if fmt == IFREG and plain and not resuming and (max_size < 0 or st.st_size <= max_size):
+                    yield FileEntry(ereal, disp, st.st_size, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
                     continue
-                try:
-                    st = os.stat(e.path)
-                except OSError as exc:
-                    loop = exc.errno == errno.ELOOP
-                    yield Skip(disp, SkipReason.SYMLINK, "symlink loop" if loop else "dangling symlink")
+                ekey = dkey + (name,) if resuming else dkey
+                via_link = False
+                if fmt == IFLNK:
+                    if self._before_resume(ekey, False):
+                        continue
+                    if not follow:
+                        yield Skip(disp, SkipReason.SYMLINK, "symlink not followed")
+                        continue
+                    try:
+                        st = os.stat(ereal)
+                    except OSError as exc:
+                        loop = exc.errno == errno.ELOOP
+                        yield Skip(disp, SkipReason.SYMLINK, "symlink loop" if loop else "dangling symlink")
+                        continue
+                    inside = self._inside_scan(ereal)
+                    if inside is not None:
+                        yield Skip(disp, SkipReason.SYMLINK, inside)
+                        continue
+                    fmt, via_link = st.st_mode & fmt_mask, True
+                if fmt == IFDIR:
+                    if self._before_resume(ekey, True):
+                        continue
+                    skip = self._dir_skip(disp, st, root_dev, via_link)
+                    if skip is None:
+                        listing = self._listing(ereal, disp, via_link)
+                        if isinstance(listing, Skip):
+                            if not self._before_resume(ekey, False):  # reported before the checkpoint already
+                                yield listing
+                        else:
+                            stack.append((disp + "/", ereal + "/", ekey, iter(listing)))
+                            break  # descend; this directory's iterator resumes after the subtree
+                    elif not self._before_resume(ekey, False):
+                        yield skip
                     continue
-                inside = self._inside_scan(e.path)
-                if inside is not None:
-                    yield Skip(disp, SkipReason.SYMLINK, inside)
+                if resuming and self._before_resume(ekey, False):
                     continue
-                mode, via_link = st.st_mode, True
-            if S_ISDIR(mode):
-                if self._before_resume(ekey, True):
-                    continue
-                skip = self._dir_skip(disp, st, root_dev, via_link)
-                if skip is None:
-                    listing = self._listing(e.path, disp)
-                    if isinstance(listing, Skip):
-                        if not self._before_resume(ekey, False):  # reported before the checkpoint already
-                            yield listing
-                    else:
-                        stack.append((disp + "/", ekey, iter(listing)))
-                elif not self._before_resume(ekey, False):
-                    yield skip
-                continue
-            if resuming and self._before_resume(ekey, False):
-                continue
-            if S_ISREG(mode):
-                # The common case, inlined: no filters, under the size limit.
-                if plain and (max_size is None or st.st_size <= max_size):
-                    yield FileEntry(e.path, disp, st.st_size, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+                if fmt == IFREG:
+                    yield self._file(ereal, disp, st)
                 else:
-                    yield self._file(e.path, disp, st)
+                    yield Skip(disp, SkipReason.SPECIAL_FILE, _special_kind(st.st_mode))
             else:
-                yield Skip(disp, SkipReason.SPECIAL_FILE, _special_kind(mode))
+                stack.pop()
 
 
 def walk(targets: Iterable[Target], opts: WalkOptions | None = None) -> Iterator[FileEntry | Skip]:
