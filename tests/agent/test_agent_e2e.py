@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,22 @@ def test_killed_agent_resumes_with_the_same_counts(hss: Any, agents: Any, tmp_pa
     assert host.scan_file_num >= before.scan_file_num
     assert detections(hss, name) == detections(hss, base_name)
     assert any(e.get("msg") == "scan starting" and e.get("resume") for e in victim.lines()), victim.log.read_text()
+
+
+def test_signatures_updated_on_disk_are_used_by_the_next_scan(hss: Any, agents: Any, tmp_path: Path) -> None:
+    sample = tmp_path / "corpus" / "sample.bin"
+    sample.parent.mkdir(parents=True)
+    data = b"a file only the updated signatures know\n" * 20
+    sample.write_bytes(data)
+    sigs = tmp_path / "sigs"
+    sigs.mkdir()
+    (sigs / "local.hdb").write_text(f"{'0' * 32}:{len(data)}:Local.Other\n")
+    agent = agents("host-sigs", "--signatures", str(sigs))
+    before = start_scan(hss, [agent.host_id], sample.parent)
+    wait_until(lambda: finished(hss, before), what="scan with the old signatures")
+    assert detections(hss, before) == []
+    (sigs / "local.hdb").write_text(f"{hashlib.md5(data).hexdigest()}:{len(data)}:Local.Updated\n")  # as freshclam
+    after = start_scan(hss, [agent.host_id], sample.parent)
+    wait_until(lambda: finished(hss, after), what="scan with the updated signatures")
+    assert detections(hss, after) == [(str(sample), "Local.Updated")]
+    assert any(e.get("msg") == "signatures reloaded" for e in agent.lines()), agent.log.read_text()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..engine import SignatureSet, load_signatures
+from ..engine import SignatureError, SignatureSet, load_signatures, sources_stamp
 from .actions import Actions, Whitelist
 from .client import AgentClient, ProtocolError
 from .facts import host_facts
@@ -134,9 +134,18 @@ class Agent:
 
     # ------------------------------------------------------------------ one subtask
     def signatures(self) -> SignatureSet:
-        """Loaded once per agent process; compiled rules are cached in the state folder across restarts."""
+        """The set for the next scan: loaded again when a source changed on disk (freshclam replaced a database),
+        which costs a ``stat`` of each source per scan. Compiled rules are cached in the state folder."""
+        paths, cache_dir = self.settings.signatures, self.state.root / "signatures"
         if self._sigset is None:
-            self._sigset = load_signatures(self.settings.signatures, cache_dir=self.state.root / "signatures")
+            self._sigset = load_signatures(paths, cache_dir=cache_dir)
+            return self._sigset
+        try:
+            if sources_stamp(paths) != self._sigset.stamp:
+                self._sigset = load_signatures(paths, cache_dir=cache_dir)
+                log.info("signatures reloaded", extra={"fields": {"version": self._sigset.version}})
+        except SignatureError as exc:  # e.g. caught in the middle of an update: the next scan tries again
+            log.warning("signatures not reloaded", extra={"fields": {"error": str(exc)}})
         return self._sigset
 
     def scan(self, item: dict[str, Any]) -> None:

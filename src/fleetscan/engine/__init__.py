@@ -14,7 +14,15 @@ from .locations import QUICK_LOCATIONS, ScanScope, resolve_scope
 from .progress import Progress, ProgressCallback
 from .results import Detection, ScanReport, Severity, Skip, SkipReason
 from .scanner import DEFAULT_MAX_FILE_SIZE, Scanner, ScanOptions
-from .signatures import EICAR, EICAR_NAME, SignatureError, SignatureSet, UnsupportedReport, load_signatures
+from .signatures import (
+    EICAR,
+    EICAR_NAME,
+    SignatureError,
+    SignatureSet,
+    UnsupportedReport,
+    load_signatures,
+    sources_stamp,
+)
 
 __all__ = [
     "DEFAULT_MAX_FILE_SIZE",
@@ -39,4 +47,5 @@ __all__ = [
     "classify",
     "load_signatures",
     "resolve_scope",
+    "sources_stamp",
 ]

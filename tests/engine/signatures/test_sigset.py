@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from fleetscan.engine import EICAR_NAME, SignatureError, load_signatures
-from fleetscan.engine.signatures.sigset import MatchTables
+from fleetscan.engine import EICAR_NAME, SignatureError, load_signatures, sources_stamp
+from fleetscan.engine.signatures import sigset as sigset_module
+from fleetscan.engine.signatures.sigset import KEEP_SETS, MatchTables
 
 from ..conftest import eicar_file, found, scan, write
 
@@ -50,6 +51,44 @@ def test_cached_tables_lost_after_loading_are_rebuilt(tmp_path: Path) -> None:
         f.unlink()
     target = write(tmp_path / "t.bin", b"xxABCDEFGxx")
     assert {s for _, s in found(scan([target], second))} == {"N.One"}
+
+
+def test_an_unchanged_set_is_found_again_without_reading_its_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = write(tmp_path / "db" / "x.ndb", "N.One:0:*:41424344454647\n")
+    first = load_signatures([db], cache_dir=tmp_path / "cache")
+    assert first.stamp == sources_stamp([db])
+
+    def no_reading(paths: object) -> object:
+        raise AssertionError("sources read although their stamp is known")
+
+    with monkeypatch.context() as m:
+        m.setattr(sigset_module, "_read_sources", no_reading)
+        again = load_signatures([db], cache_dir=tmp_path / "cache")
+    assert (again.version, again.counts, again.stamp) == (first.version, first.counts, first.stamp)
+    db.write_text("N.One:0:*:41424344454647\n")  # same contents, rewritten: a new stamp, the same version
+    assert sources_stamp([db]) != first.stamp
+    rewritten = load_signatures([db], cache_dir=tmp_path / "cache")
+    assert rewritten.version == first.version and rewritten.stamp == sources_stamp([db])
+    db.write_text("N.Two:0:*:5858585858585858\n")
+    changed = load_signatures([db], cache_dir=tmp_path / "cache")
+    assert changed.version != first.version
+    target = write(tmp_path / "t.bin", b"..XXXXXXXX..")
+    assert {s for _, s in found(scan([target], changed))} == {"N.Two"}
+
+
+def test_only_the_most_recent_sets_are_kept(tmp_path: Path) -> None:
+    db = tmp_path / "db" / "x.hdb"
+    versions = []
+    for n in range(KEEP_SETS + 3):
+        write(db, f"{n:032x}:10:Sig.{n}\n")
+        versions.append(load_signatures([db], cache_dir=tmp_path / "cache").version)
+    kept = {f.name.split(".")[0].removeprefix("set-") for f in (tmp_path / "cache").glob("set-*")}
+    assert versions[-1] in kept and len(kept) <= KEEP_SETS + 1
+    assert versions[0] not in kept
+    stamps = {f.read_text() for f in (tmp_path / "cache").glob("stamp-*")}
+    assert stamps <= kept
 
 
 def test_missing_path_is_an_error(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from .eicar import EICAR, EICAR_NAME
 from .hashes import HashIndex
 from .model import BodyPattern, HashSig, UnsupportedReport
 from .ndb import Untranslatable, clamav_hex_to_yara, parse_ndb_line
-from .sigset import SignatureError, SignatureSet, load_signatures
+from .sigset import SignatureError, SignatureSet, load_signatures, sources_stamp
 
 __all__ = [
     "EICAR",
@@ -21,4 +21,5 @@ __all__ = [
     "clamav_hex_to_yara",
     "load_signatures",
     "parse_ndb_line",
+    "sources_stamp",
 ]

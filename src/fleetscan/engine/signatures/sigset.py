@@ -79,6 +79,8 @@ class SignatureSet:
     tables_or_loader: MatchTables | Callable[[], MatchTables]
     sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    stamp: str = ""
+    """:func:`sources_stamp` of the paths it was loaded from: when that changes, the set is stale."""
     _rules_bytes: bytes | None = None
 
     @property
@@ -170,6 +172,25 @@ def _iter_files(path: Path) -> Iterable[tuple[Path, bool]]:
         yield path, True
     else:
         raise SignatureError(f"signature path not found: {path}")
+
+
+def sources_stamp(paths: Sequence[str | os.PathLike[str]]) -> str:
+    """What the signature sources look like on disk: every file's path, size, mtime, ctime and inode.
+
+    Equal stamps mean equal contents, by the rule the verdict cache applies to scanned files, so a cached set is
+    found again without reading its sources (a ClamAV database is hundreds of megabytes), and an agent notices that
+    freshclam replaced a database by a ``stat`` of each file.
+    """
+    h = hashlib.sha256(FORMAT_VERSION.encode())
+    for p in paths:
+        for f, explicit in _iter_files(Path(p)):
+            try:
+                st = f.stat()
+            except OSError as exc:
+                raise SignatureError(f"cannot read {f}: {exc}") from exc
+            h.update(f"{f}\0{explicit}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_dev}\0"
+                     f"{st.st_ino}\n".encode())
+    return h.hexdigest()[:16]
 
 
 Source = tuple[str, bytes, bool]
@@ -337,32 +358,81 @@ def _store(base: Path, sigset: SignatureSet) -> None:
         sigset.notes.append(f"signature cache not written: {exc}")
 
 
+#: Cached sets kept besides the one just loaded: each ClamAV database update makes a new one.
+KEEP_SETS = 3
+
+
+def _prune(cache_dir: Path, keep: str) -> None:
+    """Drop all but the most recently used cached sets, and the stamps that point to them."""
+    metas = sorted(cache_dir.glob("set-*.meta"), key=lambda m: m.stat().st_mtime_ns, reverse=True)
+    kept = {keep} | {m.stem.removeprefix("set-") for m in metas[:KEEP_SETS]}
+    for f in cache_dir.iterdir():
+        if f.name.endswith(".tmp"):  # being written by another process
+            continue
+        if f.name.startswith("set-") and f.name.split(".", 1)[0].removeprefix("set-") not in kept:
+            f.unlink(missing_ok=True)
+        elif f.name.startswith("stamp-") and f.read_text().strip() not in kept:
+            f.unlink(missing_ok=True)
+
+
 def load_signatures(
     paths: Sequence[str | os.PathLike[str]] = (), cache_dir: str | os.PathLike[str] | None = None
 ) -> SignatureSet:
     """Read YARA, hash-list and ClamAV sources (files or folders) into one set; EICAR is always included.
 
     With ``cache_dir`` the parsed tables and compiled rules are kept under the set's version (a digest of the
-    sources' contents), so reloading an unchanged set, as every rescan does, costs reading and hashing the sources
-    instead of parsing and compiling them, and the compiled tables are read back only once a file must be matched.
-    The cache directory must be as trusted as the code (it holds pickles):
-    the CLI uses the user's own cache folder, the agent its state folder.
+    sources' contents), and the version under the sources' :func:`sources_stamp`. Reloading an unchanged set, as
+    every rescan does, then costs a ``stat`` of each source and reading a small pickle: the sources are not read,
+    and the compiled tables are read back only once a file must be matched. The cache directory must be as trusted
+    as the code (it holds pickles): the CLI uses the user's own cache folder, the agent its state folder.
     """
-    sources = _read_sources(paths)
-    version = _version(sources)
-    base = Path(cache_dir) / f"set-{version}" if cache_dir is not None else None
-    if base is not None:
+    stamp = sources_stamp(paths)  # before reading: a source changed meanwhile gets a new stamp next time
+    cdir = Path(cache_dir) if cache_dir is not None else None
+    version: str | None = None
+    sources: list[Source] | None = None
+    if cdir is not None:
+        try:
+            version = (cdir / f"stamp-{stamp}").read_text().strip() or None
+        except OSError:
+            version = None
+    if version is None:
+        sources = _read_sources(paths)
+        version = _version(sources)
+    sigset: SignatureSet | None = None
+    if cdir is not None:
+        expected = version
 
         def rebuild() -> SignatureSet:
             again = _read_sources(paths)
-            if _version(again) != version:
+            if _version(again) != expected:
                 raise SignatureError("the signature sources changed during the scan")
-            return _build(again, version)
+            return _build(again, expected)
 
-        cached = _load_cached(base, version, rebuild)
-        if cached is not None:
-            return cached
-    sigset = _build(sources, version)
-    if base is not None:
-        _store(base, sigset)
+        sigset = _load_cached(cdir / f"set-{version}", version, rebuild)
+    if sigset is None:
+        if sources is None:  # the stamp pointed to a set that is gone: read the sources after all
+            sources = _read_sources(paths)
+            version = _version(sources)
+        sigset = _build(sources, version)
+        if cdir is not None:
+            _store(cdir / f"set-{version}", sigset)
+    sigset.stamp = stamp
+    if cdir is not None:
+        _remember(cdir, stamp, sigset)
     return sigset
+
+
+def _remember(cdir: Path, stamp: str, sigset: SignatureSet) -> None:
+    """Point the stamp at the set and mark the set as just used; a cache that cannot be written is only slower."""
+    try:
+        meta = cdir / f"set-{sigset.version}.meta"
+        if meta.exists():
+            os.utime(meta)
+            mark = cdir / f"stamp-{stamp}"
+            if not mark.exists():
+                tmp = mark.with_suffix(".tmp")
+                tmp.write_text(sigset.version)
+                os.replace(tmp, mark)
+                _prune(cdir, sigset.version)
+    except OSError as exc:
+        sigset.notes.append(f"signature cache not updated: {exc}")
