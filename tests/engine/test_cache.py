@@ -91,3 +91,39 @@ def test_disabled_cache_never_hits(tmp_path: Path) -> None:
     cache.put(1, 1, 10, 5, 6, CLEAN, None)
     assert not cache.enabled and cache.get(1, 1, 10, 5, 6) is None and cache.totals("s") is None
     cache.close()
+
+
+def test_a_flush_writes_what_changed_not_the_whole_table(tmp_path: Path) -> None:
+    db = tmp_path / "v.sqlite"
+    big = VerdictCache(db, "k")
+    for ino in range(10_000):
+        big.put(1, ino, 10, 5, 6, CLEAN, None)
+    big.close()
+    conn = sqlite3.connect(db)
+    table_bytes = conn.execute("SELECT length(data) FROM tables WHERE key = 'k'").fetchone()[0]
+    scan = VerdictCache(db, "k")
+    scan.put(1, 99_999, 10, 5, 6, DETECTED, [[["Sig", "hash", "high", None, None]], None, ""])
+    scan.flush()
+    (delta_bytes,) = conn.execute("SELECT length(data) FROM deltas WHERE key = 'k'").fetchone()
+    assert delta_bytes * 100 < table_bytes
+    survivor = VerdictCache(db, "k")  # another scan, while the first is still running (or was killed)
+    assert len(survivor) == 10_001 and survivor.get(1, 99_999, 10, 5, 6) is not None
+    scan.close()  # folds the delta into the table
+    assert conn.execute("SELECT count(*) FROM deltas").fetchone()[0] == 0
+    assert len(VerdictCache(db, "k")) == 10_001
+
+
+def test_a_damaged_row_costs_a_rescan_and_nothing_else(tmp_path: Path) -> None:
+    db = tmp_path / "v.sqlite"
+    cache = VerdictCache(db, "k")
+    cache.put(1, 1, 10, 5, 6, CLEAN, None)
+    cache.close()
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE tables SET data = ? WHERE key = 'k'", (b"\x00not marshal data",))
+    conn.commit()
+    damaged = VerdictCache(db, "k")
+    assert len(damaged) == 0 and damaged.get(1, 1, 10, 5, 6) is None
+    damaged.put(1, 2, 10, 5, 6, CLEAN, None)
+    damaged.close()
+    again = VerdictCache(db, "k")
+    assert again.get(1, 2, 10, 5, 6) is not None and len(again) == 1
