@@ -95,6 +95,29 @@ def test_rescan_uses_the_cache_and_notices_changes(
     assert Scanner(other, opts).run([str(root)]).files_cached == 0
 
 
+def test_a_verdict_is_cached_only_for_the_file_the_walk_saw(tmp_path: Path) -> None:
+    from fleetscan.engine.cache import VerdictCache
+    from fleetscan.engine.results import CLEAN
+    from fleetscan.engine.scanner import _State, _Unit
+    from fleetscan.engine.walk import FileEntry
+    from fleetscan.engine.workers import Matcher, WorkerConfig
+
+    f = write(tmp_path / "f.txt", "clean")
+    st = f.stat()
+    entry = FileEntry(str(f), str(f), st.st_size, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+    as_opened = Matcher(WorkerConfig.from_sigset(load_signatures([]))).scan_path(str(f))
+    assert as_opened[0] == CLEAN and as_opened[5] == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+                                                      st.st_ctime_ns)
+    swapped = (*as_opened[:5], (st.st_dev, st.st_ino + 1, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    for result, kept in ((swapped, False), (as_opened, True)):
+        cache = VerdictCache(tmp_path / f"c{kept}.sqlite", "k")
+        report = ScanReport()
+        _State(report, "v", cache, None).apply(_Unit([(entry, None)], 1, results=[result]))
+        assert report.files_clean == 1  # the verdict counts either way; only caching it depends on the match
+        found_again = cache.get(entry.dev, entry.ino, entry.size, entry.mtime_ns, entry.ctime_ns)
+        assert (found_again is not None) is kept
+
+
 def test_cancel_then_resume_equals_a_full_scan(corpus: tuple[Path, SignatureSet, set[tuple[str, str]]]) -> None:
     root, sigset, expected = corpus
     full = Scanner(sigset, ScanOptions(workers=0)).run([str(root)])

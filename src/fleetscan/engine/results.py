@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = ["Detection", "ScanReport", "Skip", "SkipReason", "Severity", "MAX_EXAMPLES", "CLEAN", "DETECTED",
-           "SKIPPED", "DetTuple", "FileResult"]
+           "SKIPPED", "DetTuple", "FileResult", "Identity"]
 
 #: How many example paths a report keeps per skip reason; counts are always exact.
 MAX_EXAMPLES = 20
@@ -21,8 +21,10 @@ MAX_EXAMPLES = 20
 CLEAN, DETECTED, SKIPPED = 0, 1, 2
 DetTuple = tuple[str, str, str, "int | None", "str | None"]
 """(signature, type, severity, offset, archive member chain)"""
-FileResult = tuple[int, list[DetTuple], "str | None", str, int]
-"""(CLEAN/DETECTED/SKIPPED, detections, skip reason, skip detail, bytes read)"""
+Identity = tuple[int, int, int, int, int]
+"""(device, inode, size, mtime_ns, ctime_ns) of a file"""
+FileResult = tuple[int, list[DetTuple], "str | None", str, int, "Identity | None"]
+"""(CLEAN/DETECTED/SKIPPED, detections, skip reason, skip detail, bytes read, the file as opened)"""
 
 
 class SkipReason(StrEnum):

@@ -228,7 +228,8 @@ class Scanner:
                     try:
                         head.results = head.future.result()
                     except WorkerDied as exc:
-                        lost: FileResult = (SKIPPED, [], SkipReason.READ_ERROR, f"{exc} while scanning this batch", 0)
+                        lost: FileResult = (SKIPPED, [], SkipReason.READ_ERROR, f"{exc} while scanning this batch", 0,
+                                            None)
                         head.results = [lost] * head.npaths
                     inflight -= 1
                 state.apply(units.popleft())
@@ -298,10 +299,10 @@ class Scanner:
                 prewalk.stop()
             if pool is not None:
                 pool.shutdown()
+            if walk_done and not stopped:
+                cache.set_totals(scope_key, state.files_before + walked_files, state.bytes_before + walked_bytes)
+            cache.close()  # also when the scan failed: the verdicts it made are good
         report.stopped = stopped
-        if walk_done and not stopped:
-            cache.set_totals(scope_key, state.files_before + walked_files, state.bytes_before + walked_bytes)
-        cache.close()
         report.finished_at = report.started_at + elapsed_before + (time.monotonic() - t0)
         emit(force=True)
         return report
@@ -330,8 +331,9 @@ class _State:
                 report.add_skip(item)
                 self.files_done += 1
             elif cached is None:
-                status, dets, reason, detail, nbytes = next(results)
-                self._verdict(item, status, dets, reason, detail, nbytes, store=True)
+                status, dets, reason, detail, nbytes, opened = next(results)
+                walked = (item.dev, item.ino, item.size, item.mtime_ns, item.ctime_ns)
+                self._verdict(item, status, dets, reason, detail, nbytes, store=opened == walked)
             elif cached[0] == CLEAN:
                 clean += 1
                 clean_bytes += item.size

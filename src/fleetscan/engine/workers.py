@@ -177,26 +177,29 @@ class Matcher:
             except PermissionError:
                 fd = os.open(path, _OPEN_FLAGS)  # O_NOATIME needs ownership; retry honestly without it
         except PermissionError as exc:
-            return SKIPPED, [], SkipReason.PERMISSION_DENIED, exc.strerror or "permission denied", 0
+            return SKIPPED, [], SkipReason.PERMISSION_DENIED, exc.strerror or "permission denied", 0, None
         except FileNotFoundError:
-            return SKIPPED, [], SkipReason.READ_ERROR, "vanished before it was read", 0
+            return SKIPPED, [], SkipReason.READ_ERROR, "vanished before it was read", 0, None
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                return SKIPPED, [], SkipReason.SYMLINK, "became a symlink before it was read", 0
-            return SKIPPED, [], SkipReason.READ_ERROR, exc.strerror or str(exc), 0
+                return SKIPPED, [], SkipReason.SYMLINK, "became a symlink before it was read", 0, None
+            return SKIPPED, [], SkipReason.READ_ERROR, exc.strerror or str(exc), 0, None
         try:
-            return self._scan_fd(fd, path)
+            st = os.fstat(fd)
+            # What was read, as the walk saw it: the scanner caches the verdict only when the two agree, so a file
+            # swapped between the walk and the open cannot lend its verdict to another.
+            opened = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            return (*self._scan_fd(fd, path, st), opened)
         except OSError as exc:
-            return SKIPPED, [], SkipReason.READ_ERROR, exc.strerror or str(exc), 0
+            return SKIPPED, [], SkipReason.READ_ERROR, exc.strerror or str(exc), 0, None
         except yara_x.TimeoutError:
-            return SKIPPED, [], SkipReason.READ_ERROR, f"scan timed out after {self.cfg.timeout} s", 0
+            return SKIPPED, [], SkipReason.READ_ERROR, f"scan timed out after {self.cfg.timeout} s", 0, None
         except yara_x.ScanError as exc:
-            return SKIPPED, [], SkipReason.READ_ERROR, f"scan error: {exc}", 0
+            return SKIPPED, [], SkipReason.READ_ERROR, f"scan error: {exc}", 0, None
         finally:
             os.close(fd)
 
-    def _scan_fd(self, fd: int, path: str) -> FileResult:
-        st = os.fstat(fd)
+    def _scan_fd(self, fd: int, path: str, st: os.stat_result) -> tuple[int, list[DetTuple], str | None, str, int]:
         if not stat.S_ISREG(st.st_mode):
             return SKIPPED, [], SkipReason.SPECIAL_FILE, "not a regular file when opened", 0
         size = st.st_size
