@@ -201,8 +201,10 @@ class _Walker:
     def _listing(self, dreal: str, ddisplay: str, via_link: bool) -> Listing | Skip:
         """The directory's entries in name order, each with its ``lstat`` or the error that stopped it.
 
-        Entries are stat'ed relative to the open directory, which is the cheapest way (no ``DirEntry`` objects,
-        a sort of plain strings) and the safest (no path is resolved again from the root while the tree changes).
+        Entries are stat'ed relative to the open directory: the cheapest way (no ``DirEntry`` objects, a sort of
+        plain strings), and the names and their ``lstat`` come from the same folder even if a parent is renamed
+        meanwhile. Files are still opened by path later; the worker reports what it opened, and a verdict is cached
+        only when that is the file the walk saw.
         """
         flags = _DIR_FLAGS if via_link else _DIR_FLAGS | _NOFOLLOW  # a folder swapped for a symlink is not entered
         try:

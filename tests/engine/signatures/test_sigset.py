@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,14 +44,42 @@ def test_compiled_rules_cache_gives_the_same_set(tmp_path: Path) -> None:
     assert {s for _, s in found(scan([target], second))} == {"N.One"}
 
 
-def test_cached_tables_lost_after_loading_are_rebuilt(tmp_path: Path) -> None:
+def test_cached_tables_deleted_after_loading_are_still_read(tmp_path: Path) -> None:
     db = write(tmp_path / "db" / "x.ndb", "N.One:0:*:41424344454647\n")
     load_signatures([db], cache_dir=tmp_path / "cache")
     second = load_signatures([db], cache_dir=tmp_path / "cache")
-    for f in (tmp_path / "cache").glob("set-*.tables"):
-        f.unlink()
+    shutil.rmtree(tmp_path / "cache")  # pruned by another process, or cleaned up by hand
     target = write(tmp_path / "t.bin", b"xxABCDEFGxx")
     assert {s for _, s in found(scan([target], second))} == {"N.One"}
+
+
+def test_cached_tables_that_no_longer_load_are_rebuilt_once(tmp_path: Path) -> None:
+    db = write(tmp_path / "db" / "x.ndb", "N.One:0:*:41424344454647\n")
+    load_signatures([db], cache_dir=tmp_path / "cache")
+    (yarx,) = (tmp_path / "cache").glob("set-*.yarx")
+    yarx.write_bytes(b"written by another yara-x")
+    damaged = load_signatures([db], cache_dir=tmp_path / "cache")
+    target = write(tmp_path / "t.bin", b"xxABCDEFGxx")
+    assert {s for _, s in found(scan([target], damaged))} == {"N.One"}
+    repaired = load_signatures([db], cache_dir=tmp_path / "cache")
+    assert repaired.rules is not None and yarx.read_bytes() != b"written by another yara-x"
+
+
+def test_a_stamp_whose_set_is_gone_reads_the_sources(tmp_path: Path) -> None:
+    db = write(tmp_path / "db" / "x.ndb", "N.One:0:*:41424344454647\n")
+    first = load_signatures([db], cache_dir=tmp_path / "cache")
+    for f in (tmp_path / "cache").glob("set-*"):
+        f.unlink()
+    assert list((tmp_path / "cache").glob("stamp-*"))
+    again = load_signatures([db], cache_dir=tmp_path / "cache")
+    assert again.version == first.version and list((tmp_path / "cache").glob("set-*.meta"))
+
+
+def test_renaming_a_source_to_another_format_changes_the_version(tmp_path: Path) -> None:
+    line = "aa15bcf478d165efd2065190eb473bcb:544:A\n"
+    as_text = load_signatures([write(tmp_path / "a" / "x.txt", line)], cache_dir=tmp_path / "cache")
+    as_hdb = load_signatures([write(tmp_path / "b" / "x.hdb", line)], cache_dir=tmp_path / "cache")
+    assert as_text.version != as_hdb.version and as_hdb.counts.get("hash") == 1
 
 
 def test_an_unchanged_set_is_found_again_without_reading_its_sources(

@@ -12,9 +12,11 @@ import hashlib
 import io
 import os
 import pickle
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import yara_x
 
@@ -282,8 +284,9 @@ def _compile(parts: SignatureParts) -> tuple[yara_x.Rules, dict[str, int]]:
 
 
 def _version(sources: Sequence[Source]) -> str:
+    """A digest of the contents and of each file's suffix (which decides how it is read), not of the names."""
     h = hashlib.sha256(FORMAT_VERSION.encode())
-    for digest in sorted(hashlib.sha256(data).hexdigest() for _, data, _ in sources):
+    for digest in sorted(f"{_suffix(path)}:{hashlib.sha256(data).hexdigest()}" for path, data, _ in sources):
         h.update(digest.encode())
     return h.hexdigest()[:16]
 
@@ -314,32 +317,47 @@ _META_FIELDS = ("counts", "unsupported", "sources", "notes")
 _TABLE_FIELDS = ("hash_index", "section_index", "patterns")
 
 
-def _load_tables(base: Path) -> MatchTables:
-    with base.with_suffix(".yarx").open("rb") as fh:
-        rules = yara_x.Rules.deserialize_from(fh)
-    with base.with_suffix(".tables").open("rb") as fh:
-        fields = pickle.load(fh)
+def _load_tables(tables_fh: BinaryIO, yarx_fh: BinaryIO) -> MatchTables:
+    rules = yara_x.Rules.deserialize_from(yarx_fh)
+    fields = pickle.load(tables_fh)
     return MatchTables(rules=rules, **{k: fields[k] for k in _TABLE_FIELDS})
 
 
+def _close_all(handles: list[BinaryIO]) -> None:
+    for fh in handles:
+        fh.close()
+
+
 def _load_cached(base: Path, version: str, rebuild: Callable[[], SignatureSet]) -> SignatureSet | None:
-    """The cached set, its tables read on first use (rebuilt from the sources if they went missing meanwhile)."""
+    """The cached set, its tables read on first use.
+
+    Their files are opened now: an open file stays readable if another process prunes the cache or the folder is
+    deleted in between. Tables that no longer load (a yara-x upgrade changed the format) are rebuilt from the
+    sources and stored again, so that happens once.
+    """
+    handles: list[BinaryIO] = []
     try:
         with base.with_suffix(".meta").open("rb") as fh:
             meta = pickle.load(fh)
         for suffix in (".tables", ".yarx"):
-            if not base.with_suffix(suffix).is_file():
-                return None
+            handles.append(base.with_suffix(suffix).open("rb"))
     except Exception:  # a missing or unreadable cache entry is rebuilt, never trusted
+        _close_all(handles)
         return None
 
     def tables() -> MatchTables:
         try:
-            return _load_tables(base)
+            return _load_tables(*handles)
         except Exception:
-            return rebuild().tables
+            rebuilt = rebuild()
+            _store(base, rebuilt)
+            return rebuilt.tables
+        finally:
+            _close_all(handles)
 
-    return SignatureSet(version=version, tables_or_loader=tables, **{k: meta[k] for k in _META_FIELDS})
+    sigset = SignatureSet(version=version, tables_or_loader=tables, **{k: meta[k] for k in _META_FIELDS})
+    weakref.finalize(sigset, _close_all, handles)  # a set whose tables were never needed
+    return sigset
 
 
 def _store(base: Path, sigset: SignatureSet) -> None:
@@ -363,15 +381,19 @@ KEEP_SETS = 3
 
 
 def _prune(cache_dir: Path, keep: str) -> None:
-    """Drop all but the most recently used cached sets, and the stamps that point to them."""
-    metas = sorted(cache_dir.glob("set-*.meta"), key=lambda m: m.stat().st_mtime_ns, reverse=True)
-    kept = {keep} | {m.stem.removeprefix("set-") for m in metas[:KEEP_SETS]}
+    """Drop all but the most recently used cached sets, and all but the newest stamps that point to them."""
+    def newest_first(pattern: str) -> list[Path]:
+        return sorted(cache_dir.glob(pattern), key=lambda m: m.stat().st_mtime_ns, reverse=True)
+
+    kept = {keep} | {m.stem.removeprefix("set-") for m in newest_first("set-*.meta")[:KEEP_SETS]}
+    stamps = [f for f in newest_first("stamp-*") if not f.name.endswith(".tmp")]
     for f in cache_dir.iterdir():
         if f.name.endswith(".tmp"):  # being written by another process
             continue
         if f.name.startswith("set-") and f.name.split(".", 1)[0].removeprefix("set-") not in kept:
             f.unlink(missing_ok=True)
-        elif f.name.startswith("stamp-") and f.read_text().strip() not in kept:
+    for n, f in enumerate(stamps):
+        if n >= 2 * KEEP_SETS or f.read_text().strip() not in kept:
             f.unlink(missing_ok=True)
 
 
