@@ -50,6 +50,18 @@ def test_resume_after_any_path_gives_the_rest(tmp_path: Path) -> None:
         assert _paths(_items(tmp_path, resume_after=cut)) == full[i + 1 :]
 
 
+def test_resume_inside_a_followed_symlinked_folder_gives_the_rest(tmp_path: Path) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    _tree(root)
+    for name in ("a", "b", "c"):
+        write(outside / name, name)
+    os.symlink(outside, root / "a-link")
+    full = _paths(_items(root, follow_symlinks=True))
+    assert f"{root}/a-link/b" in full
+    for i, cut in enumerate(full):
+        assert _paths(_items(root, follow_symlinks=True, resume_after=cut)) == full[i + 1 :], cut
+
+
 def test_exclude_include_and_size(tmp_path: Path) -> None:
     _tree(tmp_path)
     write(tmp_path / "big.bin", b"x" * 100)

@@ -262,20 +262,24 @@ class _Walker:
                 ekey = dkey + (name,) if resuming else dkey
                 via_link = False
                 if fmt == IFLNK:
-                    if self._before_resume(ekey, False):
-                        continue
+                    # Reported as one item, unless followed into a folder: then the folder's rule applies below, so
+                    # a scan resumed inside a followed folder goes on with the rest of it.
+                    skip = None
                     if not follow:
-                        yield Skip(disp, SkipReason.SYMLINK, "symlink not followed")
-                        continue
-                    try:
-                        st = os.stat(ereal)
-                    except OSError as exc:
-                        loop = exc.errno == errno.ELOOP
-                        yield Skip(disp, SkipReason.SYMLINK, "symlink loop" if loop else "dangling symlink")
-                        continue
-                    inside = self._inside_scan(ereal)
-                    if inside is not None:
-                        yield Skip(disp, SkipReason.SYMLINK, inside)
+                        skip = Skip(disp, SkipReason.SYMLINK, "symlink not followed")
+                    else:
+                        try:
+                            st = os.stat(ereal)
+                        except OSError as exc:
+                            detail = "symlink loop" if exc.errno == errno.ELOOP else "dangling symlink"
+                            skip = Skip(disp, SkipReason.SYMLINK, detail)
+                        else:
+                            inside = self._inside_scan(ereal)
+                            if inside is not None:
+                                skip = Skip(disp, SkipReason.SYMLINK, inside)
+                    if skip is not None:
+                        if not self._before_resume(ekey, False):
+                            yield skip
                         continue
                     fmt, via_link = st.st_mode & fmt_mask, True
                 if fmt == IFDIR:
