@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -122,3 +123,8 @@ def test_signatures_updated_on_disk_are_used_by_the_next_scan(hss: Any, agents: 
     wait_until(lambda: finished(hss, after), what="scan with the updated signatures")
     assert detections(hss, after) == [(str(sample), "Local.Updated")]
     assert any(e.get("msg") == "signatures reloaded" for e in agent.lines()), agent.log.read_text()
+    shutil.rmtree(sigs)  # caught between an update's delete and write: scan with the set in hand
+    during = start_scan(hss, [agent.host_id], sample.parent)
+    wait_until(lambda: finished(hss, during), what="scan while the signatures are missing")
+    assert detections(hss, during) == [(str(sample), "Local.Updated")]
+    assert any(e.get("msg") == "signatures not reloaded" for e in agent.lines()), agent.log.read_text()
