@@ -6,6 +6,7 @@ the worker processes need.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 __all__ = ["ArchiveLimits", "ArchiveLimitExceeded", "ArchiveUnreadable", "Budget", "MiB"]
@@ -25,13 +26,7 @@ class ArchiveLimits:
     max_member_size: int = 64 * MiB
 
     def to_dict(self) -> dict[str, int]:
-        return {
-            "max_depth": self.max_depth,
-            "max_members": self.max_members,
-            "max_expanded": self.max_expanded,
-            "max_ratio": self.max_ratio,
-            "max_member_size": self.max_member_size,
-        }
+        return dataclasses.asdict(self)
 
 
 class ArchiveLimitExceeded(Exception):
