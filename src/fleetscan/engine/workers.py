@@ -24,7 +24,7 @@ from .pe import pe_sections
 from .results import CLEAN, DETECTED, SKIPPED, DetTuple, FileResult, SkipReason
 from .signatures.eicar import EICAR_NAME, EICAR_NAMESPACE
 from .signatures.hashes import HashIndex
-from .signatures.sigset import BODY_NAMESPACE, PatternInfo, SignatureSet
+from .signatures.sigset import BODY_NAMESPACE, LOGICAL_NAMESPACE, PatternInfo, SignatureSet
 from .signatures.yara import severity_from_meta
 from .throttle import Throttle
 
@@ -124,6 +124,9 @@ class Matcher:
                 offset = next((p.matches[0].offset for p in rule.patterns if p.matches), None)
                 if ns == EICAR_NAMESPACE:
                     _add(out, (EICAR_NAME, "eicar", "low", offset, member))
+                elif ns == LOGICAL_NAMESPACE:
+                    name = next((str(v) for k, v in rule.metadata if k == "name"), rule.identifier)
+                    _add(out, (name, "logical", "high", offset, member))
                 else:
                     _add(out, (rule.identifier, "yara", severity_from_meta(rule.metadata), offset, member))
 

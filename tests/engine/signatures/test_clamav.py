@@ -84,7 +84,7 @@ def test_ndb_wildcards_offsets_and_targets_agree_with_clamscan(tmp_path: Path, c
 
 def test_unusable_lines_are_counted_by_kind(tmp_path: Path) -> None:
     db = tmp_path / "db"
-    write(db / "a.ldb", "Logical.One;Target:0;0;41414141\nLogical.Two;Target:0;0;42424242\n")
+    write(db / "a.ldb", "Logical.One;Target:0;0;/regex/\nLogical.Two;Target:0;0;$12$\nLogical.Ok;Target:0;0;414141\n")
     write(db / "b.cbc", "ClamBCaa`|`````|`...\n")
     write(db / "c.ndb", "\n".join([
         "Html.Sig:3:*:3c736372697074",  # needs HTML normalisation
@@ -96,7 +96,9 @@ def test_unusable_lines_are_counted_by_kind(tmp_path: Path) -> None:
     write(db / "e.pdb", "R:example.com\n")
     sigset = load_signatures([db])
     u = sigset.unsupported.counts
-    assert u["logical signature (.ldb)"] == 2
+    assert u["logical signature: PCRE subsignature"] == 1
+    assert u["logical signature: macro subsignature"] == 1
+    assert sigset.counts["logical"] == 1
     assert u["bytecode signature (.cbc)"] == 1
     assert u["body pattern: target 3 (HTML) needs ClamAV normalisation"] == 1
     assert u["body pattern: section-relative offset"] == 1
@@ -105,7 +107,7 @@ def test_unusable_lines_are_counted_by_kind(tmp_path: Path) -> None:
     assert u["phishing domain signature (.pdb)"] == 1
     assert sigset.unsupported.total == 8
     assert sigset.counts["body-pattern"] == 1
-    assert any("a.ldb:1" in e for e in sigset.unsupported.examples["logical signature (.ldb)"])
+    assert any("a.ldb:1" in e for e in sigset.unsupported.examples["logical signature: PCRE subsignature"])
 
 
 def test_yara_file_inside_clamav_database_folder(tmp_path: Path, clam_dir: Path) -> None:

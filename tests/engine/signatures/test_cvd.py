@@ -31,16 +31,16 @@ def build_cvd(tmp: Path, files: dict[str, str], name: str = "test") -> Path:
 def cvd(tmp_path: Path, clam_dir: Path, sigtool: str) -> Path:
     hdb = sigtool_hash("md5", clam_dir / "clam.exe").replace("clam.exe", "Cvd.Hdb")
     return build_cvd(tmp_path, {"test.hdb": hdb + "\n", "test.ndb": "Cvd.Ndb:0:*:434c414d657373616765426f78\n",
-                                "test.ldb": "Cvd.Ldb;Target:0;0;41414141\n"})
+                                "test.ldb": "Cvd.Ldb;Target:1;0&1;434c414d;4d657373616765426f78\n"})
 
 
 def test_cvd_is_unpacked_and_used(cvd: Path, clam_dir: Path) -> None:
     sigset = load_signatures([cvd])
-    assert sigset.counts["hash"] == 1 and sigset.counts["body-pattern"] == 1
-    assert sigset.unsupported.counts == {"logical signature (.ldb)": 1}
+    assert sigset.counts["hash"] == 1 and sigset.counts["body-pattern"] == 1 and sigset.counts["logical"] == 1
+    assert sigset.unsupported.counts == {}
     assert any("container version 7" in n for n in sigset.notes)
     report = scan([clam_dir / "clam.exe"], sigset)
-    assert {s for _, s in found(report)} == {"Cvd.Hdb", "Cvd.Ndb"}
+    assert {s for _, s in found(report)} == {"Cvd.Hdb", "Cvd.Ndb", "Cvd.Ldb"}
 
 
 def test_cld_is_the_same_container(cvd: Path, tmp_path: Path, clam_dir: Path) -> None:

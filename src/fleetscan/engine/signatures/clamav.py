@@ -1,12 +1,14 @@
 """ClamAV database files: which ones this engine uses, and an exact count of the lines it cannot use.
 
 Used: ``.hdb``/``.hsb`` (whole-file hashes), ``.mdb``/``.msb`` (PE section hashes), ``.ndb`` (body patterns),
-``.yar``/``.yara`` (ClamAV's YARA subset, compiled by yara-x); the ``u`` variants (``.hdu``, ``.ndu``...) are the
-same formats for potentially unwanted applications. Everything else is counted per kind.
+``.ldb`` (logical signatures, as YARA rules), ``.yar``/``.yara`` (ClamAV's YARA subset, compiled by yara-x); the
+``u`` variants (``.hdu``, ``.ndu``...) are the same formats for potentially unwanted applications. Everything else
+is counted per kind.
 """
 
 from __future__ import annotations
 
+from .ldb import parse_ldb_line
 from .model import HASH_LENGTHS, HashSig, SignatureParts
 from .ndb import Untranslatable, parse_ndb_line
 
@@ -15,12 +17,11 @@ __all__ = ["parse_clamav_db", "CLAMAV_SUFFIXES", "METADATA_SUFFIXES"]
 _HASH_FILE = {".hdb", ".hdu", ".hsb", ".hsu"}
 _SECTION_FILE = {".mdb", ".mdu", ".msb", ".msu"}
 _BODY_FILE = {".ndb", ".ndu"}
+_LOGICAL_FILE = {".ldb", ".ldu"}
 _YARA_FILE = {".yar", ".yara"}
 
 #: Kinds that are real signatures this engine does not evaluate, with the reason shown in reports.
 _UNSUPPORTED = {
-    ".ldb": "logical signature (.ldb)",
-    ".ldu": "logical signature (.ldb)",
     ".cbc": "bytecode signature (.cbc)",
     ".cdb": "container metadata signature (.cdb)",
     ".crb": "certificate trust rule (.crb)",
@@ -40,7 +41,9 @@ _UNSUPPORTED = {
 #: Files in a database directory or container that hold no signatures (indexes, configuration, licences).
 METADATA_SUFFIXES = (".info", ".cfg", ".txt", "")
 
-CLAMAV_SUFFIXES = tuple(sorted(_HASH_FILE | _SECTION_FILE | _BODY_FILE | _YARA_FILE | set(_UNSUPPORTED)))
+CLAMAV_SUFFIXES = tuple(
+    sorted(_HASH_FILE | _SECTION_FILE | _BODY_FILE | _LOGICAL_FILE | _YARA_FILE | set(_UNSUPPORTED))
+)
 
 
 def _lines(text: str) -> list[tuple[int, str]]:
@@ -87,6 +90,12 @@ def parse_clamav_db(suffix: str, text: str, origin: str, parts: SignatureParts) 
                 parts.patterns.append(parse_ndb_line(line))
             except Untranslatable as exc:
                 parts.unsupported.add(f"body pattern: {exc}", f"{origin}:{n}")
+    elif suffix in _LOGICAL_FILE:
+        for n, line in _lines(text):
+            try:
+                parts.logical.append(parse_ldb_line(line))
+            except Untranslatable as exc:
+                parts.unsupported.add(f"logical signature: {exc}", f"{origin}:{n}")
     elif suffix in _YARA_FILE:
         parts.yara_sources.append((origin, text))
     elif suffix in _UNSUPPORTED:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["BodyPattern", "HashSig", "SignatureParts", "UnsupportedReport", "HASH_LENGTHS"]
+__all__ = ["BodyPattern", "HashSig", "LogicalSig", "SignatureParts", "UnsupportedReport", "HASH_LENGTHS"]
 
 #: Hex digest length -> hashlib algorithm; ClamAV picks the algorithm from the length the same way.
 HASH_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
@@ -39,6 +39,19 @@ class BodyPattern:
     span: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class LogicalSig:
+    """A ClamAV logical signature translated to the parts of one YARA rule: ``strings[i]`` is ``$s<i>``, the
+    condition refers to them, and ``target``/``file_size`` become guards when the rule is written."""
+
+    name: str
+    target: int
+    file_size: tuple[int, int] | None
+    strings: list[str]
+    condition: str
+    modules: tuple[str, ...] = ()
+
+
 @dataclass
 class UnsupportedReport:
     """Signature lines that could not be used, counted per reason with a few examples, never dropped silently."""
@@ -64,6 +77,7 @@ class SignatureParts:
     hashes: list[HashSig] = field(default_factory=list)
     section_hashes: list[HashSig] = field(default_factory=list)
     patterns: list[BodyPattern] = field(default_factory=list)
+    logical: list[LogicalSig] = field(default_factory=list)
     yara_sources: list[tuple[str, str]] = field(default_factory=list)
     unsupported: UnsupportedReport = field(default_factory=UnsupportedReport)
     sources: list[tuple[str, str]] = field(default_factory=list)

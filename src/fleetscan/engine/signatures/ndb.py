@@ -12,11 +12,18 @@ import re
 
 from .model import BodyPattern
 
-__all__ = ["Untranslatable", "parse_ndb_line", "clamav_hex_to_yara", "SUPPORTED_TARGETS"]
+__all__ = [
+    "Untranslatable",
+    "parse_ndb_line",
+    "parse_offset",
+    "check_target",
+    "clamav_hex_to_yara",
+    "SUPPORTED_TARGETS",
+]
 
 #: ClamAV target types this engine can express; 3 (HTML), 4 (mail) and 7 (ASCII) need ClamAV's normaliser.
 SUPPORTED_TARGETS = {0, 1, 2, 5, 6, 9, 10, 11, 12}
-_NORMALISED_TARGETS = {3: "HTML", 4: "mail", 7: "normalised ASCII"}
+NORMALISED_TARGETS = {3: "HTML", 4: "mail", 7: "normalised ASCII"}
 
 _BYTE = re.compile(r"[0-9a-fA-F?]{2}")
 _JUMP = re.compile(r"^(\d*)(-?)(\d*)$")
@@ -109,7 +116,17 @@ def clamav_hex_to_yara(sig: str) -> str:
     return " ".join(tokens)
 
 
-def _offset(spec: str, target: int) -> tuple[str, int, int]:
+def check_target(target: int) -> int:
+    """The target type, if this engine can tell such files apart without ClamAV's normalisers."""
+    if target in NORMALISED_TARGETS:
+        raise Untranslatable(f"target {target} ({NORMALISED_TARGETS[target]}) needs ClamAV normalisation")
+    if target not in SUPPORTED_TARGETS:
+        raise Untranslatable(f"target type {target}")
+    return target
+
+
+def parse_offset(spec: str, target: int) -> tuple[str, int, int]:
+    """ClamAV's offset syntax as (kind, start, span): ``*``, ``n[,span]``, ``EOF-n[,span]``, ``EP+n[,span]``."""
     spec = spec.strip()
     if spec == "*":
         return "any", 0, 0
@@ -141,12 +158,8 @@ def parse_ndb_line(line: str) -> BodyPattern:
     name, target_s, offset_s, hexsig = fields[0], fields[1], fields[2], fields[3]
     if not target_s.isdigit():
         raise Untranslatable("malformed target type")
-    target = int(target_s)
-    if target in _NORMALISED_TARGETS:
-        raise Untranslatable(f"target {target} ({_NORMALISED_TARGETS[target]}) needs ClamAV normalisation")
-    if target not in SUPPORTED_TARGETS:
-        raise Untranslatable(f"target type {target}")
-    kind, start, span = _offset(offset_s, target)
+    target = check_target(int(target_s))
+    kind, start, span = parse_offset(offset_s, target)
     return BodyPattern(
         name=name, hexsig=clamav_hex_to_yara(hexsig), target=target, offset_kind=kind, start=start, span=span
     )

@@ -24,14 +24,16 @@ from .clamav import METADATA_SUFFIXES, parse_clamav_db
 from .cvd import CONTAINER_SUFFIXES, CvdError, read_cvd
 from .eicar import EICAR_NAMESPACE, EICAR_RULE
 from .hashes import HASH_LIST_SUFFIXES, HashIndex, parse_hash_list
-from .model import BodyPattern, SignatureParts, UnsupportedReport
+from .model import BodyPattern, LogicalSig, SignatureParts, UnsupportedReport
 from .yara import YARA_SUFFIXES, count_rules
 
-__all__ = ["SignatureSet", "MatchTables", "SignatureError", "load_signatures", "PatternInfo", "BODY_NAMESPACE"]
+__all__ = ["SignatureSet", "MatchTables", "SignatureError", "load_signatures", "PatternInfo", "BODY_NAMESPACE",
+           "LOGICAL_NAMESPACE"]
 
 #: Bumped when translation or grouping changes, so that caches keyed by the version are invalidated.
-FORMAT_VERSION = "fleetscan-sig-1"
+FORMAT_VERSION = "fleetscan-sig-2"
 BODY_NAMESPACE = "clamav_body"
+LOGICAL_NAMESPACE = "clamav_logical"
 #: Patterns per generated rule: enough to keep the rule count (and per-file cost) small.
 PATTERNS_PER_RULE = 1000
 
@@ -280,7 +282,29 @@ def _compile(parts: SignatureParts) -> tuple[yara_x.Rules, dict[str, int]]:
             _add_group(compiler, rule, _TARGET_GUARDS[target], chunk, parts.patterns, ep, parts.unsupported, accepted)
     if accepted:
         counts["body-pattern"] = len(accepted)
+    compiler.new_namespace(LOGICAL_NAMESPACE)
+    for n, sig in enumerate(parts.logical):
+        try:
+            compiler.add_source(_logical_source(f"ldb_{n}", sig), origin=sig.name)
+            counts["logical"] = counts.get("logical", 0) + 1
+        except yara_x.CompileError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else "compile error"
+            parts.unsupported.add(f"logical signature rejected by yara-x: {first[:80]}", sig.name)
     return compiler.build(), counts
+
+
+def _logical_source(rule: str, sig: LogicalSig) -> str:
+    """One YARA rule per logical signature (each has its own condition); its ClamAV name is kept in the metadata,
+    since ClamAV names (``Win.Trojan.Agent-1``) are not YARA identifiers."""
+    imports = "".join(f'import "{m}"\n' for m in sig.modules)
+    strings = "\n".join(f"    $s{i} = {text}" for i, text in enumerate(sig.strings))
+    guards = [_TARGET_GUARDS[sig.target]]
+    if sig.file_size is not None:
+        guards.append(f"filesize >= {sig.file_size[0]} and filesize <= {sig.file_size[1]}")
+    condition = " and ".join([f"({g})" for g in guards if g] + [sig.condition])
+    name = sig.name.replace("\\", "\\\\").replace('"', '\\"')
+    return (f'{imports}rule {rule} {{\n  meta:\n    name = "{name}"\n  strings:\n{strings}\n'
+            f"  condition:\n    {condition}\n}}\n")
 
 
 def _version(sources: Sequence[Source]) -> str:

@@ -1,0 +1,121 @@
+"""ClamAV logical signatures (.ldb): translated to YARA and checked against clamscan on the same files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fleetscan.engine.signatures.ldb import parse_ldb_line
+from fleetscan.engine.signatures.ndb import Untranslatable
+
+from ..conftest import found, scan, sigs, write
+
+
+def h(text: str | bytes) -> str:
+    return (text.encode() if isinstance(text, str) else text).hex()
+
+
+def test_expressions_become_yara_conditions() -> None:
+    def condition(line: str) -> str:
+        return parse_ldb_line(line).condition
+
+    assert condition(f"A;Target:0;0&1;{h('ab')};{h('cd')}") == "($s0 and $s1)"
+    assert condition(f"A;Target:0;0|1|2;{h('ab')};{h('cd')};{h('ef')}") == "($s0 or $s1 or $s2)"
+    assert condition(f"A;Target:0;0&(1|2);{h('ab')};{h('cd')};{h('ef')}") == "($s0 and ($s1 or $s2))"
+    assert condition(f"A;Target:0;0>2;{h('ab')}") == "(#s0 > 2)"
+    assert condition(f"A;Target:0;0=0&1;{h('ab')};{h('cd')}") == "((#s0 == 0) and $s1)"
+    assert condition(f"A;Target:0;(0|1)<3,2;{h('ab')};{h('cd')}") == "(#s0 + #s1 < 3 and 2 of ($s0, $s1))"
+    sig = parse_ldb_line(f"A;Engine:51-255,Target:1,FileSize:10-20;0&1;EP+0,8:{h('ab')};EOF-4:{h('cd')}")
+    assert sig.target == 1 and sig.file_size == (10, 20) and sig.modules == ("pe",)
+    assert sig.condition == "($s0 in (pe.entry_point + (0) .. pe.entry_point + (0) + 8) and $s1 at filesize - 4)"
+    assert parse_ldb_line(f"A;Target:0;0;{h('ab')}::iw").strings == ['"\\x61\\x62" nocase wide']
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("A;Target:0;0;/ab+c/", "PCRE subsignature"),
+        ("A;Target:0;0;0#be2#=1234", "byte-compare or fuzzy-image subsignature"),
+        ("A;Target:0;0;${1-2}12$", "macro subsignature"),
+        (f"A;Target:0;0&1|2;{h('ab')};{h('cd')};{h('ef')}", "& and | mixed without parentheses"),
+        (f"A;Target:0;0&1;{h('ab')}", "the expression names subsignature 1, which is not given"),
+        (f"A;Target:0;0;{h('ab')};{h('cd')}", "a subsignature the expression does not use"),
+        (f"A;Target:0;0>1;5:{h('ab')}", "a match count on a subsignature with an offset"),
+        (f"A;Target:0;(0&1)>1;{h('ab')};{h('cd')}", "a match count on a group other than an | of subsignatures"),
+        (f"A;Target:3;0;{h('ab')}", "target 3 (HTML) needs ClamAV normalisation"),
+        (f"A;Target:1,IconGroup1:foo;0;{h('ab')}", "target condition IconGroup1"),
+        (f"A;Target:0;0;4142??43::i", "modifiers on a pattern with wildcards"),
+        (f"A;Target:0;0;SL+1:{h('ab')}", "section-relative offset"),
+        ("A;Target:0", "malformed .ldb line"),
+    ],
+)
+def test_what_yara_cannot_say_is_refused_with_the_reason(line: str, reason: str) -> None:
+    with pytest.raises(Untranslatable) as exc:
+        parse_ldb_line(line)
+    assert str(exc.value) == reason
+
+
+def clamscan_found(db: Path, target: Path) -> set[tuple[str, str]]:
+    out = subprocess.run(
+        ["clamscan", "--no-summary", "--allmatch", "-r", "--bytecode=no", "-d", str(db), str(target)],
+        capture_output=True, text=True,
+    )
+    assert out.returncode in (0, 1), out.stderr
+    hits = set()
+    for line in out.stdout.splitlines():
+        if line.endswith(" FOUND"):
+            path, _, name = line[: -len(" FOUND")].rpartition(": ")
+            hits.add((path, name.removesuffix(".UNOFFICIAL")))
+    return hits
+
+
+def test_fleetscan_and_clamscan_agree_on_every_file(tmp_path: Path, clam_dir: Path) -> None:
+    if shutil.which("clamscan") is None:
+        pytest.skip("Debian package clamav (clamscan) is not installed")
+    corpus = tmp_path / "corpus"
+    filler = "lorem ipsum dolor sit amet " * 8
+    files = {
+        "both.txt": f"{filler}alpha-part{filler}beta-part{filler}",
+        "alpha.txt": f"{filler}alpha-part{filler}",
+        "alpha2.txt": f"{filler}alpha-part{filler}alpha-part{filler}",
+        "alpha3.txt": f"alpha-part{filler}alpha-part alpha-part{filler}",
+        "group.txt": f"{filler}alpha-part alpha-part{filler}beta-part",
+        "gamma.txt": f"{filler}gamma-part{filler}",
+        "nested.txt": f"alpha-part{filler}delta-part",
+        "head.txt": f"HEADER{filler}beta-part{filler}",
+        "notatstart.txt": f"xHEADER{filler}beta-part{filler}",
+        "tail.txt": f"{filler}TRAILER",
+        "tailnot.txt": f"{filler}TRAILER.",
+        "small.txt": "tiny-part",
+        "large.txt": f"{filler}tiny-part{filler}",
+        "case.txt": f"{filler}MiXeD-CaSe{filler}",
+        "wide.txt": filler + "wide-part".encode("utf-16-le").decode("latin-1") + filler,
+        "pe-strings.txt": f"{filler}CLAM and MessageBox{filler}",
+    }
+    for name, text in files.items():
+        write(corpus / name, text.encode("latin-1"))
+    shutil.copy(clam_dir / "clam.exe", corpus / "clam.exe")
+    lines = [
+        f"L.And;Engine:51-255,Target:0;0&1;{h('alpha-part')};{h('beta-part')}",
+        f"L.Or;Engine:51-255,Target:0;0|1;{h('gamma-part')};{h('delta-part')}",
+        f"L.Count;Engine:51-255,Target:0;0>1;{h('alpha-part')}",
+        f"L.Exact;Engine:51-255,Target:0;0=2;{h('alpha-part')}",
+        f"L.Group;Engine:51-255,Target:0;(0|1)>2,2;{h('alpha-part')};{h('beta-part')}",
+        f"L.Nested;Engine:51-255,Target:0;0&(1|2);{h('alpha-part')};{h('delta-part')};{h('gamma-part')}",
+        f"L.Offset;Engine:51-255,Target:0;0&1;0:{h('HEADER')};{h('beta-part')}",
+        f"L.Eof;Engine:51-255,Target:0;0;EOF-7:{h('TRAILER')}",
+        f"L.Size;Engine:51-255,Target:0,FileSize:1-20;0;{h('tiny-part')}",
+        f"L.Nocase;Engine:51-255,Target:0;0;{h('mixed-case')}::i",
+        f"L.Wide;Engine:51-255,Target:0;0;{h('wide-part')}::w",
+        f"L.Pe;Engine:51-255,Target:1;0&1;{h('CLAM')};{h('MessageBox')}",
+    ]
+    sigset = sigs(tmp_path, "test.ldb", lines)
+    assert sigset.counts["logical"] == len(lines) and sigset.unsupported.total == 0
+    ours = found(scan([corpus], sigset))
+    theirs = clamscan_found(tmp_path / "sigs" / "test.ldb", corpus)
+    assert ours == theirs, (sorted(ours - theirs), sorted(theirs - ours))
+    assert {name for _, name in ours} == {line.split(";")[0] for line in lines}  # every rule fired somewhere
+    assert (str(corpus / "clam.exe"), "L.Pe") in ours and (str(corpus / "pe-strings.txt"), "L.Pe") not in ours
