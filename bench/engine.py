@@ -3,7 +3,8 @@
 Generates (once per seed and size) a corpus of text, source, binaries, large files, nested archives, planted
 detections, unreadable files, a FIFO and a symlink loop, and one signature set written in ClamAV form (.hdb with
 20,000 md5 hashes, .ndb with 500 byte patterns and EICAR, one .ldb logical signature) and in YARA form (the same
-patterns as YARA rules, the same hashes as a hash list). Then, in one run, on a warm page cache:
+patterns and the logical signature as YARA rules, the same hashes as a hash list). Then, in one run, on a warm page
+cache:
 
 1. the limit: reading and sha256-hashing every file with one process per core, no matching at all;
 2. `clamscan` (Debian's clamav) with `-d` on the ClamAV form;
@@ -44,7 +45,7 @@ import libarchive
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 EICAR_NAME = "Eicar-Test-Signature"
 MB = 1024 * 1024
-CORPUS_VERSION = "5"
+CORPUS_VERSION = "6"
 WORDS = (
     "the of and to in is was for on that with as by at from this have not are or be which one had but all "
     "server config file process memory thread socket buffer request response error value index table query "
@@ -267,17 +268,11 @@ def generate(workdir: Path, seed: int, size_mb: int, nfiles: int) -> Corpus:
             fleetscan_reason="archive limit: nesting deeper than 5 (--archive-max-depth)",
         )
     )
-    # A logical (.ldb) signature: clamscan evaluates it, fleetscan counts it as unusable.
+    # A logical (.ldb) signature: two parts that must both be present.
     ldb_a, ldb_b = b"bench-logical-part-one", b"bench-logical-part-two"
     p = g.write(where("logical.txt"), g.text(5000) + ldb_a + g.text(2000) + ldb_b)
-    plants.append(
-        Plant(
-            str(p),
-            "Bench.Logical.Sig",
-            "logical signature (.ldb)",
-            fleetscan_reason="signature type not supported: logical signature (.ldb)",
-        )
-    )
+    plants.append(Plant(str(p), "Bench.Logical.Sig", "logical signature (.ldb)"))
+    p = g.write(where("half-logical.txt"), g.text(3000) + ldb_a + g.text(3000))  # one part only: clean
     # An unreadable plant: only unreadable when the scanners do not run as root.
     p = g.write(where("unreadable-plant.bin"), EICAR)
     p.chmod(0o000)
@@ -368,6 +363,10 @@ def generate(workdir: Path, seed: int, size_mb: int, nfiles: int) -> Corpus:
         rules.append(
             f'rule {ident} {{\n  meta:\n    name = "{n}"\n  strings:\n    $p = {{ {hx} }}\n  condition:\n    $p\n}}\n'
         )
+    rules.append(
+        f"rule Bench_Logical_Sig {{\n  strings:\n    $a = {{ {ldb_a.hex()} }}\n    $b = {{ {ldb_b.hex()} }}\n"
+        "  condition:\n    $a and $b\n}\n"
+    )
     (ya / "bench.yar").write_text("".join(rules))
     (ya / "bench.hashes").write_text("".join(f"{h}:{s}:{n}\n" for h, s, n in hashes))
     corpus = Corpus(root, cl, ya, plants, g.files, g.bytes)
