@@ -103,6 +103,8 @@ def test_fleetscan_and_clamscan_agree_on_every_file(tmp_path: Path, clam_dir: Pa
         f"L.Or;Engine:51-255,Target:0;0|1;{h('gamma-part')};{h('delta-part')}",
         f"L.Count;Engine:51-255,Target:0;0>1;{h('alpha-part')}",
         f"L.Exact;Engine:51-255,Target:0;0=2;{h('alpha-part')}",
+        f"L.Fewer;Engine:51-255,Target:0;0<2;{h('alpha-part')}",  # no match at all is fewer too, as in ClamAV
+        f"L.Without;Engine:51-255,Target:0;0=0&1;{h('alpha-part')};{h('beta-part')}",
         f"L.Group;Engine:51-255,Target:0;(0|1)>2,2;{h('alpha-part')};{h('beta-part')}",
         f"L.Nested;Engine:51-255,Target:0;0&(1|2);{h('alpha-part')};{h('delta-part')};{h('gamma-part')}",
         f"L.Offset;Engine:51-255,Target:0;0&1;0:{h('HEADER')};{h('beta-part')}",
