@@ -47,7 +47,7 @@ def test_expressions_become_yara_conditions() -> None:
         (f"A;Target:0;(0&1)>1;{h('ab')};{h('cd')}", "a match count on a group other than an | of subsignatures"),
         (f"A;Target:3;0;{h('ab')}", "target 3 (HTML) needs ClamAV normalisation"),
         (f"A;Target:1,IconGroup1:foo;0;{h('ab')}", "target condition IconGroup1"),
-        (f"A;Target:0;0;4142??43::i", "modifiers on a pattern with wildcards"),
+        ("A;Target:0;0;4142??43::i", "modifiers on a pattern with wildcards"),
         (f"A;Target:0;0;SL+1:{h('ab')}", "section-relative offset"),
         ("A;Target:0", "malformed .ldb line"),
     ],
