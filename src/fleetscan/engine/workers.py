@@ -24,7 +24,8 @@ from .pe import pe_sections
 from .results import CLEAN, DETECTED, SKIPPED, DetTuple, FileResult, SkipReason
 from .signatures.eicar import EICAR_NAME, EICAR_NAMESPACE
 from .signatures.hashes import HashIndex
-from .signatures.sigset import BODY_NAMESPACE, LOGICAL_NAMESPACE, PatternInfo, SignatureSet
+from .signatures.ldb import evaluate, holds_unmatched
+from .signatures.sigset import BODY_NAMESPACE, LOGICAL_NAMESPACE, LogicalRule, PatternInfo, SignatureSet
 from .signatures.yara import severity_from_meta
 from .throttle import Throttle
 
@@ -50,6 +51,8 @@ class WorkerConfig:
     hash_index: HashIndex
     section_index: HashIndex
     patterns: list[PatternInfo]
+    logical: list[LogicalRule] = field(default_factory=list)
+    pattern_owner: dict[int, tuple[int, int]] = field(default_factory=dict)
     classes: frozenset[int] = frozenset()
     scan_archives: bool = True
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
@@ -66,6 +69,8 @@ class WorkerConfig:
             hash_index=sigset.hash_index,
             section_index=sigset.section_index,
             patterns=sigset.patterns,
+            logical=sigset.tables.logical,
+            pattern_owner=sigset.tables.pattern_owner,
             **kwargs,
         )
 
@@ -100,10 +105,15 @@ class Matcher:
         self.scanner.max_matches_per_pattern(cfg.max_matches)
         self.throttle = Throttle(cfg.cpu_share, cfg.bytes_per_second)
         self.classes = cfg.classes
+        #: Logical signatures that hold with no subsignature matched: evaluated on every file of their type.
+        self.always = [k for k, (_, _, _, expr) in enumerate(cfg.logical) if holds_unmatched(expr)]
 
     # -- matching -------------------------------------------------------------------------------------------------
 
     def _interpret(self, res: Any, size: int, member: str | None, out: list[DetTuple]) -> None:
+        hits: dict[int, dict[int, tuple[int, int | None]]] = {}  # logical signature -> subsig -> (count, offset)
+        types = {0}  # target types this file is, as far as logical signatures that need no match ask
+        owner = self.cfg.pattern_owner
         for rule in res.matching_rules:
             ns = rule.namespace
             if ns == BODY_NAMESPACE:
@@ -112,23 +122,41 @@ class Matcher:
                 for pat in rule.patterns:
                     if not pat.matches:
                         continue
-                    name, kind, start, span = self.cfg.patterns[int(pat.identifier[2:])]
+                    pid = int(pat.identifier[2:])
+                    name, kind, start, span = self.cfg.patterns[pid]
                     if kind == "ep" and not ep_loaded:
                         outputs = res.module_outputs
                         ep = (outputs.get("pe") or outputs.get("elf") or {}).get("entry_point")
                         ep_loaded = True
                     off = _check_offset(kind, start, span, [m.offset for m in pat.matches], size, ep)
-                    if off is not None:
+                    if pid in owner:
+                        sig, sub = owner[pid]
+                        hits.setdefault(sig, {})[sub] = (len(pat.matches), off)
+                    elif off is not None:
                         _add(out, (name, "body-pattern", "high", off, member))
+            elif ns == LOGICAL_NAMESPACE:
+                types.add(int(rule.identifier.rpartition("_t")[2]))
             else:
                 offset = next((p.matches[0].offset for p in rule.patterns if p.matches), None)
                 if ns == EICAR_NAMESPACE:
                     _add(out, (EICAR_NAME, "eicar", "low", offset, member))
-                elif ns == LOGICAL_NAMESPACE:
-                    name = next((str(v) for k, v in rule.metadata if k == "name"), rule.identifier)
-                    _add(out, (name, "logical", "high", offset, member))
                 else:
                     _add(out, (rule.identifier, "yara", severity_from_meta(rule.metadata), offset, member))
+        if hits or self.always:
+            self._logical(hits, types, size, member, out)
+
+    def _logical(self, hits: dict[int, dict[int, tuple[int, int | None]]], types: set[int], size: int,
+                 member: str | None, out: list[DetTuple]) -> None:
+        """Evaluate the logical signatures some subsignature of which matched (their patterns' rules already
+        checked the file type), and those that hold with none, on files of their type."""
+        for k in sorted(hits.keys() | set(self.always)):
+            name, target, file_size, expr = self.cfg.logical[k]
+            found = hits.get(k, {})
+            if (not found and target not in types) or (file_size and not file_size[0] <= size <= file_size[1]):
+                continue
+            placed = {j: off for j, (_, off) in found.items() if off is not None}
+            if evaluate(expr, placed.keys(), {j: n for j, (n, _) in found.items()}):
+                _add(out, (name, "logical", "high", min(placed.values(), default=None), member))
 
     def _hash_hits(self, data: bytes, member: str | None, out: list[DetTuple]) -> None:
         size = len(data)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetscan.engine.signatures.ldb import parse_ldb_line
+from fleetscan.engine.signatures.ldb import evaluate, holds_unmatched, parse_ldb_line
 from fleetscan.engine.signatures.ndb import Untranslatable
 
 from ..conftest import found, scan, sigs, write
@@ -18,20 +18,31 @@ def h(text: str | bytes) -> str:
     return (text.encode() if isinstance(text, str) else text).hex()
 
 
-def test_expressions_become_yara_conditions() -> None:
-    def condition(line: str) -> str:
-        return parse_ldb_line(line).condition
+def test_expressions_are_read_as_clamav_writes_them() -> None:
+    def expr(line: str) -> object:
+        return parse_ldb_line(line).expr
 
-    assert condition(f"A;Target:0;0&1;{h('ab')};{h('cd')}") == "($s0 and $s1)"
-    assert condition(f"A;Target:0;0|1|2;{h('ab')};{h('cd')};{h('ef')}") == "($s0 or $s1 or $s2)"
-    assert condition(f"A;Target:0;0&(1|2);{h('ab')};{h('cd')};{h('ef')}") == "($s0 and ($s1 or $s2))"
-    assert condition(f"A;Target:0;0>2;{h('ab')}") == "(#s0 > 2)"
-    assert condition(f"A;Target:0;0=0&1;{h('ab')};{h('cd')}") == "((#s0 == 0) and $s1)"
-    assert condition(f"A;Target:0;(0|1)<3,2;{h('ab')};{h('cd')}") == "(#s0 + #s1 < 3 and 2 of ($s0, $s1))"
+    assert expr(f"A;Target:0;0&1;{h('ab')};{h('cd')}") == ("and", (("sub", 0), ("sub", 1)))
+    assert expr(f"A;Target:0;0|1|2;{h('ab')};{h('cd')};{h('ef')}") == ("or", (("sub", 0), ("sub", 1), ("sub", 2)))
+    assert expr(f"A;Target:0;0&(1|2);{h('ab')};{h('cd')};{h('ef')}") == (
+        "and", (("sub", 0), ("or", (("sub", 1), ("sub", 2)))))
+    assert expr(f"A;Target:0;0>2;{h('ab')}") == ("count", (0,), ">", 2, None)
+    assert expr(f"A;Target:0;(0|1)<3,2;{h('ab')};{h('cd')}") == ("count", (0, 1), "<", 3, 2)
     sig = parse_ldb_line(f"A;Engine:51-255,Target:1,FileSize:10-20;0&1;EP+0,8:{h('ab')};EOF-4:{h('cd')}")
-    assert sig.target == 1 and sig.file_size == (10, 20) and sig.modules == ("pe",)
-    assert sig.condition == "($s0 in (pe.entry_point + (0) .. pe.entry_point + (0) + 8) and $s1 at filesize - 4)"
-    assert parse_ldb_line(f"A;Target:0;0;{h('ab')}::iw").strings == ['"\\x61\\x62" nocase wide']
+    assert sig.target == 1 and sig.file_size == (10, 20)
+    assert [(p.offset_kind, p.start, p.span, p.string) for p in sig.subsigs] == [
+        ("ep", 0, 8, "{ 61 62 }"), ("eof", 4, 0, "{ 63 64 }")]
+    assert parse_ldb_line(f"A;Target:0;0;{h('ab')}::iw").subsigs[0].string == '"\\x61\\x62" nocase wide'
+
+
+def test_evaluation_follows_matches_and_counts() -> None:
+    both = ("and", (("sub", 0), ("sub", 1)))
+    assert evaluate(both, {0, 1}, {0: 1, 1: 1}) and not evaluate(both, {0}, {0: 1})
+    group = ("count", (0, 1), ">", 2, 2)
+    assert evaluate(group, {0, 1}, {0: 2, 1: 1})
+    assert not evaluate(group, {0}, {0: 3})  # three matches, but one distinct subsignature
+    assert evaluate(("count", (0,), "=", 0, None), set(), {}) and holds_unmatched(("count", (0,), "<", 2, None))
+    assert not holds_unmatched(both)
 
 
 @pytest.mark.parametrize(
@@ -113,6 +124,7 @@ def test_fleetscan_and_clamscan_agree_on_every_file(tmp_path: Path, clam_dir: Pa
         f"L.Nocase;Engine:51-255,Target:0;0;{h('mixed-case')}::i",
         f"L.Wide;Engine:51-255,Target:0;0;{h('wide-part')}::w",
         f"L.Pe;Engine:51-255,Target:1;0&1;{h('CLAM')};{h('MessageBox')}",
+        f"L.PeWithout;Engine:51-255,Target:1;0<1;{h('not in any file')}",  # holds with no match, on PE files only
     ]
     sigset = sigs(tmp_path, "test.ldb", lines)
     assert sigset.counts["logical"] == len(lines) and sigset.unsupported.total == 0
@@ -121,3 +133,4 @@ def test_fleetscan_and_clamscan_agree_on_every_file(tmp_path: Path, clam_dir: Pa
     assert ours == theirs, (sorted(ours - theirs), sorted(theirs - ours))
     assert {name for _, name in ours} == {line.split(";")[0] for line in lines}  # every rule fired somewhere
     assert (str(corpus / "clam.exe"), "L.Pe") in ours and (str(corpus / "pe-strings.txt"), "L.Pe") not in ours
+    assert {path for path, name in ours if name == "L.PeWithout"} == {str(corpus / "clam.exe")}

@@ -1,12 +1,13 @@
-"""Translation of ClamAV logical signatures (``.ldb``) to YARA rules.
+"""ClamAV logical signatures (``.ldb``): subsignatures matched with every other pattern, expressions evaluated after.
 
 A logical signature is ``Name;TargetDescription;Expression;Subsig0;Subsig1;...``: body patterns (the ``.ndb`` hex
 syntax, with an optional offset and ``::i/w/a/f`` modifiers) combined by an expression of ``&``, ``|``, parentheses
-and match counts (``0>2``, ``(0|1)=3,2``). Each one becomes a YARA rule whose strings are the subsignatures and whose
-condition is the expression, so yara-x evaluates it in the same pass as everything else.
+and match counts (``0>2``, ``(0|1)=3,2``). As ClamAV does, the subsignatures join the one pattern pass (packed into
+few yara-x rules with the ``.ndb`` patterns, so thousands of signatures cost about what their patterns cost), and an
+expression is evaluated only for a signature some subsignature of which matched, or that holds with none.
 
-What has no faithful YARA form raises :class:`~.ndb.Untranslatable` with the reason, which the loader counts:
-PCRE, byte-compare, macro and image-fuzzy subsignatures, target conditions other than ``Target``, ``Engine`` and
+What has no faithful form raises :class:`~.ndb.Untranslatable` with the reason, which the loader counts: PCRE,
+byte-compare, macro and image-fuzzy subsignatures, target conditions other than ``Target``, ``Engine`` and
 ``FileSize``, counts on patterns that also carry an offset, and ``&`` mixed with ``|`` without parentheses (ClamAV's
 own reading of those is not documented).
 """
@@ -14,11 +15,12 @@ own reading of those is not documented).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 
-from .model import LogicalSig
+from .model import BodyPattern, Expr, LogicalSig
 from .ndb import Untranslatable, check_target, clamav_hex_to_yara, parse_offset
 
-__all__ = ["parse_ldb_line"]
+__all__ = ["parse_ldb_line", "evaluate", "holds_unmatched"]
 
 _COUNT = re.compile(r"([=<>])(\d+)(?:,(\d+))?")
 _INDEX = re.compile(r"\d+")
@@ -55,48 +57,32 @@ def _string(hexsig: str, modifiers: str) -> str:
     return f'"{text}" ' + " ".join(words)
 
 
-def _subsig(index: int, spec: str, target: int) -> tuple[str, str | None, set[str]]:
-    """(YARA string, the where-condition its offset imposes or None, modules it needs)."""
+def _subsig(name: str, spec: str, target: int) -> BodyPattern:
     if spec.startswith("$") or "#" in spec or "/" in spec:
         kind = "macro" if spec.startswith("$") else "byte-compare or fuzzy-image" if "#" in spec else "PCRE"
         raise Untranslatable(f"{kind} subsignature")
     body, _, modifiers = spec.partition("::")
     offset_spec, sep, hexsig = body.rpartition(":")
-    if not sep:
-        return _string(body, modifiers), None, set()
-    kind, start, span = parse_offset(offset_spec, target)
-    name = f"$s{index}"
-    if kind == "any":
-        return _string(hexsig, modifiers), None, set()
-    modules: set[str] = set()
-    if kind == "abs":
-        base = str(start)
-    elif kind == "eof":
-        base = f"filesize - {start}"
-    else:
-        module = "pe" if target == 1 else "elf"
-        base, modules = f"{module}.entry_point + ({start})", {module}
-    where = f"{name} at {base}" if span == 0 else f"{name} in ({base} .. {base} + {span})"
-    return _string(hexsig, modifiers), where, modules
+    kind, start, span = parse_offset(offset_spec, target) if sep else ("any", 0, 0)
+    return BodyPattern(name, _string(hexsig, modifiers), target, kind, start, span)
 
 
 class _Expression:
-    """A recursive-descent reader of ClamAV's logical expression, writing the YARA condition as it goes."""
+    """A recursive-descent reader of ClamAV's logical expression into :data:`~.model.Expr` tuples."""
 
-    def __init__(self, text: str, atoms: list[str], anchored: set[int]) -> None:
+    def __init__(self, text: str, subsigs: list[BodyPattern]) -> None:
         self.text = text.replace(" ", "")
         self.pos = 0
-        self.atoms = atoms  # the condition for "subsig i matched" (with its offset, if any)
-        self.anchored = anchored  # subsigs with an offset: their matches cannot be counted in YARA
+        self.subsigs = subsigs
         self.used: set[int] = set()
 
-    def parse(self) -> str:
+    def parse(self) -> Expr:
         out = self._sequence()
         if self.pos != len(self.text):
             raise Untranslatable(f"unexpected {self.text[self.pos]!r} in the logical expression")
         return out
 
-    def _sequence(self) -> str:
+    def _sequence(self) -> Expr:
         parts = [self._operand()]
         ops: set[str] = set()
         while self.pos < len(self.text) and self.text[self.pos] in "&|":
@@ -105,10 +91,9 @@ class _Expression:
             parts.append(self._operand())
         if len(ops) > 1:
             raise Untranslatable("& and | mixed without parentheses")
-        joiner = " and " if ops == {"&"} else " or "
-        return parts[0] if len(parts) == 1 else "(" + joiner.join(parts) + ")"
+        return parts[0] if len(parts) == 1 else ("and" if ops == {"&"} else "or", tuple(parts))
 
-    def _operand(self) -> str:
+    def _operand(self) -> Expr:
         if self.pos < len(self.text) and self.text[self.pos] == "(":
             self.pos += 1
             start = self.pos
@@ -122,21 +107,21 @@ class _Expression:
                 return inner
             if not re.fullmatch(r"\d+(?:\|\d+)*", group):
                 raise Untranslatable("a match count on a group other than an | of subsignatures")
-            return self._counted([int(i) for i in group.split("|")], *count)
+            return self._counted(tuple(int(i) for i in group.split("|")), *count)
         m = _INDEX.match(self.text, self.pos)
         if not m:
             raise Untranslatable("malformed logical expression")
         self.pos = m.end()
         index = int(m.group())
-        if index >= len(self.atoms):
+        if index >= len(self.subsigs):
             raise Untranslatable(f"the expression names subsignature {index}, which is not given")
         self.used.add(index)
         count = self._count()
         if count is None:
-            return self.atoms[index]
+            return ("sub", index)
         if count[2] is not None:
             raise Untranslatable("a distinct-subsignature count on a single subsignature")
-        return self._counted([index], *count)
+        return self._counted((index,), *count)
 
     def _count(self) -> tuple[str, int, int | None] | None:
         m = _COUNT.match(self.text, self.pos)
@@ -145,17 +130,35 @@ class _Expression:
         self.pos = m.end()
         return m.group(1), int(m.group(2)), int(m.group(3)) if m.group(3) else None
 
-    def _counted(self, indexes: list[int], op: str, n: int, distinct: int | None) -> str:
-        if any(i in self.anchored for i in indexes):
-            raise Untranslatable("a match count on a subsignature with an offset")
-        if any(i >= len(self.atoms) for i in indexes):
+    def _counted(self, indexes: tuple[int, ...], op: str, n: int, distinct: int | None) -> Expr:
+        if any(i >= len(self.subsigs) for i in indexes):
             raise Untranslatable("the expression names a subsignature that is not given")
+        if any(self.subsigs[i].offset_kind != "any" for i in indexes):
+            raise Untranslatable("a match count on a subsignature with an offset")
         self.used.update(indexes)
-        total = " + ".join(f"#s{i}" for i in indexes)
-        cond = f"{total} {'==' if op == '=' else op} {n}"
-        if distinct is not None:
-            cond += f" and {distinct} of ({', '.join(f'$s{i}' for i in indexes)})"
-        return f"({cond})"
+        return ("count", indexes, op, n, distinct)
+
+
+def evaluate(expr: Expr, matched: Collection[int], counts: Mapping[int, int]) -> bool:
+    """Whether the expression holds, given the subsignatures that matched (where their offsets allow) and how often
+    each matched anywhere."""
+    kind = expr[0]
+    if kind == "sub":
+        return expr[1] in matched
+    if kind == "and":
+        return all(evaluate(e, matched, counts) for e in expr[1])
+    if kind == "or":
+        return any(evaluate(e, matched, counts) for e in expr[1])
+    _, indexes, op, n, distinct = expr
+    total = sum(counts.get(i, 0) for i in indexes)
+    holds = total == n if op == "=" else total > n if op == ">" else total < n
+    return holds and (distinct is None or sum(1 for i in indexes if counts.get(i, 0)) >= distinct)
+
+
+def holds_unmatched(expr: Expr) -> bool:
+    """Whether the expression holds when nothing matched (``0<2``, ``0=0``): such a signature must be evaluated on
+    every file of its type, not only on files where a subsignature matched."""
+    return evaluate(expr, (), {})
 
 
 def parse_ldb_line(line: str) -> LogicalSig:
@@ -164,20 +167,9 @@ def parse_ldb_line(line: str) -> LogicalSig:
         raise Untranslatable("malformed .ldb line")
     name, block, expression, specs = fields[0], fields[1], fields[2], fields[3:]
     target, size = _target(block)
-    strings: list[str] = []
-    atoms: list[str] = []
-    anchored: set[int] = set()
-    modules: set[str] = set()
-    for i, spec in enumerate(specs):
-        string, where, needs = _subsig(i, spec.strip(), target)
-        strings.append(string)
-        atoms.append(where if where is not None else f"$s{i}")
-        if where is not None:
-            anchored.add(i)
-        modules |= needs
-    reader = _Expression(expression, atoms, anchored)
-    condition = reader.parse()
+    subsigs = [_subsig(f"{name}/{i}", spec.strip(), target) for i, spec in enumerate(specs)]
+    reader = _Expression(expression, subsigs)
+    expr = reader.parse()
     if reader.used != set(range(len(specs))):
         raise Untranslatable("a subsignature the expression does not use")
-    return LogicalSig(name=name, target=target, file_size=size, strings=strings, condition=condition,
-                      modules=tuple(sorted(modules)))
+    return LogicalSig(name=name, target=target, file_size=size, subsigs=subsigs, expr=expr)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["BodyPattern", "HashSig", "LogicalSig", "SignatureParts", "UnsupportedReport", "HASH_LENGTHS"]
+__all__ = ["BodyPattern", "Expr", "HashSig", "LogicalSig", "SignatureParts", "UnsupportedReport", "HASH_LENGTHS"]
 
 #: Hex digest length -> hashlib algorithm; ClamAV picks the algorithm from the length the same way.
 HASH_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}
@@ -25,31 +26,36 @@ class HashSig:
 
 @dataclass(frozen=True, slots=True)
 class BodyPattern:
-    """A byte pattern already translated to a YARA hex string, with ClamAV's offset and target constraints.
+    """A byte pattern already translated to a YARA string (``{ 41 ?? 42 }``, or ``"..." nocase`` for a logical
+    signature's subsignature with modifiers), with ClamAV's offset and target constraints.
 
     ``offset_kind`` is ``any``, ``abs`` (``start``..``start+span`` from the beginning), ``eof`` (from the end) or
     ``ep`` (from the executable entry point); ``target`` is ClamAV's target type number.
     """
 
     name: str
-    hexsig: str
+    string: str
     target: int = 0
     offset_kind: str = "any"
     start: int = 0
     span: int = 0
 
 
+Expr = tuple[Any, ...]
+"""A logical expression: ``("sub", i)``, ``("and", (e, ...))``, ``("or", (e, ...))``, or
+``("count", (i, ...), "=" | ">" | "<", n, distinct or None)``: plain tuples, so that they pickle."""
+
+
 @dataclass(frozen=True, slots=True)
 class LogicalSig:
-    """A ClamAV logical signature translated to the parts of one YARA rule: ``strings[i]`` is ``$s<i>``, the
-    condition refers to them, and ``target``/``file_size`` become guards when the rule is written."""
+    """A ClamAV logical signature: its subsignatures are body patterns matched with all the others, and the
+    expression is evaluated on what they matched."""
 
     name: str
     target: int
     file_size: tuple[int, int] | None
-    strings: list[str]
-    condition: str
-    modules: tuple[str, ...] = ()
+    subsigs: list[BodyPattern]
+    expr: Expr
 
 
 @dataclass

@@ -161,5 +161,6 @@ def parse_ndb_line(line: str) -> BodyPattern:
     target = check_target(int(target_s))
     kind, start, span = parse_offset(offset_s, target)
     return BodyPattern(
-        name=name, hexsig=clamav_hex_to_yara(hexsig), target=target, offset_kind=kind, start=start, span=span
+        name=name, string=f"{{ {clamav_hex_to_yara(hexsig)} }}", target=target, offset_kind=kind, start=start,
+        span=span,
     )

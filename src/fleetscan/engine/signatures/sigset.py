@@ -24,14 +24,15 @@ from .clamav import METADATA_SUFFIXES, parse_clamav_db
 from .cvd import CONTAINER_SUFFIXES, CvdError, read_cvd
 from .eicar import EICAR_NAMESPACE, EICAR_RULE
 from .hashes import HASH_LIST_SUFFIXES, HashIndex, parse_hash_list
-from .model import BodyPattern, LogicalSig, SignatureParts, UnsupportedReport
+from .ldb import holds_unmatched
+from .model import BodyPattern, Expr, SignatureParts, UnsupportedReport
 from .yara import YARA_SUFFIXES, count_rules
 
-__all__ = ["SignatureSet", "MatchTables", "SignatureError", "load_signatures", "PatternInfo", "BODY_NAMESPACE",
-           "LOGICAL_NAMESPACE"]
+__all__ = ["SignatureSet", "MatchTables", "SignatureError", "load_signatures", "PatternInfo", "LogicalRule",
+           "BODY_NAMESPACE", "LOGICAL_NAMESPACE"]
 
 #: Bumped when translation or grouping changes, so that caches keyed by the version are invalidated.
-FORMAT_VERSION = "fleetscan-sig-2"
+FORMAT_VERSION = "fleetscan-sig-3"
 BODY_NAMESPACE = "clamav_body"
 LOGICAL_NAMESPACE = "clamav_logical"
 #: Patterns per generated rule: enough to keep the rule count (and per-file cost) small.
@@ -39,6 +40,8 @@ PATTERNS_PER_RULE = 1000
 
 PatternInfo = tuple[str, str, int, int]
 """(name, offset kind, start, span) of a translated body pattern, indexed by its ``$p<n>`` identifier."""
+LogicalRule = tuple[str, int, "tuple[int, int] | None", Expr]
+"""(name, target type, file size range, expression) of a usable logical signature."""
 
 _TARGET_GUARDS = {
     0: "",
@@ -67,6 +70,9 @@ class MatchTables:
     hash_index: HashIndex
     section_index: HashIndex
     patterns: list[PatternInfo]
+    logical: list[LogicalRule] = field(default_factory=list)
+    pattern_owner: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Pattern id -> (index in ``logical``, subsignature) for the patterns that are logical subsignatures."""
 
 
 @dataclass
@@ -225,7 +231,7 @@ def read_parts(paths: Sequence[str | os.PathLike[str]]) -> tuple[SignatureParts,
 
 
 def _group_source(rule: str, guard: str, ids: Sequence[int], patterns: Sequence[BodyPattern], ep: bool) -> str:
-    strings = "\n".join(f"    $p{i} = {{ {patterns[i].hexsig} }}" for i in ids)
+    strings = "\n".join(f"    $p{i} = {patterns[i].string}" for i in ids)
     cond = "any of them" if not guard else f"({guard}) and any of them"
     imports = 'import "pe"\nimport "elf"\n' if ep else ""
     return f"{imports}rule {rule} {{\n  strings:\n{strings}\n  condition:\n    {cond}\n}}\n"
@@ -238,7 +244,7 @@ def _add_group(
     ids: list[int],
     patterns: Sequence[BodyPattern],
     ep: bool,
-    report: UnsupportedReport,
+    rejected: dict[int, str],
     accepted: set[int],
 ) -> None:
     """Add a pattern group; on a compile error, bisect so only the offending patterns are lost (and counted)."""
@@ -248,15 +254,14 @@ def _add_group(
         return
     except yara_x.CompileError as exc:
         if len(ids) == 1:
-            first = str(exc).splitlines()[0] if str(exc) else "compile error"
-            report.add(f"body pattern rejected by yara-x: {first[:80]}", patterns[ids[0]].name)
+            rejected[ids[0]] = (str(exc).splitlines()[0] if str(exc) else "compile error")[:80]
             return
     mid = len(ids) // 2
-    _add_group(compiler, f"{rule}a", guard, ids[:mid], patterns, ep, report, accepted)
-    _add_group(compiler, f"{rule}b", guard, ids[mid:], patterns, ep, report, accepted)
+    _add_group(compiler, f"{rule}a", guard, ids[:mid], patterns, ep, rejected, accepted)
+    _add_group(compiler, f"{rule}b", guard, ids[mid:], patterns, ep, rejected, accepted)
 
 
-def _compile(parts: SignatureParts) -> tuple[yara_x.Rules, dict[str, int]]:
+def _compile(parts: SignatureParts) -> tuple[MatchTables, dict[str, int]]:
     compiler = yara_x.Compiler()
     counts: dict[str, int] = {}
     for n, (origin, text) in enumerate(parts.yara_sources):
@@ -270,41 +275,62 @@ def _compile(parts: SignatureParts) -> tuple[yara_x.Rules, dict[str, int]]:
     compiler.new_namespace(EICAR_NAMESPACE)
     compiler.add_source(EICAR_RULE, origin="builtin:eicar")
     counts["eicar"] = 1
+    # Logical subsignatures join the body patterns: one pass over the file matches them all.
+    patterns = list(parts.patterns)
+    owner: dict[int, tuple[int, int]] = {}
+    for k, sig in enumerate(parts.logical):
+        for j, sub in enumerate(sig.subsigs):
+            owner[len(patterns)] = (k, j)
+            patterns.append(sub)
     compiler.new_namespace(BODY_NAMESPACE)
     groups: dict[tuple[int, bool], list[int]] = {}
-    for i, pat in enumerate(parts.patterns):
+    for i, pat in enumerate(patterns):
         groups.setdefault((pat.target, pat.offset_kind == "ep"), []).append(i)
     accepted: set[int] = set()
+    rejected: dict[int, str] = {}
     for (target, ep), ids in sorted(groups.items()):
         for chunk_no, start in enumerate(range(0, len(ids), PATTERNS_PER_RULE)):
             rule = f"ndb_t{target}{'_ep' if ep else ''}_{chunk_no}"
             chunk = ids[start : start + PATTERNS_PER_RULE]
-            _add_group(compiler, rule, _TARGET_GUARDS[target], chunk, parts.patterns, ep, parts.unsupported, accepted)
-    if accepted:
-        counts["body-pattern"] = len(accepted)
+            _add_group(compiler, rule, _TARGET_GUARDS[target], chunk, patterns, ep, rejected, accepted)
+    for i, why in rejected.items():
+        if i not in owner:
+            parts.unsupported.add(f"body pattern rejected by yara-x: {why}", patterns[i].name)
+    if accepted - owner.keys():
+        counts["body-pattern"] = len(accepted - owner.keys())
+    logical, pattern_owner = _usable_logical(parts, owner, rejected)
+    if logical:
+        counts["logical"] = len(logical)
+    # A signature that holds with no subsignature matched (``0=0&...`` aside, ``0<2``) is evaluated on every file
+    # of its type: these rules say which types a file is.
     compiler.new_namespace(LOGICAL_NAMESPACE)
-    for n, sig in enumerate(parts.logical):
-        try:
-            compiler.add_source(_logical_source(f"ldb_{n}", sig), origin=sig.name)
-            counts["logical"] = counts.get("logical", 0) + 1
-        except yara_x.CompileError as exc:
-            first = str(exc).splitlines()[0] if str(exc) else "compile error"
-            parts.unsupported.add(f"logical signature rejected by yara-x: {first[:80]}", sig.name)
-    return compiler.build(), counts
+    for target in sorted({t for _, t, _, expr in logical if t and holds_unmatched(expr)}):
+        compiler.add_source(f"rule ldb_t{target} {{\n  condition:\n    {_TARGET_GUARDS[target]}\n}}\n")
+    tables = MatchTables(
+        rules=compiler.build(),
+        hash_index=HashIndex(parts.hashes),
+        section_index=HashIndex(parts.section_hashes),
+        patterns=[(p.name, p.offset_kind, p.start, p.span) for p in patterns],
+        logical=logical,
+        pattern_owner=pattern_owner,
+    )
+    return tables, counts
 
 
-def _logical_source(rule: str, sig: LogicalSig) -> str:
-    """One YARA rule per logical signature (each has its own condition); its ClamAV name is kept in the metadata,
-    since ClamAV names (``Win.Trojan.Agent-1``) are not YARA identifiers."""
-    imports = "".join(f'import "{m}"\n' for m in sig.modules)
-    strings = "\n".join(f"    $s{i} = {text}" for i, text in enumerate(sig.strings))
-    guards = [_TARGET_GUARDS[sig.target]]
-    if sig.file_size is not None:
-        guards.append(f"filesize >= {sig.file_size[0]} and filesize <= {sig.file_size[1]}")
-    condition = " and ".join([f"({g})" for g in guards if g] + [sig.condition])
-    name = sig.name.replace("\\", "\\\\").replace('"', '\\"')
-    return (f'{imports}rule {rule} {{\n  meta:\n    name = "{name}"\n  strings:\n{strings}\n'
-            f"  condition:\n    {condition}\n}}\n")
+def _usable_logical(
+    parts: SignatureParts, owner: dict[int, tuple[int, int]], rejected: dict[int, str]
+) -> tuple[list[LogicalRule], dict[int, tuple[int, int]]]:
+    """The logical signatures all of whose subsignatures compiled, numbered afresh; the others are counted."""
+    lost = {owner[i][0]: why for i, why in rejected.items() if i in owner}
+    renumber: dict[int, int] = {}
+    logical: list[LogicalRule] = []
+    for k, sig in enumerate(parts.logical):
+        if k in lost:
+            parts.unsupported.add(f"logical signature: subsignature rejected by yara-x: {lost[k]}", sig.name)
+            continue
+        renumber[k] = len(logical)
+        logical.append((sig.name, sig.target, sig.file_size, sig.expr))
+    return logical, {i: (renumber[k], j) for i, (k, j) in owner.items() if k in renumber}
 
 
 def _version(sources: Sequence[Source]) -> str:
@@ -317,7 +343,7 @@ def _version(sources: Sequence[Source]) -> str:
 
 def _build(sources: Sequence[Source], version: str) -> SignatureSet:
     parts, notes = _parse(sources)
-    rules, counts = _compile(parts)
+    tables, counts = _compile(parts)
     if parts.hashes:
         counts["hash"] = len(parts.hashes)
     if parts.section_hashes:
@@ -326,19 +352,14 @@ def _build(sources: Sequence[Source], version: str) -> SignatureSet:
         version=version,
         counts=counts,
         unsupported=parts.unsupported,
-        tables_or_loader=MatchTables(
-            rules=rules,
-            hash_index=HashIndex(parts.hashes),
-            section_index=HashIndex(parts.section_hashes),
-            patterns=[(p.name, p.offset_kind, p.start, p.span) for p in parts.patterns],
-        ),
+        tables_or_loader=tables,
         sources=[origin for origin, _ in parts.sources],
         notes=notes,
     )
 
 
 _META_FIELDS = ("counts", "unsupported", "sources", "notes")
-_TABLE_FIELDS = ("hash_index", "section_index", "patterns")
+_TABLE_FIELDS = ("hash_index", "section_index", "patterns", "logical", "pattern_owner")
 
 
 def _load_tables(tables_fh: BinaryIO, yarx_fh: BinaryIO) -> MatchTables:
@@ -388,7 +409,7 @@ def _store(base: Path, sigset: SignatureSet) -> None:
     try:
         base.parent.mkdir(parents=True, exist_ok=True)
         for suffix, write in (
-            (".tables", lambda fh: pickle.dump({k: getattr(sigset, k) for k in _TABLE_FIELDS}, fh)),
+            (".tables", lambda fh: pickle.dump({k: getattr(sigset.tables, k) for k in _TABLE_FIELDS}, fh)),
             (".yarx", sigset.rules.serialize_into),
             (".meta", lambda fh: pickle.dump({k: getattr(sigset, k) for k in _META_FIELDS}, fh)),  # last: the mark
         ):
