@@ -25,6 +25,7 @@ from .results import CLEAN, DETECTED, SKIPPED, DetTuple, FileResult, SkipReason
 from .signatures.eicar import EICAR_NAME, EICAR_NAMESPACE
 from .signatures.hashes import HashIndex
 from .signatures.ldb import evaluate, holds_unmatched
+from .signatures.model import Expr
 from .signatures.sigset import BODY_NAMESPACE, LOGICAL_NAMESPACE, LogicalRule, PatternInfo, SignatureSet
 from .signatures.yara import severity_from_meta
 from .throttle import Throttle
@@ -71,8 +72,27 @@ class WorkerConfig:
             patterns=sigset.patterns,
             logical=sigset.tables.logical,
             pattern_owner=sigset.tables.pattern_owner,
+            max_matches=max([1000, *(_counted_up_to(expr) for *_, expr in sigset.tables.logical)]),
             **kwargs,
         )
+
+
+def _counted_up_to(expr: Expr) -> int:
+    """How many matches of one pattern an expression may need to see: one more than its largest count."""
+    if expr[0] == "count":
+        return int(expr[3]) + 1
+    if expr[0] in ("and", "or"):
+        return max((_counted_up_to(e) for e in expr[1]), default=0)
+    return 0
+
+
+def _entry_point(outputs: dict[str, Any]) -> int | None:
+    """The file offset of the entry point, from the pe module for a PE and the elf module otherwise (the pe module
+    answers ``{"is_pe": False}`` for an ELF, which must not hide the elf one)."""
+    pe = outputs.get("pe") or {}
+    module = pe if pe.get("is_pe") else outputs.get("elf") or {}
+    ep = module.get("entry_point")
+    return int(ep) if ep is not None else None
 
 
 def _check_offset(kind: str, start: int, span: int, offsets: list[int], size: int, ep: int | None) -> int | None:
@@ -125,9 +145,7 @@ class Matcher:
                     pid = int(pat.identifier[2:])
                     name, kind, start, span = self.cfg.patterns[pid]
                     if kind == "ep" and not ep_loaded:
-                        outputs = res.module_outputs
-                        ep = (outputs.get("pe") or outputs.get("elf") or {}).get("entry_point")
-                        ep_loaded = True
+                        ep, ep_loaded = _entry_point(res.module_outputs), True
                     off = _check_offset(kind, start, span, [m.offset for m in pat.matches], size, ep)
                     if pid in owner:
                         sig, sub = owner[pid]

@@ -8,8 +8,8 @@ expression is evaluated only for a signature some subsignature of which matched,
 
 What has no faithful form raises :class:`~.ndb.Untranslatable` with the reason, which the loader counts: PCRE,
 byte-compare, macro and image-fuzzy subsignatures, target conditions other than ``Target``, ``Engine`` and
-``FileSize``, counts on patterns that also carry an offset, and ``&`` mixed with ``|`` without parentheses (ClamAV's
-own reading of those is not documented).
+``FileSize``, and counts on patterns that also carry an offset. Signatures made for other ClamAV engine levels
+(``Engine:51-99``) are skipped, as that ClamAV skips them, and counted.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import re
 from collections.abc import Collection, Mapping
 
 from .model import BodyPattern, Expr, LogicalSig
-from .ndb import Untranslatable, check_target, clamav_hex_to_yara, parse_offset
+from .ndb import Untranslatable, check_engine_levels, check_target, clamav_hex_to_yara, parse_offset
 
 __all__ = ["parse_ldb_line", "evaluate", "holds_unmatched"]
 
@@ -28,18 +28,20 @@ _MODIFIERS = {"i": "nocase", "w": "wide", "a": "ascii", "f": "fullword"}
 
 
 def _target(block: str) -> tuple[int, tuple[int, int] | None]:
-    target, size = 0, None
+    target, size = None, None
     for item in filter(None, (p.strip() for p in block.split(","))):
         key, _, value = item.partition(":")
-        if key == "Engine":  # the ClamAV engine levels that may load it: not a condition on the file
-            continue
-        if key == "Target" and value.isdigit():
+        if key == "Engine":
+            check_engine_levels(value)
+        elif key == "Target" and value.isdigit():
             target = int(value)
         elif key == "FileSize" and re.fullmatch(r"\d+-\d+", value):
             lo, hi = (int(v) for v in value.split("-"))
             size = (lo, hi)
         else:
             raise Untranslatable(f"target condition {key}")
+    if target is None:
+        raise Untranslatable("no Target in the target description")  # ClamAV refuses such a database
     return check_target(target), size
 
 
@@ -50,7 +52,7 @@ def _string(hexsig: str, modifiers: str) -> str:
     if not re.fullmatch(r"(?:[0-9a-fA-F]{2})+", hexsig):
         raise Untranslatable("modifiers on a pattern with wildcards")
     try:
-        words = [_MODIFIERS[m] for m in modifiers]
+        words = [_MODIFIERS[m] for m in dict.fromkeys(modifiers)]  # ClamAV accepts "ii", yara-x does not
     except KeyError as exc:
         raise Untranslatable(f"subsignature modifier {exc.args[0]!r}") from None
     text = "".join(f"\\x{hexsig[i:i + 2]}" for i in range(0, len(hexsig), 2))
@@ -83,45 +85,41 @@ class _Expression:
         return out
 
     def _sequence(self) -> Expr:
-        parts = [self._operand()]
-        ops: set[str] = set()
-        while self.pos < len(self.text) and self.text[self.pos] in "&|":
-            ops.add(self.text[self.pos])
+        """``a OP rest``: ClamAV splits at the first operator and reads the rest as one operand, so ``0&1|2`` is
+        ``0&(1|2)``."""
+        left = self._operand()
+        if self.pos < len(self.text) and self.text[self.pos] in "&|":
+            op = "and" if self.text[self.pos] == "&" else "or"
             self.pos += 1
-            parts.append(self._operand())
-        if len(ops) > 1:
-            raise Untranslatable("& and | mixed without parentheses")
-        return parts[0] if len(parts) == 1 else ("and" if ops == {"&"} else "or", tuple(parts))
+            return (op, (left, self._sequence()))
+        return left
 
     def _operand(self) -> Expr:
+        before = set(self.used)
         if self.pos < len(self.text) and self.text[self.pos] == "(":
             self.pos += 1
-            start = self.pos
             inner = self._sequence()
-            group = self.text[start : self.pos]
             if self.pos >= len(self.text) or self.text[self.pos] != ")":
                 raise Untranslatable("unbalanced parentheses in the logical expression")
             self.pos += 1
-            count = self._count()
-            if count is None:
-                return inner
-            if not re.fullmatch(r"\d+(?:\|\d+)*", group):
-                raise Untranslatable("a match count on a group other than an | of subsignatures")
-            return self._counted(tuple(int(i) for i in group.split("|")), *count)
-        m = _INDEX.match(self.text, self.pos)
-        if not m:
-            raise Untranslatable("malformed logical expression")
-        self.pos = m.end()
-        index = int(m.group())
-        if index >= len(self.subsigs):
-            raise Untranslatable(f"the expression names subsignature {index}, which is not given")
-        self.used.add(index)
+        else:
+            m = _INDEX.match(self.text, self.pos)
+            if not m:
+                raise Untranslatable("malformed logical expression")
+            self.pos = m.end()
+            index = int(m.group())
+            if index >= len(self.subsigs):
+                raise Untranslatable(f"the expression names subsignature {index}, which is not given")
+            self.used.add(index)
+            inner = ("sub", index)
         count = self._count()
         if count is None:
-            return ("sub", index)
-        if count[2] is not None:
-            raise Untranslatable("a distinct-subsignature count on a single subsignature")
-        return self._counted((index,), *count)
+            return inner
+        indexes = tuple(sorted(self.used - before))
+        if any(self.subsigs[i].offset_kind != "any" for i in indexes):
+            raise Untranslatable("a match count on a subsignature with an offset")
+        op, n, distinct = count
+        return ("count", indexes, op, n, distinct if len(indexes) > 1 else None, inner)
 
     def _count(self) -> tuple[str, int, int | None] | None:
         m = _COUNT.match(self.text, self.pos)
@@ -130,18 +128,11 @@ class _Expression:
         self.pos = m.end()
         return m.group(1), int(m.group(2)), int(m.group(3)) if m.group(3) else None
 
-    def _counted(self, indexes: tuple[int, ...], op: str, n: int, distinct: int | None) -> Expr:
-        if any(i >= len(self.subsigs) for i in indexes):
-            raise Untranslatable("the expression names a subsignature that is not given")
-        if any(self.subsigs[i].offset_kind != "any" for i in indexes):
-            raise Untranslatable("a match count on a subsignature with an offset")
-        self.used.update(indexes)
-        return ("count", indexes, op, n, distinct)
-
 
 def evaluate(expr: Expr, matched: Collection[int], counts: Mapping[int, int]) -> bool:
     """Whether the expression holds, given the subsignatures that matched (where their offsets allow) and how often
-    each matched anywhere."""
+    each matched. A count is over a group's subsignatures together, and zero when the group itself does not hold
+    (``(0&1)>1`` needs both); ``,Y`` also asks that Y of them matched."""
     kind = expr[0]
     if kind == "sub":
         return expr[1] in matched
@@ -149,8 +140,8 @@ def evaluate(expr: Expr, matched: Collection[int], counts: Mapping[int, int]) ->
         return all(evaluate(e, matched, counts) for e in expr[1])
     if kind == "or":
         return any(evaluate(e, matched, counts) for e in expr[1])
-    _, indexes, op, n, distinct = expr
-    total = sum(counts.get(i, 0) for i in indexes)
+    _, indexes, op, n, distinct, inner = expr
+    total = sum(counts.get(i, 0) for i in indexes) if evaluate(inner, matched, counts) else 0
     holds = total == n if op == "=" else total > n if op == ">" else total < n
     return holds and (distinct is None or sum(1 for i in indexes if counts.get(i, 0)) >= distinct)
 

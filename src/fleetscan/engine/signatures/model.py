@@ -43,7 +43,7 @@ class BodyPattern:
 
 Expr = tuple[Any, ...]
 """A logical expression: ``("sub", i)``, ``("and", (e, ...))``, ``("or", (e, ...))``, or
-``("count", (i, ...), "=" | ">" | "<", n, distinct or None)``: plain tuples, so that they pickle."""
+``("count", (i, ...), "=" | ">" | "<", n, distinct or None, group expression)``: plain tuples, so that they pickle."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,8 @@ __all__ = [
     "parse_ndb_line",
     "parse_offset",
     "check_target",
+    "check_engine_levels",
+    "CLAMAV_LEVEL",
     "clamav_hex_to_yara",
     "SUPPORTED_TARGETS",
 ]
@@ -116,6 +118,23 @@ def clamav_hex_to_yara(sig: str) -> str:
     return " ".join(tokens)
 
 
+#: The functionality level of the ClamAV whose signature semantics this engine follows (1.4). Signatures limited to
+#: other levels are skipped, as that ClamAV skips them: a database often carries one form for old engines and
+#: another for new ones, and loading both would report twice or wrongly.
+CLAMAV_LEVEL = 216
+
+
+def check_engine_levels(spec: str) -> None:
+    """``min-max`` (either side may be empty) must include :data:`CLAMAV_LEVEL`."""
+    lo, sep, hi = spec.partition("-")
+    if not sep:
+        hi = lo
+    if not (lo or hi) or not all(v.isdigit() for v in (lo, hi) if v):
+        raise Untranslatable("malformed engine level range")
+    if (lo and int(lo) > CLAMAV_LEVEL) or (hi and int(hi) < CLAMAV_LEVEL):
+        raise Untranslatable(f"made for other ClamAV engine levels (this engine follows level {CLAMAV_LEVEL})")
+
+
 def check_target(target: int) -> int:
     """The target type, if this engine can tell such files apart without ClamAV's normalisers."""
     if target in NORMALISED_TARGETS:
@@ -159,6 +178,8 @@ def parse_ndb_line(line: str) -> BodyPattern:
     if not target_s.isdigit():
         raise Untranslatable("malformed target type")
     target = check_target(int(target_s))
+    if len(fields) > 4 and (fields[4] or (len(fields) > 5 and fields[5])):  # MinFL[:MaxFL]
+        check_engine_levels(f"{fields[4]}-{fields[5] if len(fields) > 5 else ''}")
     kind, start, span = parse_offset(offset_s, target)
     return BodyPattern(
         name=name, string=f"{{ {clamav_hex_to_yara(hexsig)} }}", target=target, offset_kind=kind, start=start,
