@@ -8,8 +8,11 @@ is counted per kind.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from .ldb import parse_ldb_line
-from .model import HASH_LENGTHS, HashSig, SignatureParts
+from .model import HASH_LENGTHS, HashSig, SignatureParts, UnsupportedReport
 from .ndb import Untranslatable, parse_ndb_line
 
 __all__ = ["parse_clamav_db", "CLAMAV_SUFFIXES", "METADATA_SUFFIXES"]
@@ -78,6 +81,20 @@ def _hash_lines(text: str, origin: str, parts: SignatureParts, section: bool) ->
             parts.hashes.append(HashSig(name, algo, digest, size, "hash"))
 
 
+T = TypeVar("T")
+
+
+def _translate_lines(
+    text: str, origin: str, parse: Callable[[str], T], into: list[T], kind: str, unsupported: UnsupportedReport
+) -> None:
+    """Every line translated, or counted with the reason it could not be."""
+    for n, line in _lines(text):
+        try:
+            into.append(parse(line))
+        except Untranslatable as exc:
+            unsupported.add(f"{kind}: {exc}", f"{origin}:{n}")
+
+
 def parse_clamav_db(suffix: str, text: str, origin: str, parts: SignatureParts) -> bool:
     """Add one database file's signatures to ``parts``; False when the suffix is not a ClamAV database."""
     if suffix in _HASH_FILE:
@@ -85,17 +102,9 @@ def parse_clamav_db(suffix: str, text: str, origin: str, parts: SignatureParts) 
     elif suffix in _SECTION_FILE:
         _hash_lines(text, origin, parts, section=True)
     elif suffix in _BODY_FILE:
-        for n, line in _lines(text):
-            try:
-                parts.patterns.append(parse_ndb_line(line))
-            except Untranslatable as exc:
-                parts.unsupported.add(f"body pattern: {exc}", f"{origin}:{n}")
+        _translate_lines(text, origin, parse_ndb_line, parts.patterns, "body pattern", parts.unsupported)
     elif suffix in _LOGICAL_FILE:
-        for n, line in _lines(text):
-            try:
-                parts.logical.append(parse_ldb_line(line))
-            except Untranslatable as exc:
-                parts.unsupported.add(f"logical signature: {exc}", f"{origin}:{n}")
+        _translate_lines(text, origin, parse_ldb_line, parts.logical, "logical signature", parts.unsupported)
     elif suffix in _YARA_FILE:
         parts.yara_sources.append((origin, text))
     elif suffix in _UNSUPPORTED:
