@@ -1,7 +1,7 @@
 """ClamAV database files: which ones this engine uses, and an exact count of the lines it cannot use.
 
 Used: ``.hdb``/``.hsb`` (whole-file hashes), ``.mdb``/``.msb`` (PE section hashes), ``.ndb`` (body patterns),
-``.ldb`` (logical signatures, as YARA rules), ``.yar``/``.yara`` (ClamAV's YARA subset, compiled by yara-x); the
+``.ldb`` (logical signatures over body patterns), ``.yar``/``.yara`` (ClamAV's YARA subset, compiled by yara-x); the
 ``u`` variants (``.hdu``, ``.ndu``...) are the same formats for potentially unwanted applications. Everything else
 is counted per kind.
 """
