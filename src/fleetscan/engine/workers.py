@@ -53,7 +53,7 @@ class WorkerConfig:
     section_index: HashIndex
     patterns: list[PatternInfo]
     logical: list[LogicalRule] = field(default_factory=list)
-    pattern_owner: dict[int, tuple[int, int]] = field(default_factory=dict)
+    pattern_owner: dict[int, tuple[int, int] | None] = field(default_factory=dict)
     classes: frozenset[int] = frozenset()
     scan_archives: bool = True
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
@@ -148,8 +148,9 @@ class Matcher:
                         ep, ep_loaded = _entry_point(res.module_outputs), True
                     off = _check_offset(kind, start, span, [m.offset for m in pat.matches], size, ep)
                     if pid in owner:
-                        sig, sub = owner[pid]
-                        hits.setdefault(sig, {})[sub] = (len(pat.matches), off)
+                        logical = owner[pid]
+                        if logical is not None:
+                            hits.setdefault(logical[0], {})[logical[1]] = (len(pat.matches), off)
                     elif off is not None:
                         _add(out, (name, "body-pattern", "high", off, member))
             elif ns == LOGICAL_NAMESPACE:

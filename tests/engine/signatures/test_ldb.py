@@ -76,6 +76,14 @@ def test_what_yara_cannot_say_is_refused_with_the_reason(line: str, reason: str)
     assert str(exc.value) == reason
 
 
+def test_a_signature_with_a_subsignature_yara_x_rejects_matches_nothing(tmp_path: Path) -> None:
+    sample = write(tmp_path / "t.txt", "xx alpha-part xx")
+    sigset = sigs(tmp_path, "t.ldb", [f"L.Half;Engine:51-255,Target:0;0|1;{h('alpha-part')};6162{{5-2}}63"])
+    assert "logical" not in sigset.counts
+    assert [r for r in sigset.unsupported.counts if r.startswith("logical signature: subsignature rejected")]
+    assert found(scan([sample], sigset)) == set()  # its compiled subsignature is not reported on its own
+
+
 def elf_entry_bytes(path: Path) -> bytes:
     """Eight bytes at an ELF file's entry point (its file offset as yara-x's elf module gives it)."""
     import yara_x

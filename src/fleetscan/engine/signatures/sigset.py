@@ -71,8 +71,10 @@ class MatchTables:
     section_index: HashIndex
     patterns: list[PatternInfo]
     logical: list[LogicalRule] = field(default_factory=list)
-    pattern_owner: dict[int, tuple[int, int]] = field(default_factory=dict)
-    """Pattern id -> (index in ``logical``, subsignature) for the patterns that are logical subsignatures."""
+    pattern_owner: dict[int, tuple[int, int] | None] = field(default_factory=dict)
+    """Pattern id -> (index in ``logical``, subsignature) for the patterns that are logical subsignatures; None for
+    those of a signature that could not be used (another of its subsignatures did not compile), which must match
+    nothing on their own."""
 
 
 @dataclass
@@ -319,7 +321,7 @@ def _compile(parts: SignatureParts) -> tuple[MatchTables, dict[str, int]]:
 
 def _usable_logical(
     parts: SignatureParts, owner: dict[int, tuple[int, int]], rejected: dict[int, str]
-) -> tuple[list[LogicalRule], dict[int, tuple[int, int]]]:
+) -> tuple[list[LogicalRule], dict[int, tuple[int, int] | None]]:
     """The logical signatures all of whose subsignatures compiled, numbered afresh; the others are counted."""
     lost = {owner[i][0]: why for i, why in rejected.items() if i in owner}
     renumber: dict[int, int] = {}
@@ -330,7 +332,7 @@ def _usable_logical(
             continue
         renumber[k] = len(logical)
         logical.append((sig.name, sig.target, sig.file_size, sig.expr))
-    return logical, {i: (renumber[k], j) for i, (k, j) in owner.items() if k in renumber}
+    return logical, {i: (renumber[k], j) if k in renumber else None for i, (k, j) in owner.items()}
 
 
 def _version(sources: Sequence[Source]) -> str:
