@@ -24,8 +24,7 @@ from .pe import pe_sections
 from .results import CLEAN, DETECTED, SKIPPED, DetTuple, FileResult, SkipReason
 from .signatures.eicar import EICAR_NAME, EICAR_NAMESPACE
 from .signatures.hashes import HashIndex
-from .signatures.ldb import evaluate, holds_unmatched
-from .signatures.model import Expr
+from .signatures.ldb import evaluate, holds_unmatched, matches_needed
 from .signatures.sigset import BODY_NAMESPACE, LOGICAL_NAMESPACE, LogicalRule, PatternInfo, SignatureSet
 from .signatures.yara import severity_from_meta
 from .throttle import Throttle
@@ -72,18 +71,9 @@ class WorkerConfig:
             patterns=sigset.patterns,
             logical=sigset.tables.logical,
             pattern_owner=sigset.tables.pattern_owner,
-            max_matches=max([1000, *(_counted_up_to(expr) for *_, expr in sigset.tables.logical)]),
+            max_matches=max([1000, *(matches_needed(expr) for *_, expr in sigset.tables.logical)]),
             **kwargs,
         )
-
-
-def _counted_up_to(expr: Expr) -> int:
-    """How many matches of one pattern an expression may need to see: one more than its largest count."""
-    if expr[0] == "count":
-        return int(expr[3]) + 1
-    if expr[0] in ("and", "or"):
-        return max((_counted_up_to(e) for e in expr[1]), default=0)
-    return 0
 
 
 def _entry_point(outputs: dict[str, Any]) -> int | None:

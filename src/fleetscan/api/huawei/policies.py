@@ -156,18 +156,25 @@ def create_policy(plane: ControlPlane, scope: Scope, given: Input) -> dict[str, 
     return {"task_id": task_id, "policy_id": schedule.schedule_id, "result": not reasons, "fail_reasons": reasons}
 
 
-def _as_body(schedule: Schedule) -> dict[str, Any]:
-    """A stored policy in the request's own field names, for a partial change to overlay."""
-    rule, t = schedule.rule, schedule.template
-    assert isinstance(rule, PolicyRule)
+def _when(rule: PolicyRule) -> dict[str, Any]:
+    """When a policy fires, in the field names requests and responses share."""
     return {
-        "policy_name": schedule.name,
         "start_type": rule.start_type.value,
         "scan_period": rule.scan_period,
         "scan_period_date": rule.scan_period_date,
         "scan_time": rule.scan_time,
         "scan_hour": rule.scan_hour,
         "scan_minute": rule.scan_minute,
+    }
+
+
+def _as_body(schedule: Schedule) -> dict[str, Any]:
+    """A stored policy in the request's own field names, for a partial change to overlay."""
+    rule, t = schedule.rule, schedule.template
+    assert isinstance(rule, PolicyRule)
+    return {
+        "policy_name": schedule.name,
+        **_when(rule),
         "timezone_offset": rule.timezone_offset,
         "scan_type": t.scan_type.value,
         "action": t.action.value,
@@ -224,12 +231,7 @@ def render(schedule: Schedule, hosts: list[Host]) -> dict[str, Any]:
     return {
         "policy_id": schedule.schedule_id,
         "policy_name": schedule.name,
-        "start_type": rule.start_type.value,
-        "scan_period": rule.scan_period,
-        "scan_period_date": rule.scan_period_date,
-        "scan_time": rule.scan_time,
-        "scan_hour": rule.scan_hour,
-        "scan_minute": rule.scan_minute,
+        **_when(rule),
         "next_start_time": schedule.next_fire_at or 0,
         "scan_dir": ";".join(t.scan_paths),
         "ignore_dir": ";".join(t.ignore_paths),

@@ -20,7 +20,7 @@ from collections.abc import Collection, Mapping
 from .model import BodyPattern, Expr, LogicalSig
 from .ndb import Untranslatable, check_engine_levels, check_target, clamav_hex_to_yara, parse_offset
 
-__all__ = ["parse_ldb_line", "evaluate", "holds_unmatched"]
+__all__ = ["parse_ldb_line", "evaluate", "holds_unmatched", "matches_needed"]
 
 _COUNT = re.compile(r"([=<>])(\d+)(?:,(\d+))?")
 _INDEX = re.compile(r"\d+")
@@ -144,6 +144,15 @@ def evaluate(expr: Expr, matched: Collection[int], counts: Mapping[int, int]) ->
     total = sum(counts.get(i, 0) for i in indexes) if evaluate(inner, matched, counts) else 0
     holds = total == n if op == "=" else total > n if op == ">" else total < n
     return holds and (distinct is None or sum(1 for i in indexes if counts.get(i, 0)) >= distinct)
+
+
+def matches_needed(expr: Expr) -> int:
+    """How many matches of one pattern evaluating the expression may need: one more than its largest count."""
+    if expr[0] == "count":
+        return max(int(expr[3]) + 1, matches_needed(expr[5]))
+    if expr[0] in ("and", "or"):
+        return max((matches_needed(e) for e in expr[1]), default=0)
+    return 0
 
 
 def holds_unmatched(expr: Expr) -> bool:
