@@ -1,0 +1,126 @@
+"""The one rule for text and numbers, applied at every edge and again in front of storage.
+
+Every string that reaches the core must be storable by both backends and readable by every client:
+valid Unicode scalar values (a JSON `\\udfff` escape decodes to a lone surrogate, which neither UTF-8
+nor PostgreSQL can hold), never NUL (PostgreSQL text refuses it, SQLite would keep it and hand it
+back), and, where the string is a name, a path, an id or a filter, no other C0 control or DEL either.
+Every integer must fit the column it lands in: a signed 64-bit integer unless the field says less.
+Integers written as text are ASCII decimal only (`str.isdigit` would take `²` and `٣`).
+
+A value that breaks the rule is refused with `InvalidParameter` naming the field; nothing is cut short
+or coerced. Each edge maps that error to its own wire shape.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Final
+
+from .errors import InvalidParameter
+
+__all__ = [
+    "INT32_MAX",
+    "INT64_MAX",
+    "INT64_MIN",
+    "MAX_JSON_DEPTH",
+    "check_int",
+    "check_text",
+    "check_tree",
+    "load_json",
+    "parse_int",
+    "text_problem",
+]
+
+INT32_MAX: Final = 2**31 - 1
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
+MAX_JSON_DEPTH: Final = 32
+_DECIMAL = re.compile(r"-?[0-9]{1,20}", re.ASCII)
+# Tab, newline and carriage return are fine in free text (a memo, a reason); no other control is.
+_FREE_TEXT_CONTROLS: Final = frozenset("\t\n\r")
+
+
+def text_problem(value: str, *, free: bool = False) -> str | None:
+    """Why `value` cannot be stored, or None. `free` text may hold tabs and line breaks."""
+    for char in value:
+        code = ord(char)
+        if 0xD800 <= code <= 0xDFFF:
+            return "must be valid Unicode (it holds a lone surrogate)"
+        if code == 0:
+            return "must not contain NUL"
+        if (code < 0x20 or code == 0x7F) and not (free and char in _FREE_TEXT_CONTROLS):
+            return "must not contain control characters"
+    return None
+
+
+def check_text(name: str, value: str, *, max_len: int, min_len: int = 0, free: bool = False) -> str:
+    """`value` unchanged, or InvalidParameter: length in characters and the text rule above."""
+    if not min_len <= len(value) <= max_len:
+        raise InvalidParameter(name, f"length must be {min_len} to {max_len} characters")
+    problem = text_problem(value, free=free)
+    if problem is not None:
+        raise InvalidParameter(name, problem)
+    return value
+
+
+def check_int(name: str, value: int, lo: int = INT64_MIN, hi: int = INT64_MAX) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameter(name, "must be an integer")
+    if not lo <= value <= hi:
+        raise InvalidParameter(name, f"must be {lo} to {hi}")
+    return value
+
+
+def parse_int(name: str, text: str, lo: int = INT64_MIN, hi: int = INT64_MAX) -> int:
+    """An integer written in ASCII decimal, bounded; nothing else is an integer."""
+    if not _DECIMAL.fullmatch(text):
+        raise InvalidParameter(name, "must be an integer written in decimal digits")
+    return check_int(name, int(text), lo, hi)
+
+
+def check_tree(name: str, value: object, *, max_depth: int = MAX_JSON_DEPTH) -> object:
+    """Walk a parsed JSON value: depth, every key and string by the text rule, every integer within int64.
+
+    Strings inside a tree are held to the free-text rule; the field that uses one applies its own,
+    stricter rule when it reads it. Iterative, so a deep tree cannot exhaust the stack.
+    """
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > max_depth:
+                raise InvalidParameter(name, f"JSON may be nested at most {max_depth} levels deep")
+            children: Iterable[object] = item.values() if isinstance(item, dict) else item
+            if isinstance(item, dict):
+                for key in item:
+                    _tree_text(name, key)
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(item, str):
+            _tree_text(name, item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if not INT64_MIN <= item <= INT64_MAX:
+                raise InvalidParameter(name, "holds an integer beyond 64 bits")
+    return value
+
+
+def _tree_text(name: str, value: str) -> None:
+    problem = text_problem(value, free=True)
+    if problem is not None:
+        raise InvalidParameter(name, problem)
+
+
+def _no_constant(token: str) -> object:
+    raise ValueError(f"{token} is not JSON")
+
+
+def load_json(name: str, raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> object:
+    """Parse JSON and hold the result to `check_tree`. NaN and Infinity are not JSON and are refused."""
+    try:
+        value: object = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise InvalidParameter(name, f"JSON may be nested at most {max_depth} levels deep") from None
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidParameter(name, "must be valid JSON") from None
+    return check_tree(name, value, max_depth=max_depth)
