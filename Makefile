@@ -6,7 +6,7 @@ DATA_DIR ?= ./data
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install system-deps run test test-fast lint clean clean-data
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 
+# PostgreSQL, ClamAV, Chromium...: installed when missing if we are root, otherwise named and refused.
+system-deps:
+	bash scripts/install-system-deps.sh
+
 run: install
 	$(BIN)/fleetscan run --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
 
@@ -22,8 +26,15 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-test: lint
+test: system-deps lint
 	$(BIN)/pytest -q
 
+# The inner loop: no real agents, browsers, benchmarks or fuzzing, SQLite only.
+test-fast: lint
+	$(BIN)/pytest -q -m "not slow and not reliability" -k "not postgresql"
+
 clean:
-	rm -rf $(VENV) $(DATA_DIR)
+	rm -rf $(VENV)
+
+clean-data:
+	rm -rf $(DATA_DIR)

@@ -50,3 +50,20 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 @pytest.fixture
 def tenant(server: ServerProcess) -> Tenant:
     return Tenant(server)
+
+
+# Folders whose tests run real agents, browsers or benchmarks: the fast tier (`make test-fast`) leaves them out.
+_SLOW_FOLDERS = ("agent", "console", "bench")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: real agents, browsers or benchmarks (left out of make test-fast)")
+    config.addinivalue_line("markers", "reliability: the property-based fuzz of every edge")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).parent
+    for item in items:
+        parts = item.path.relative_to(root).parts
+        if parts and parts[0] in _SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
