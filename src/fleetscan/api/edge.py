@@ -14,7 +14,9 @@ handlers with `Edge.endpoint`. The wrapper, in order:
 5. turns anything the table does not know into the edge's own 500, logged with the request id.
 
 Every failure becomes an ordinary response, so nothing propagates to the server: the kept-alive
-connection stays usable after a 500, and a body left unread is discarded by the server.
+connection stays usable after a 500 or any other refusal. Only a refusal that leaves part of the body
+unread (a 413, or a 401 decided from the headers alone) closes its connection, so that the rest of an
+upload nobody will read is never taken in.
 Handlers authenticate from the headers first and parse off the event loop; the wrapper only
 guarantees that whatever they read is bounded.
 """
@@ -29,7 +31,7 @@ from typing import Any, Generic, TypeVar
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Message, Receive
+from starlette.types import Message
 
 from .security import AuthError
 
@@ -106,20 +108,28 @@ def request_id(request: Request) -> str:
     return str(request.state.request_id)
 
 
-def _capped(receive: Receive, limit: int) -> Receive:
-    """`receive` that raises BodyTooLarge once more than `limit` body bytes have arrived."""
-    seen = 0
+class _CappedBody:
+    """The request's `receive`, raising BodyTooLarge once more than `limit` body bytes have arrived.
 
-    async def receive_capped() -> Message:
-        nonlocal seen
-        message = await receive()
+    `unread` tells whether the client may still be sending: a refusal then closes the connection rather
+    than take in (and discard) the rest of an upload nobody will read.
+    """
+
+    def __init__(self, request: Request, limit: int) -> None:
+        self._receive = request.receive
+        self._limit = limit
+        self._seen = 0
+        headers = request.headers
+        self.unread = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
         if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise BodyTooLarge(limit)
+            self._seen += len(message.get("body", b""))
+            if self._seen > self._limit:
+                raise BodyTooLarge(self._limit)
+            self.unread = bool(message.get("more_body", False))
         return message
-
-    return receive_capped
 
 
 @dataclass(frozen=True)
@@ -138,15 +148,21 @@ class Edge(Generic[W]):
 
         async def endpoint(request: Request) -> Response:
             request.state.request_id = self.new_request_id()
+            body = _CappedBody(request, self.body_limit)
             try:
                 if methods is not None and request.method not in methods:
                     raise MethodNotAllowed(request.method, methods)
                 declared = request.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > self.body_limit:
                     raise BodyTooLarge(self.body_limit)
-                return await handler(Request(request.scope, _capped(request.receive, self.body_limit)))
+                return await handler(Request(request.scope, body))
             except Exception as exc:
-                return self.refuse(exc, request)
+                response = self.refuse(exc, request)
+                if body.unread:
+                    # Stop the upload rather than take in the rest only to discard it: the client reads
+                    # the answer once its write fails, and opens a new connection for its next request.
+                    response.headers["connection"] = "close"
+                return response
 
         return endpoint
 
