@@ -78,7 +78,8 @@ def _app(edge: Edge[Any]) -> Starlette:
 def served(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     """(edge name, base url) of a uvicorn serving that edge's seam."""
     name = str(request.param)
-    edge = {"agent": agent_edge, "alibaba": alibaba_edge, "huawei": huawei_edge}[name](LIMIT)
+    edges: dict[str, Callable[[int], Edge[Any]]] = {"agent": agent_edge, "alibaba": alibaba_edge, "huawei": huawei_edge}
+    edge = edges[name](LIMIT)
     port = free_port()
     config = uvicorn.Config(_app(edge), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
