@@ -9,7 +9,8 @@ Who may call (see errors.py for the codes):
 - An `X-Auth-Token` request may omit `X-Project-Id`; when present it must equal the path's project_id.
 - The path's project_id must be the project the key or token belongs to.
 Unknown paths under /v5/ are 404 and known paths with another method 405, before authentication,
-as API Gateway answers them.
+as API Gateway answers them. Every route goes through the edge's seam (`api/edge.py`): a body over the
+cap is 413 `APIGW.0201`; a token is checked before the body is read, a signature against the capped body.
 """
 
 from __future__ import annotations
