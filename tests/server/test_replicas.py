@@ -75,5 +75,5 @@ def test_a_nonce_spent_on_one_replica_is_refused_by_the_other(replicas: tuple[Se
     assert first.status_code == 200, first.text
     with httpx.Client(base_url=b.url, headers={"host": a.endpoint}) as other:
         again = other.post(path, headers=headers)
-    assert again.status_code == 403
-    assert again.json()["Code"] == "NoPermission"
+    assert again.status_code == 400
+    assert again.json()["Code"] == "SignatureNonceUsed"

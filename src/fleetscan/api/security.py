@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
 
-from ..auth import RequestParts, SignatureError, read_claim, verify
+from ..auth import Reason, RequestParts, SignatureError, read_claim, verify
 from ..core import ids
 from ..core.models import Scope
 from ..core.service import ControlPlane
@@ -15,14 +15,16 @@ CLOCK_WINDOW = timedelta(minutes=15)
 
 
 class AuthError(Exception):
-    """The request is not from a caller we know; `reason` is for logs, never for the response body."""
+    """The request is not from a caller we know. Each edge maps `reason` through its own table:
+    Alibaba answers the gateway's distinct codes, HSS one 401 whatever the reason."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(reason.value)
         self.reason = reason
 
 
 async def request_parts(request: Request) -> RequestParts:
+    """The request as the verifiers see it; the body is read through the edge's cap (`api/edge.py`)."""
     return RequestParts(
         method=request.method,
         path=request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?", 1)[0],
@@ -39,10 +41,10 @@ def authenticate_signed(plane: ControlPlane, parts: RequestParts) -> Scope:
     except SignatureError as exc:
         raise AuthError(exc.reason) from exc
     if claim is None:
-        raise AuthError("unsigned")
+        raise AuthError(Reason.UNSIGNED)
     key = plane.storage.get_access_key(claim.access_key_id)
     if key is None:
-        raise AuthError("unknown_access_key")
+        raise AuthError(Reason.UNKNOWN_ACCESS_KEY)
     now_ms = plane.clock()
     try:
         verify(parts, claim, key.secret, now=datetime.fromtimestamp(now_ms / 1000, UTC), window=CLOCK_WINDOW)
@@ -52,12 +54,12 @@ def authenticate_signed(plane: ControlPlane, parts: RequestParts) -> Scope:
         # Kept in the database, not in memory: a replay sent to another replica is refused too.
         expires = now_ms + 2 * int(CLOCK_WINDOW.total_seconds() * 1000)
         if not plane.storage.remember_nonce(key.access_key_id, claim.nonce, expires):
-            raise AuthError("replayed_nonce")
+            raise AuthError(Reason.REPLAYED_NONCE)
     return key.scope
 
 
 def authenticate_token(plane: ControlPlane, token: str) -> Scope:
     credential = plane.storage.get_credential("auth", ids.token_hash(token), plane.clock())
     if credential is None:
-        raise AuthError("unknown_or_expired_token")
+        raise AuthError(Reason.UNKNOWN_TOKEN)
     return credential.scope

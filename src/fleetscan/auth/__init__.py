@@ -24,6 +24,7 @@ from fleetscan.auth.errors import (
     MALFORMED_QUERY,
     UNSUPPORTED_ALGORITHM,
     MalformedEncodingError,
+    Reason,
     SignatureError,
 )
 from fleetscan.auth.request import RequestParts, Scheme, SignatureClaim
@@ -31,6 +32,7 @@ from fleetscan.auth.request import RequestParts, Scheme, SignatureClaim
 __all__ = [
     "DEFAULT_WINDOW",
     "MalformedEncodingError",
+    "Reason",
     "RequestParts",
     "Scheme",
     "SignatureClaim",

@@ -6,12 +6,14 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
 import click
 import uvicorn
 
+from ..api.edge import DEFAULT_AGENT_BODY_BYTES, DEFAULT_CLOUD_BODY_BYTES, BodyLimits
 from ..server.app import create_app
 from ..server.sweeper import SweepLimits
 from .options import database_options, open_plane
@@ -25,12 +27,31 @@ def _serve(
     log_level: str,
     limits: SweepLimits | None = None,
     schedule_interval: float = 5.0,
+    body_limits: BodyLimits | None = None,
 ) -> None:
     plane = open_plane(data_dir, database_url)
     if limits is not None:  # an agent past the offline limit must not still show online
         plane.online_window_ms = min(plane.online_window_ms, int(limits.offline_after_s * 1000))
-    app = create_app(plane, limits, schedule_interval)
+    app = create_app(plane, limits, schedule_interval, body_limits)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def body_limit_options(command: Callable[..., None]) -> Callable[..., None]:
+    """`--max-body-bytes` and `--max-agent-body-bytes`: a larger body is refused (413) before it is read."""
+    command = click.option(
+        "--max-agent-body-bytes",
+        default=DEFAULT_AGENT_BODY_BYTES,
+        show_default=True,
+        type=click.IntRange(min=1024),
+        help="Largest request body the agent protocol accepts (agent reports).",
+    )(command)
+    return click.option(
+        "--max-body-bytes",
+        default=DEFAULT_CLOUD_BODY_BYTES,
+        show_default=True,
+        type=click.IntRange(min=1024),
+        help="Largest request body the Alibaba and HSS dialects accept.",
+    )(command)
 
 
 @click.command()
@@ -52,6 +73,7 @@ def _serve(
     type=click.FloatRange(min=0.05),
     help="Seconds between looks for due scheduled scans (HSS policies, Alibaba cycle tasks).",
 )
+@body_limit_options
 def server(
     data_dir: str,
     database_url: str | None,
@@ -62,10 +84,13 @@ def server(
     scan_timeout: float,
     sweep_interval: float,
     schedule_interval: float,
+    max_body_bytes: int,
+    max_agent_body_bytes: int,
 ) -> None:
     """Serve both API dialects and the agent protocol (migrates an empty database first)."""
     limits = SweepLimits(offline_after, scan_timeout, sweep_interval)
-    _serve(data_dir, database_url, host, port, log_level, limits, schedule_interval)
+    caps = BodyLimits(max_body_bytes, max_agent_body_bytes)
+    _serve(data_dir, database_url, host, port, log_level, limits, schedule_interval, caps)
 
 
 @click.command()
@@ -74,7 +99,17 @@ def server(
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--project-id", default="fleetscan-demo", show_default=True)
 @click.option("--agent/--no-agent", "with_agent", default=True, show_default=True, help="Also run an agent here.")
-def run(data_dir: str, database_url: str | None, host: str, port: int, project_id: str, with_agent: bool) -> None:
+@body_limit_options
+def run(
+    data_dir: str,
+    database_url: str | None,
+    host: str,
+    port: int,
+    project_id: str,
+    with_agent: bool,
+    max_body_bytes: int,
+    max_agent_body_bytes: int,
+) -> None:
     """The server, a ready access key and a local agent for this machine: everything to try fleetscan."""
     plane = open_plane(data_dir, database_url)
     folder = Path(data_dir)
@@ -126,7 +161,8 @@ def run(data_dir: str, database_url: str | None, host: str, port: int, project_i
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop_all)
     try:
-        _serve(data_dir, database_url, host, port, "warning")
+        caps = BodyLimits(max_body_bytes, max_agent_body_bytes)
+        _serve(data_dir, database_url, host, port, "warning", body_limits=caps)
     finally:
         stop_agent()
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .errors import Conflict, IllegalTransition
+from .errors import ActionUnderWay, HandlingNotAllowed
 from .models import Detection, HandleStatus, Host
 
 
@@ -183,7 +183,7 @@ def decide(
     isolated = found.isolate_tag != IsolateTag.NONE.value
     if op in (Operation.MARK_AS_HANDLED, Operation.IGNORE, Operation.ADD_TO_ALARM_WHITELIST):
         if status != HandleStatus.UNHANDLED:
-            raise IllegalTransition(f"{status.value}/{method}", op.value)
+            raise HandlingNotAllowed(f"{status.value}/{method}", op.value)
         entries: tuple[WhitelistEntry, ...] = ()
         if op == Operation.ADD_TO_ALARM_WHITELIST:
             values = {WhitelistField.HASH: found.file_hash, WhitelistField.PATH: found.file_path}
@@ -191,16 +191,16 @@ def decide(
         return Decision(HandleStatus.HANDLED, op.value, whitelist_add=entries)
     if op in _NEEDS_METHOD:
         if status != HandleStatus.HANDLED or method != _NEEDS_METHOD[op]:
-            raise IllegalTransition(f"{status.value}/{method}", op.value)
+            raise HandlingNotAllowed(f"{status.value}/{method}", op.value)
         return Decision(HandleStatus.UNHANDLED, "", whitelist_remove=op == Operation.REMOVE_FROM_ALARM_WHITELIST)
     if action_pending:
-        raise Conflict(f"detection {found.result_id} already has an action under way on its host")
+        raise ActionUnderWay(found.result_id)
     if op == Operation.MANUAL_ISOLATE_AND_KILL:
         if status != HandleStatus.UNHANDLED or isolated:
-            raise IllegalTransition(f"{status.value}/{found.isolate_tag}", op.value)
+            raise HandlingNotAllowed(f"{status.value}/{found.isolate_tag}", op.value)
         return Decision(status, method, action=ActionKind.QUARANTINE)
     if not isolated:  # DO_NOT_ISOLATE_OR_KILL
-        raise IllegalTransition(f"isolate_tag {found.isolate_tag}", op.value)
+        raise HandlingNotAllowed(f"isolate_tag {found.isolate_tag}", op.value)
     return Decision(status, method, action=ActionKind.RESTORE)
 
 

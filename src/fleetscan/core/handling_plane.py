@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import handling as h
 from . import ids
-from .errors import NotFound
+from .errors import UnknownQuarantinedFile
 from .models import Detection, Host, Scope
 from .queries import Page
 
@@ -37,7 +37,7 @@ class HandlingPlane:
         """Restore the quarantined files `flt` finds (Alibaba RollbackSuspEventQuaraFile, HSS ChangeIsolatedFile)."""
         _, found = self.storage.list_quarantined(scope, flt, Page(0, 1000))
         if not found:
-            raise NotFound("quarantined file", flt.quarantine_pk if flt.quarantine_pk is not None else flt.file_path)
+            raise UnknownQuarantinedFile(flt.quarantine_pk if flt.quarantine_pk is not None else flt.file_path)
         result_ids = tuple(v.detection.result_id for v in found if v.detection is not None)
         request = h.HandleRequest(h.Operation.DO_NOT_ISOLATE_OR_KILL, result_ids, memo, user)
         return self.handle(scope, request)

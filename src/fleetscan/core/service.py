@@ -10,7 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from . import ids, tasks
-from .errors import Conflict, InvalidParameter, NotFound, PermissionDenied
+from .errors import InvalidParameter, PermissionDenied, TaskStillRunning, UnknownSchedule, UnknownSubtask, UnknownTask
 from .handling_plane import HandlingPlane
 from .models import (
     DEFAULT_ENTERPRISE_PROJECT,
@@ -113,7 +113,7 @@ class ControlPlane(HandlingPlane):
         """Run an earlier task's scope again, as a new root task marked as a rescan of it."""
         earlier = self.get_root(scope, task_id=task_id)
         if not earlier.status.terminal:
-            raise Conflict(f"task {task_id} is still running")
+            raise TaskStillRunning(task_id)
         if not host_ids:
             host_ids = [v.host.host_id for v in self.storage.subtasks_of([earlier])[earlier.id]]
         request = TaskRequest(
@@ -146,7 +146,7 @@ class ControlPlane(HandlingPlane):
     def get_root(self, scope: Scope, *, task_id: str | None = None, numeric_id: int | None = None) -> RootTask:
         root = self.storage.get_root(scope, task_id=task_id, numeric_id=numeric_id)
         if root is None:
-            raise NotFound("task", task_id if task_id is not None else numeric_id)
+            raise UnknownTask(task_id if task_id is not None else numeric_id)
         return root
 
     def latest_root(self, scope: Scope) -> RootTask | None:
@@ -188,7 +188,7 @@ class ControlPlane(HandlingPlane):
     def get_schedule(self, scope: Scope, flt: ScheduleFilter) -> Schedule:
         found = self.storage.get_schedule(scope, flt)
         if found is None:
-            raise NotFound(flt.kind.value, flt.schedule_id)
+            raise UnknownSchedule(flt.schedule_id, flt.kind.value)
         return found
 
     def list_schedules(self, scope: Scope, flt: ScheduleFilter, page: Page) -> tuple[int, list[Schedule]]:
@@ -310,7 +310,7 @@ class ControlPlane(HandlingPlane):
         """The host's own subtask, finished or not: a late report must still land its detections."""
         sub = self.storage.get_subtask(subtask_id)
         if sub is None or sub.host_pk != host.id:
-            raise NotFound("subtask", subtask_id)
+            raise UnknownSubtask(subtask_id)
         return sub
 
     def report(

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..api.agent.routes import routes as agent_routes
 from ..api.alibaba.routes import routes as alibaba_routes
+from ..api.edge import BodyLimits
 from ..api.huawei.routes import routes as huawei_routes
 from ..console.routes import routes as console_routes
 from ..core.service import ControlPlane
@@ -24,12 +25,19 @@ async def healthz(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(plane: ControlPlane, limits: SweepLimits | None = None, schedule_interval_s: float = 5.0) -> Starlette:
+def create_app(
+    plane: ControlPlane,
+    limits: SweepLimits | None = None,
+    schedule_interval_s: float = 5.0,
+    body_limits: BodyLimits | None = None,
+) -> Starlette:
+    """`body_limits` caps request bodies per edge (`api/edge.py`): the cloud dialects, the agent protocol."""
+    caps = body_limits or BodyLimits()
     table: list[BaseRoute] = [
         Route("/healthz", healthz),
-        *agent_routes(plane),
-        *huawei_routes(plane),
-        *alibaba_routes(plane),
+        *agent_routes(plane, caps.agent),
+        *huawei_routes(plane, caps.cloud),
+        *alibaba_routes(plane, caps.cloud),
         *console_routes(),
     ]
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Connection, Select, and_, delete, func, insert, select, update
 
 from ..core import handling as h
-from ..core.errors import InvalidParameter, NotFound
+from ..core.errors import InvalidParameter, UnknownAction, UnknownResult
 from ..core.models import Detection, HandleStatus, Host, Scope
 from ..core.queries import Page
 from . import rows
@@ -137,7 +137,7 @@ class HandlingSql:
             by_result = {r.result_id: rows.detection(r._mapping) for r in found_rows}
             missing = [r for r in request.result_ids if r not in by_result]
             if missing:
-                raise NotFound("result", missing[0])
+                raise UnknownResult(missing[0])
             pending = set(
                 conn.execute(
                     select(agent_actions.c.detection_pk).where(
@@ -270,7 +270,7 @@ class HandlingSql:
                 )
             ).first()
             if row is None:
-                raise NotFound("action", action_id)
+                raise UnknownAction(action_id)
             action = _action(row)
             if action.status != h.ActionStatus.PENDING:
                 return action

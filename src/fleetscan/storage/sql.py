@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..core.errors import NotFound
+from ..core.errors import UnknownSubtask
 from ..core.models import (
     AccessKey,
     Credential,
@@ -457,7 +457,7 @@ class SqlStorage(HandlingSql):
                 conn.execute(update(hosts).where(hosts.c.id == report[0]).values(last_seen=seen_at))
             root_id = conn.execute(select(subtasks.c.root_id).where(subtasks.c.id == subtask_pk)).scalar()
             if root_id is None:
-                raise NotFound("subtask", subtask_pk)
+                raise UnknownSubtask(subtask_pk)
             # Lock order is root then subtask, for every writer, so two reports never deadlock.
             conn.execute(self._lock(select(root_tasks.c.id).where(root_tasks.c.id == root_id)))
             current = rows.subtask(

@@ -81,15 +81,19 @@ def signed(
     content_type: str | None = None,
     version: str = VERSION,
     nonce: str | None = None,
+    date: str | None = None,
 ) -> httpx.Request:
-    """An ACS3-HMAC-SHA256 signed `POST /`, with `pairs` in the query (sent in the given order)."""
+    """An ACS3-HMAC-SHA256 signed `POST /`, with `pairs` in the query (sent in the given order).
+
+    `date` replaces the signing time (`x-acs-date`, signed as given), to send a stale or malformed one.
+    """
     query = "&".join(f"{pct(k)}={pct(v)}" for k, v in pairs)
     canonical_query = "&".join(f"{k}={pct(v)}" for k, v in sorted(pairs))
     headers = {
         "host": server.endpoint,
         "x-acs-action": action,
         "x-acs-version": version,
-        "x-acs-date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "x-acs-date": date or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "x-acs-signature-nonce": nonce or uuid.uuid4().hex,
         "x-acs-content-sha256": hashlib.sha256(body).hexdigest(),
     }

@@ -1,10 +1,16 @@
-"""HTTP routes of the agent protocol. Agents authenticate with `Authorization: Bearer <agent_id>:<secret>`."""
+"""HTTP routes of the agent protocol. Agents authenticate with `Authorization: Bearer <agent_id>:<secret>`.
+
+Every route goes through one `Edge` (`api/edge.py`): errors of every kind, unknown paths and wrong
+methods included, are JSON `{error, message, request_id}` (`docs/agent-protocol.md`), with the id also in
+`X-Request-Id`.
+"""
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +22,16 @@ from ...core.errors import DomainError, IllegalTransition, InvalidParameter, Not
 from ...core.models import Host, RootTask, Subtask
 from ...core.service import ControlPlane, HostFacts
 from ...storage.interface import ReportOutcome
+from ..edge import (
+    ANY_METHOD,
+    DEFAULT_AGENT_BODY_BYTES,
+    BodyTooLarge,
+    Edge,
+    ErrorMap,
+    MethodNotAllowed,
+    NoRoute,
+    request_id,
+)
 from . import actions
 from .messages import CompletionReport, EnrollRequest, ProgressReport
 
@@ -23,27 +39,60 @@ PREFIX = "/agent/v1"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
+class AgentError(Exception):
+    """An answer in the protocol's error shape."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
 
 
-def _mapped(exc: DomainError) -> JSONResponse:
-    if isinstance(exc, PermissionDenied):
-        return _error(401, "unauthorized", exc.message)
-    if isinstance(exc, NotFound):
-        return _error(404, "not_found", exc.message)
-    if isinstance(exc, IllegalTransition):
-        return _error(409, "illegal_transition", exc.message)
-    if isinstance(exc, InvalidParameter):
-        return _error(400, "invalid_parameter", exc.message)
-    return _error(409, "conflict", exc.message)
+def _as(status: int, code: str) -> Callable[[Exception], AgentError]:
+    def make(exc: Exception) -> AgentError:
+        return AgentError(status, code, getattr(exc, "message", None) or str(exc))
+
+    return make
+
+
+ERRORS: Final[ErrorMap[AgentError]] = {
+    AgentError: lambda exc: exc,
+    PermissionDenied: _as(401, "unauthorized"),
+    NotFound: _as(404, "not_found"),
+    NoRoute: _as(404, "not_found"),
+    MethodNotAllowed: _as(405, "method_not_allowed"),
+    IllegalTransition: _as(409, "illegal_transition"),
+    InvalidParameter: _as(400, "invalid_parameter"),
+    BodyTooLarge: _as(413, "too_large"),
+    DomainError: _as(409, "conflict"),
+}
+
+
+def _internal() -> AgentError:
+    return AgentError(500, "internal", "internal server error")
+
+
+def _render(error: AgentError, request: Request) -> Response:
+    rid = request_id(request)
+    body = {"error": error.code, "message": error.message, "request_id": rid}
+    return JSONResponse(body, status_code=error.status, headers={"X-Request-Id": rid})
+
+
+def edge(body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> Edge[AgentError]:
+    return Edge("agent", ERRORS, _internal, _render, lambda: uuid.uuid4().hex, body_limit)
+
+
+def _validate(model: type[BaseModel], raw: bytes) -> Any:
+    try:
+        return model.model_validate(json.loads(raw or b"{}"))
+    except (ValueError, ValidationError, RecursionError) as exc:
+        raise InvalidParameter("body", str(exc).splitlines()[0] if str(exc) else "invalid JSON") from exc
 
 
 async def _body(request: Request, model: type[BaseModel]) -> Any:
-    try:
-        return model.model_validate(json.loads(await request.body() or b"{}"))
-    except (ValueError, ValidationError) as exc:
-        raise InvalidParameter("body", str(exc).splitlines()[0] if str(exc) else "invalid JSON") from exc
+    """The body (read within the edge's cap), parsed and validated off the event loop."""
+    return await run_in_threadpool(_validate, model, await request.body())
 
 
 def _work_item(sub: Subtask, root: RootTask) -> dict[str, Any]:
@@ -75,15 +124,18 @@ def _outcome(outcome: ReportOutcome) -> dict[str, Any]:
     }
 
 
-def routes(plane: ControlPlane) -> list[BaseRoute]:
-    def guarded(handler: Callable[[Request], Awaitable[dict[str, Any]]], status: int = 200) -> Handler:
-        async def endpoint(request: Request) -> Response:
-            try:
-                return JSONResponse(await handler(request), status_code=status)
-            except DomainError as exc:
-                return _mapped(exc)
+def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> list[BaseRoute]:
+    seam = edge(body_limit)
 
-        return endpoint
+    def route(
+        path: str, method: str, handler: Callable[[Request], Awaitable[dict[str, Any]]], status: int = 200
+    ) -> Route:
+        async def answer(request: Request) -> Response:
+            return JSONResponse(
+                await handler(request), status_code=status, headers={"X-Request-Id": request_id(request)}
+            )
+
+        return Route(f"{PREFIX}{path}", seam.endpoint(answer, methods=(method,)), methods=list(ANY_METHOD))
 
     async def caller(request: Request) -> Host:
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
@@ -149,10 +201,11 @@ def routes(plane: ControlPlane) -> list[BaseRoute]:
         return await report(request, finished=True)
 
     return [
-        Route(f"{PREFIX}/enroll", guarded(enroll, 201), methods=["POST"]),
-        Route(f"{PREFIX}/heartbeat", guarded(heartbeat), methods=["POST"]),
-        Route(f"{PREFIX}/work", guarded(work), methods=["GET"]),
-        Route(f"{PREFIX}/subtasks/{{subtask_id}}/progress", guarded(progress), methods=["POST"]),
-        Route(f"{PREFIX}/subtasks/{{subtask_id}}/complete", guarded(complete), methods=["POST"]),
-        Route(f"{PREFIX}/actions/{{action_id}}/result", guarded(action_result), methods=["POST"]),
+        route("/enroll", "POST", enroll, 201),
+        route("/heartbeat", "POST", heartbeat),
+        route("/work", "GET", work),
+        route("/subtasks/{subtask_id}/progress", "POST", progress),
+        route("/subtasks/{subtask_id}/complete", "POST", complete),
+        route("/actions/{action_id}/result", "POST", action_result),
+        seam.catch_all(f"{PREFIX}/{{rest:path}}"),
     ]

@@ -26,13 +26,12 @@ from dataclasses import replace
 from typing import Any, Final
 
 from ...core import ids
-from ...core.errors import NotFound
 from ...core.models import ScanType, Scope
 from ...core.queries import Page
 from ...core.schedules import CYCLE_UNITS, CycleRule, Schedule, ScheduleFilter, ScheduleKind, TaskTemplate
 from ...core.service import ControlPlane
 from . import render
-from .errors import dry_run, invalid, task_not_found
+from .errors import dry_run, invalid
 from .operations import MAX_SCAN_PATHS, MAX_TARGETS, SCAN_TYPES, Body, Operation, _parse_targets, _resolve, _scope_hosts
 from .params import LONG_MAX, Params, has_control
 
@@ -136,10 +135,7 @@ def create_cycle_task(plane: ControlPlane, scope: Scope, p: Params) -> Body:
 
 
 def _get(plane: ControlPlane, scope: Scope, config_id: str) -> Schedule:
-    try:
-        return plane.get_schedule(scope, ScheduleFilter(KIND, schedule_id=config_id))
-    except NotFound as exc:
-        raise task_not_found(config_id) from exc
+    return plane.get_schedule(scope, ScheduleFilter(KIND, schedule_id=config_id))
 
 
 def modify_cycle_task(plane: ControlPlane, scope: Scope, p: Params) -> Body:

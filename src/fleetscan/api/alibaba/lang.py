@@ -18,6 +18,34 @@ DEFAULT_ERROR_LANG: Final[Lang] = "en"
 TEXTS: Final[dict[str, dict[Lang, str]]] = {
     # ---------------------------------------------------------------- error messages
     "NoPermission": {"en": "caller has no permission", "zh": "调用者没有权限"},
+    "MissingAccessKeyId": {"en": "AccessKeyId is mandatory for this action.", "zh": "此操作必须提供 AccessKeyId。"},
+    "InvalidAccessKeyId.NotFound": {"en": "Specified access key is not found.", "zh": "指定的 AccessKey 不存在。"},
+    "SignatureDoesNotMatch": {
+        "en": "Specified signature is not matched with our calculation.",
+        "zh": "指定的签名与服务端计算结果不一致。",
+    },
+    "IncompleteSignature": {
+        "en": "The request signature does not conform to Aliyun standards.",
+        "zh": "请求签名不符合阿里云规范。",
+    },
+    "InvalidTimeStamp.Expired": {
+        "en": "Specified time stamp or date value is expired.",
+        "zh": "指定的时间戳或日期已过期。",
+    },
+    "InvalidTimeStamp.Format": {
+        "en": "Specified time stamp or date value is not well formatted.",
+        "zh": "指定的时间戳或日期格式不正确。",
+    },
+    "SignatureNonceUsed": {"en": "Specified signature nonce was used already.", "zh": "指定的签名随机数已被使用。"},
+    "InvalidSignatureMethod": {"en": "Specified signature method is not valid.", "zh": "指定的签名方法无效。"},
+    "RequestEntityTooLarge": {
+        "en": "The request body is larger than {limit} bytes.",
+        "zh": "请求体大于 {limit} 字节。",
+    },
+    "InvalidQuaraFileId.NotFound": {
+        "en": "The specified quarantined file {id} does not exist.",
+        "zh": "指定的隔离文件 {id} 不存在。",
+    },
     "InvalidVersion": {"en": "Specified parameter Version is not valid.", "zh": "指定的参数 Version 无效。"},
     "InvalidAction.NotFound": {
         "en": "Specified api is not found, please check your url and method.",
@@ -84,7 +112,7 @@ TEXTS: Final[dict[str, dict[Lang, str]]] = {
     },
     "reason.core": {"en": "{detail}", "zh": "{detail}"},
     # ---------------------------------------------------------------- recommendations in error bodies
-    "recommend.NoPermission": {
+    "recommend.auth": {
         "en": "Check the AccessKey ID and secret and the caller's clock; send each signed request only once.",
         "zh": "请检查 AccessKey ID 和密钥以及调用方时钟；每个已签名的请求只能发送一次。",
     },

@@ -36,14 +36,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ...core.errors import InvalidParameter, NotFound
 from ...core.models import Host, Origin, ScanType, Scope, Target
 from ...core.queries import DetectionFilter, HostFilter, HostMatch, Page, RootFilter, SubtaskFilter
 from ...core.service import ControlPlane
 from ...core.states import RootStatus, SubtaskStatus
 from ...core.tasks import TaskRequest
 from . import render, status
-from .errors import dry_run, invalid, task_not_found
+from .errors import dry_run, invalid
 from .params import LONG_MAX, Params, has_control
 
 Body = dict[str, Any]
@@ -172,10 +171,7 @@ def _risk_level(plane: ControlPlane, scope: Scope, task_id: str) -> str | None:
 def describe_scan_task_progress(plane: ControlPlane, scope: Scope, p: Params) -> Body:
     numeric = p.integer("TaskId", 1, LONG_MAX, required=True)
     assert numeric is not None
-    try:
-        root = plane.get_root(scope, numeric_id=numeric)
-    except NotFound as exc:
-        raise task_not_found(numeric) from exc
+    root = plane.get_root(scope, numeric_id=numeric)
     return {
         "ScanTaskProgress": status.SCAN_TASK_PROGRESS.render(root.status),
         "TargetInfo": render.target_info(root.targets),
@@ -230,11 +226,8 @@ def _resolve(name: str, entries: Sequence[tuple[str, str, str]], hosts: Sequence
     return Targets(tuple(host_ids), tuple(group_ids), tuple(targets))
 
 
-def _create(plane: ControlPlane, scope: Scope, request: TaskRequest, parameter: str) -> int:
-    try:
-        return plane.create_task(scope, request).root.id
-    except InvalidParameter as exc:  # e.g. a host outside the key's enterprise projects
-        raise invalid(parameter, "core", detail=exc.message) from exc
+def _create(plane: ControlPlane, scope: Scope, request: TaskRequest) -> int:
+    return plane.create_task(scope, request).root.id
 
 
 def start_virus_scan_task(plane: ControlPlane, scope: Scope, p: Params) -> Body:
@@ -248,7 +241,7 @@ def start_virus_scan_task(plane: ControlPlane, scope: Scope, p: Params) -> Body:
         targets=resolved.targets,
         origin=Origin.USER,
     )
-    return {"ScanTaskId": _create(plane, scope, request, "TargetInfo")}
+    return {"ScanTaskId": _create(plane, scope, request)}
 
 
 def create_virus_scan_once_task(plane: ControlPlane, scope: Scope, p: Params) -> Body:
@@ -294,7 +287,7 @@ def create_virus_scan_once_task(plane: ControlPlane, scope: Scope, p: Params) ->
         scan_paths=tuple(paths or ()),
         client_token=token,
     )
-    _create(plane, scope, request, "SelectionKey")
+    _create(plane, scope, request)
     return {}
 
 

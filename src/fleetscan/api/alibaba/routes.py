@@ -1,29 +1,33 @@
 """The Alibaba Cloud Sas (2018-12-03) RPC dialect: one route, "/", dispatched on the action.
 
 The action comes from the `x-acs-action` header (V3, ACS3-HMAC-SHA256) or the `Action` parameter
-(V1, HMAC-SHA1 `Signature`), the version from `x-acs-version` or `Version`. Checks run in the
+(V1, HMAC-SHA1 `Signature`), the version from `x-acs-version` or `Version`. Every request goes through
+the edge's seam (`api/edge.py`): a body over the cap is 413 before it is read. Checks then run in the
 order a caller can fix them: method, version (400 InvalidVersion), action (404
-InvalidAction.NotFound), signature (403 NoPermission, see errors.py), parameter encoding and
-duplicates (400 InvalidParameter), then the operation. Every answer is JSON with a RequestId,
-also in the `x-acs-request-id` header as Alibaba sends it; an unexpected failure is a JSON 500
-ServerError, never a framework page.
+InvalidAction.NotFound), signature (the gateway's codes, see errors.py), parameter encoding and
+duplicates (400 InvalidParameter), then the operation. A V3 request is authenticated from its
+headers (the body hash against the capped bytes) before any body parameter is parsed; a V1 request
+carries its signature in the parameters, so those are parsed first. Both happen off the event loop.
+Every answer is JSON with a RequestId, also in the `x-acs-request-id` header as Alibaba sends it; an
+unexpected failure is a JSON 500 ServerError, never a framework page.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ...auth import MalformedEncodingError, RequestParts, query_pairs
 from ...auth.encoding import form_pairs
-from ...core.errors import Conflict, DomainError, IllegalTransition, InvalidParameter, NotFound, PermissionDenied
 from ...core.service import ControlPlane
-from ..security import AuthError, authenticate_signed, request_parts
+from ..edge import DEFAULT_CLOUD_BODY_BYTES, Edge, request_id
+from ..security import authenticate_signed, request_parts
 from . import errors
 from .cycle import CYCLE_ACTIONS
 from .errors import AliError
@@ -36,8 +40,6 @@ VERSION = "2018-12-03"
 RPC_METHODS = ("GET", "POST")
 # Other methods reach the endpoint too, so that they get Alibaba's JSON 404 rather than a plain 405.
 ROUTE_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
-
-log = logging.getLogger(__name__)
 
 
 def _request_id() -> str:
@@ -53,83 +55,77 @@ def _pairs(parts: RequestParts) -> list[tuple[str, str]]:
     return pairs
 
 
+def _header(parts: RequestParts, name: str) -> str | None:
+    """The first value, as routing has always read it (a signature verifier refuses a repeated signed one)."""
+    values = parts.header_values(name)
+    return values[0] if values else None
+
+
 def _one(pairs: list[tuple[str, str]], name: str) -> str | None:
     found = [value for key, value in pairs if key == name]
     return found[0] if len(found) == 1 else None
 
 
-def _from_domain(exc: DomainError) -> AliError:
-    if isinstance(exc, InvalidParameter):
-        return errors.invalid(exc.parameter, "core", detail=exc.message)
-    if isinstance(exc, NotFound):
-        return errors.task_not_found(exc.ident)
-    if isinstance(exc, PermissionDenied):
-        return errors.no_permission()
-    if isinstance(exc, IllegalTransition | Conflict):
-        return errors.conflict(exc.message)
-    return errors.server_error()
+def _render(error: AliError, request: Request) -> Response:
+    rid = request_id(request)
+    lang: Lang = getattr(request.state, "lang", DEFAULT_ERROR_LANG)
+    host_id = request.headers.get("host", "fleetscan")[:256]
+    return _json(error.body(rid, host_id, lang), error.status, rid)
 
 
-def routes(plane: ControlPlane) -> list[BaseRoute]:
-    async def endpoint(request: Request) -> Response:
-        request_id = _request_id()
-        host_id = request.headers.get("host", "fleetscan")[:256]
-        lang: Lang = DEFAULT_ERROR_LANG
-        try:
-            body = await handle(request, request_id)
-            return _json({"RequestId": request_id, **body}, 200, request_id)
-        except _Failure as failure:
-            lang = failure.lang
-            err = failure.error
-        except AliError as exc:
-            err = exc
-        except Exception:
-            log.exception("alibaba request %s failed", request_id)
-            err = errors.server_error()
-        return _json(err.body(request_id, host_id, lang), err.status, request_id)
+def edge(body_limit: int = DEFAULT_CLOUD_BODY_BYTES) -> Edge[AliError]:
+    return Edge("alibaba", errors.ERRORS, errors.server_error, _render, _request_id, body_limit)
 
-    async def handle(request: Request, request_id: str) -> dict[str, object]:
+
+class _Parameters:
+    """The request's query and form pairs, decoded on first use only: a V3 request is authenticated first."""
+
+    def __init__(self, parts: RequestParts) -> None:
+        self.parts = parts
+        self._pairs: list[tuple[str, str]] | None = None
+        self.malformed = False
+
+    def pairs(self) -> list[tuple[str, str]]:
+        if self._pairs is None:
+            try:
+                self._pairs = _pairs(self.parts)
+            except MalformedEncodingError:
+                self._pairs, self.malformed = [], True
+        return self._pairs
+
+    def one(self, name: str) -> str | None:
+        return _one(self.pairs(), name)
+
+
+def routes(plane: ControlPlane, body_limit: int = DEFAULT_CLOUD_BODY_BYTES) -> list[BaseRoute]:
+    seam = edge(body_limit)
+
+    async def handle(request: Request) -> Response:
         if request.method not in RPC_METHODS:
             raise errors.action_not_found()
         parts = await request_parts(request)
-        try:
-            pairs: list[tuple[str, str]] | None = _pairs(parts)
-        except MalformedEncodingError:
-            pairs = None
-        given = pairs or []
-        version = request.headers.get("x-acs-version") or _one(given, "Version")
+        body = await run_in_threadpool(serve, parts, request.state)
+        rid = request_id(request)
+        return _json({"RequestId": rid, **body}, 200, rid)
+
+    def serve(parts: RequestParts, state: State) -> dict[str, Any]:
+        given = _Parameters(parts)
+        version = _header(parts, "x-acs-version") or given.one("Version")
         if version != VERSION:
             raise errors.invalid_version()
-        action = request.headers.get("x-acs-action") or _one(given, "Action")
+        action = _header(parts, "x-acs-action") or given.one("Action")
         operation = ACTIONS.get(action or "") or CYCLE_ACTIONS.get(action or "") or QUARANTINE_ACTIONS.get(action or "")
         if operation is None:
             raise errors.action_not_found()
-        try:
-            scope = await run_in_threadpool(authenticate_signed, plane, parts)
-        except AuthError as exc:
-            log.info("alibaba request %s refused: %s", request_id, exc.reason)
-            raise errors.no_permission() from exc
-        if pairs is None:
+        scope = authenticate_signed(plane, parts)
+        pairs = given.pairs()
+        if given.malformed:
             raise errors.invalid("parameters", "encoding")
-        lang = _error_lang(pairs)
-        try:
-            params = Params(pairs)
-            return await run_in_threadpool(operation, plane, scope, params)
-        except AliError as exc:
-            raise _Failure(exc, lang) from exc
-        except DomainError as exc:
-            raise _Failure(_from_domain(exc), lang) from exc
+        state.lang = _error_lang(pairs)
+        result: dict[str, Any] = operation(plane, scope, Params(pairs))
+        return result
 
-    return [Route("/", endpoint, methods=ROUTE_METHODS)]
-
-
-class _Failure(Exception):
-    """An AliError raised once the request's Lang is known, so its message can follow it."""
-
-    def __init__(self, error: AliError, lang: Lang) -> None:
-        super().__init__(error.code)
-        self.error = error
-        self.lang = lang
+    return [Route("/", seam.endpoint(handle), methods=ROUTE_METHODS)]
 
 
 def _error_lang(pairs: list[tuple[str, str]]) -> Lang:

@@ -16,7 +16,10 @@ Codes, chosen to look like what Huawei Cloud returns (API Gateway answers before
 | 404    | APIGW.0101   | no API at this path (as API Gateway answers) |
 | 405    | APIGW.0102   | the path exists, the method does not |
 | 409    | HSS.0003     | the request contradicts the current state (rescan of a task still running) |
+| 413    | APIGW.0201   | the body is over the cap (`fleetscan server --max-body-bytes`, default 1 MiB) |
 | 500    | HSS.0041     | anything unexpected; never a bare framework page |
+
+`ERRORS` is the one table from exceptions to these answers (`api/edge.py` looks it up by class).
 
 Why 401 and not 403 for a bad signature: that is what real Huawei Cloud answers, and the SDK treats
 both the same way (a `ClientRequestException` carrying the status).
@@ -24,9 +27,16 @@ both the same way (a `ClientRequestException` carrying the status).
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+from collections.abc import Callable
+from typing import Final
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ...auth import SignatureError
 from ...core.errors import Conflict, DomainError, IllegalTransition, InvalidParameter, NotFound, PermissionDenied
+from ..edge import BodyTooLarge, ErrorMap, MethodNotAllowed, NoRoute, request_id
+from ..security import AuthError
 
 INVALID_PARAMETER = "HSS.0001"
 NOT_FOUND = "HSS.0002"
@@ -36,6 +46,7 @@ INTERNAL = "HSS.0041"
 BAD_CREDENTIALS = "APIGW.0301"
 NO_SUCH_API = "APIGW.0101"
 METHOD_NOT_ALLOWED = "APIGW.0102"
+TOO_LARGE = "APIGW.0201"
 
 
 class HssError(Exception):
@@ -61,21 +72,43 @@ def forbidden(message: str) -> HssError:
     return HssError(403, NO_PERMISSION, f"no permission: {message}")
 
 
-def from_domain(exc: DomainError) -> HssError:
-    if isinstance(exc, InvalidParameter):
-        return invalid(exc.parameter, exc.message.split(": ", 1)[-1])
-    if isinstance(exc, NotFound):
-        return HssError(404, NOT_FOUND, exc.message)
-    if isinstance(exc, PermissionDenied):
-        return forbidden(exc.message)
-    if isinstance(exc, IllegalTransition | Conflict):
-        return HssError(409, CONFLICT, exc.message)
-    return HssError(400, INVALID_PARAMETER, exc.message)
+def _invalid(exc: InvalidParameter) -> HssError:
+    return invalid(exc.parameter, exc.message.split(": ", 1)[-1])
 
 
-def error_response(error: HssError, request_id: str) -> JSONResponse:
+def _as(status: int, code: str, prefix: str = "") -> Callable[[Exception], HssError]:
+    def make(exc: Exception) -> HssError:
+        return HssError(status, code, prefix + (getattr(exc, "message", None) or str(exc)))
+
+    return make
+
+
+ERRORS: Final[ErrorMap[HssError]] = {
+    HssError: lambda exc: exc,
+    AuthError: lambda exc: unauthenticated(),
+    SignatureError: lambda exc: unauthenticated(),
+    InvalidParameter: _invalid,
+    NotFound: _as(404, NOT_FOUND),
+    PermissionDenied: _as(403, NO_PERMISSION, "no permission: "),
+    IllegalTransition: _as(409, CONFLICT),
+    Conflict: _as(409, CONFLICT),
+    DomainError: _as(400, INVALID_PARAMETER),
+    NoRoute: lambda exc: HssError(
+        404, NO_SUCH_API, "The API does not exist or has not been published in the environment"
+    ),
+    MethodNotAllowed: _as(405, METHOD_NOT_ALLOWED),
+    BodyTooLarge: _as(413, TOO_LARGE, "Request entity too large: "),
+}
+
+
+def internal() -> HssError:
+    return HssError(500, INTERNAL, "internal server error")
+
+
+def render(error: HssError, request: Request) -> Response:
+    rid = request_id(request)
     return JSONResponse(
-        {"error_code": error.code, "error_msg": error.message, "request_id": request_id},
+        {"error_code": error.code, "error_msg": error.message, "request_id": rid},
         status_code=error.status,
-        headers={"X-Request-Id": request_id},
+        headers={"X-Request-Id": rid},
     )

@@ -1,0 +1,192 @@
+"""One seam per edge: the endpoint wrapper every route of a dialect goes through.
+
+Each edge (Alibaba RPC, HSS v5, the agent protocol) builds one `Edge` and wraps each of its
+handlers with `Edge.endpoint`. The wrapper, in order:
+
+1. assigns the request id (`request_id(request)` reads it back; the edge's answers carry it);
+2. refuses a method the route does not serve (`MethodNotAllowed`), so the 405 has the edge's shape;
+3. caps the body before reading it: a declared `Content-Length` over the cap is refused at once, and
+   the handler gets a request whose body stream raises `BodyTooLarge` past the cap, so a chunked body
+   is bounded too (memory per request is at most the cap, whatever a client sends);
+4. turns any exception into the edge's wire error through ONE table per edge (`ErrorMap`), looked up
+   along the exception's MRO as Starlette's `_lookup_exception_handler` does, so `UnknownQuarantinedFile`
+   finds its own entry before `NotFound`'s;
+5. turns anything the table does not know into the edge's own 500, logged with the request id.
+
+Every failure becomes an ordinary response, so nothing propagates to the server: the kept-alive
+connection stays usable after a 500 or any other refusal. Only a refusal that leaves part of the body
+unread (a 413, or a 401 decided from the headers alone) closes its connection, so that the rest of an
+upload nobody will read is never taken in.
+Handlers authenticate from the headers first and parse off the event loop; the wrapper only
+guarantees that whatever they read is bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Message
+
+from .security import AuthError
+
+__all__ = [
+    "ANY_METHOD",
+    "DEFAULT_AGENT_BODY_BYTES",
+    "DEFAULT_CLOUD_BODY_BYTES",
+    "BodyLimits",
+    "BodyTooLarge",
+    "Edge",
+    "ErrorMap",
+    "Handler",
+    "MethodNotAllowed",
+    "NoRoute",
+    "lookup",
+    "request_id",
+]
+
+W = TypeVar("W")
+Handler = Callable[[Request], Awaitable[Response]]
+ErrorMap = Mapping[type[BaseException], Callable[[Any], W]]
+"""Exception class -> the edge's wire error for it. Looked up along `type(exc).__mro__`."""
+
+MIB = 1024 * 1024
+DEFAULT_CLOUD_BODY_BYTES = 1 * MIB
+"""No cloud API call of either dialect needs more than a few KiB; 1 MiB leaves room and bounds the rest."""
+DEFAULT_AGENT_BODY_BYTES = 16 * MIB
+"""An agent report carries its detections and a checkpoint: larger, still bounded."""
+ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+"""Routes take every method so that a wrong one gets the edge's 405 rather than the framework's."""
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BodyLimits:
+    """The body caps in bytes: `cloud` for both cloud dialects, `agent` for the agent protocol."""
+
+    cloud: int = DEFAULT_CLOUD_BODY_BYTES
+    agent: int = DEFAULT_AGENT_BODY_BYTES
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit} bytes")
+        self.limit = limit
+
+
+class NoRoute(Exception):
+    """Nothing is served at this path: the edge's own 404."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no such path: {path[:200]}")
+        self.path = path
+
+
+class MethodNotAllowed(Exception):
+    def __init__(self, method: str, allowed: Collection[str]) -> None:
+        super().__init__(f"method {method[:16]} is not allowed here")
+        self.method = method
+        self.allowed = tuple(allowed)
+
+
+def lookup(table: ErrorMap[W], exc: BaseException) -> Callable[[Any], W] | None:
+    """The most specific entry for `exc`: its own class first, then its bases in MRO order."""
+    for cls in type(exc).__mro__:
+        if cls in table:
+            return table[cls]
+    return None
+
+
+def request_id(request: Request) -> str:
+    """The id `Edge.endpoint` gave this request."""
+    return str(request.state.request_id)
+
+
+class _CappedBody:
+    """The request's `receive`, raising BodyTooLarge once more than `limit` body bytes have arrived.
+
+    `unread` tells whether the client may still be sending: a refusal then closes the connection rather
+    than take in (and discard) the rest of an upload nobody will read.
+    """
+
+    def __init__(self, request: Request, limit: int) -> None:
+        self._receive = request.receive
+        self._limit = limit
+        self._seen = 0
+        headers = request.headers
+        self.unread = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self._seen += len(message.get("body", b""))
+            if self._seen > self._limit:
+                raise BodyTooLarge(self._limit)
+            self.unread = bool(message.get("more_body", False))
+        return message
+
+
+@dataclass(frozen=True)
+class Edge(Generic[W]):
+    """One dialect's seam: its error table, its 500, how it renders a wire error, its body cap."""
+
+    name: str
+    errors: ErrorMap[W]
+    internal: Callable[[], W]
+    render: Callable[[W, Request], Response]
+    new_request_id: Callable[[], str]
+    body_limit: int
+
+    def endpoint(self, handler: Handler, methods: Collection[str] | None = None) -> Handler:
+        """`handler` behind the seam; `methods`, when given, are the only ones it serves."""
+
+        async def endpoint(request: Request) -> Response:
+            request.state.request_id = self.new_request_id()
+            body = _CappedBody(request, self.body_limit)
+            try:
+                if methods is not None and request.method not in methods:
+                    raise MethodNotAllowed(request.method, methods)
+                declared = request.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > self.body_limit:
+                    raise BodyTooLarge(self.body_limit)
+                return await handler(Request(request.scope, body))
+            except Exception as exc:
+                response = self.refuse(exc, request)
+                if body.unread:
+                    # Stop the upload rather than take in the rest only to discard it: the client reads
+                    # the answer once its write fails, and opens a new connection for its next request.
+                    response.headers["connection"] = "close"
+                return response
+
+        return endpoint
+
+    def catch_all(self, path: str) -> Route:
+        """A route answering the edge's 404 for every path under `path` that no other route serves."""
+
+        async def no_route(request: Request) -> Response:
+            raise NoRoute(request.url.path)
+
+        return Route(path, self.endpoint(no_route), methods=list(ANY_METHOD))
+
+    def refuse(self, exc: Exception, request: Request) -> Response:
+        """`exc` in the edge's wire shape; an exception the table does not know is logged and becomes the 500."""
+        rid = request_id(request)
+        make = lookup(self.errors, exc)
+        if make is not None:
+            try:
+                wire = make(exc)
+            except Exception:
+                log.exception("%s: mapping %r failed (request %s)", self.name, exc, rid)
+            else:
+                level = logging.INFO if isinstance(exc, AuthError) else logging.DEBUG
+                log.log(level, "%s: request %s refused: %r", self.name, rid, exc)
+                return self.render(wire, request)
+        else:
+            log.error("%s: unexpected error (request %s)", self.name, rid, exc_info=exc)
+        return self.render(self.internal(), request)
