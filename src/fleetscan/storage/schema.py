@@ -124,7 +124,7 @@ root_tasks = Table(
     Column("paid", Boolean, nullable=False),
     Column("rescan", Boolean, nullable=False),
     Column("rescan_of", String(64), nullable=True),
-    Column("client_token", String(128), nullable=True),
+    Column("client_token", String(128), nullable=True),  # core.ids.client_token_key: project, operation, token
     Column("created_at", BigInteger, nullable=False),
     Column("start_time", BigInteger, nullable=False),
     Column("end_time", BigInteger, nullable=True),
@@ -226,7 +226,7 @@ schedules = Table(
     Column("next_fire_at", BigInteger, nullable=True),
     Column("last_fired_at", BigInteger, nullable=True),
     Column("last_task_id", String(64), nullable=True),
-    Column("client_token", String(128), nullable=True),
+    Column("client_token", String(128), nullable=True),  # core.ids.client_token_key: project, operation, token
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     UniqueConstraint("account_id", "client_token", name="uq_schedules_client_token"),
@@ -300,10 +300,11 @@ alarm_whitelist = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("account_id", ForeignKey("accounts.id"), nullable=False),
     Column("project_id", String(256), nullable=False),
+    Column("enterprise_project_id", String(256), nullable=False),  # of the whitelisted detection's host
     Column("field", String(16), nullable=False),
     Column("value", Text, nullable=False),
     Column("detection_pk", ForeignKey("detections.id"), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("detection_pk", "field", name="uq_alarm_whitelist_detection_field"),
-    Index("ix_alarm_whitelist_scope", "account_id", "project_id"),
+    Index("ix_alarm_whitelist_scope", "account_id", "project_id", "enterprise_project_id"),
 )
