@@ -19,15 +19,22 @@ import pytest
 from alibabacloud_tea_openapi.exceptions import ClientException
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkhss.v5 import (
+    ChangeAntivirusPolicyRequest,
+    ChangeAntivirusPolicyRequestInfo,
     ChangeIsolatedFileRequest,
     ChangeIsolatedFileRequestInfo,
+    CreateAntiVirusPolicyRequest,
+    CreateAntiVirusPolicyRequestBody,
     CreateAntiVirusTaskRequest,
     CreateAntiVirusTaskRequestInfo,
+    DeleteAntivirusPolicyRequest,
+    DeleteAntivirusPolicyRequestInfo,
     HandleAntiVirusResultRequest,
     HssClient,
     IsolatedFileRequestInfo,
     ListAntivirusHandleHistoryRequest,
     ListAntiVirusHostRequest,
+    ListAntiVirusPolicyRequest,
     ListAntiVirusResultRequest,
     ListAntiVirusTaskRequest,
     ListIsolatedFileRequest,
@@ -83,6 +90,7 @@ class World:
     numeric: dict[str, int] = field(default_factory=dict)  # Alibaba ScanTaskId
     results: dict[str, list[str]] = field(default_factory=dict)  # host -> result ids
     cycles: dict[str, str] = field(default_factory=dict)  # name -> ConfigId
+    policies: dict[str, str] = field(default_factory=dict)  # name -> policy_id
     handled_ids: dict[str, str] = field(default_factory=dict)
     unhandled: dict[str, str] = field(default_factory=dict)
 
@@ -148,6 +156,19 @@ def world(server: ServerProcess) -> World:
     w.cycles["zero-cycle"] = call(w.full_ali, "CreateCycleTask", _cycle("zero-cycle", _targets(w, "zero")))["body"][
         "ConfigId"
     ]
+    for name, hosts, eps in (("foreign-policy", ["one", "two"], ALL), ("e1-policy", ["one"], "e1")):
+        body = CreateAntiVirusPolicyRequestBody(
+            policy_name=name,
+            start_type="period",
+            scan_period="day",
+            scan_hour=2,
+            scan_minute=30,
+            scan_type="quick",
+            action="manual",
+            host_ids=[w.host_id(h) for h in hosts],
+        )
+        made = w.full_hss.create_anti_virus_policy(CreateAntiVirusPolicyRequest(body=body, enterprise_project_id=eps))
+        w.policies[name] = made.policy_id
     return w
 
 
@@ -180,7 +201,11 @@ def _state(w: World) -> dict[str, Any]:
     isolated = raw_json(hss.list_isolated_file(ListIsolatedFileRequest(limit=200, enterprise_project_id=ALL)))
     history = hss.list_antivirus_handle_history(ListAntivirusHandleHistoryRequest(limit=10, enterprise_project_id=ALL))
     cycles = call(w.full_ali, "DescribeCycleTaskList", {"PageSize": 100})["body"]["CycleScheduleResponseList"]
+    policies = raw_json(
+        hss.list_anti_virus_policy(ListAntiVirusPolicyRequest(offset=0, limit=200, enterprise_project_id=ALL))
+    )["data_list"]
     return {
+        "policies": sorted(json.dumps(p, sort_keys=True) for p in policies),
         "tasks": sorted(
             (t["task_id"], t["task_status"], h["host_id"], h["host_task_status"], h["virus_num"])
             for t in tasks
@@ -292,6 +317,12 @@ def _ali_cycles(w: World, hss: HssClient, ali: Any, eps: str) -> int:
     return _crossing(rows, w.foreign_markers() + foreign) + _crossing([config], foreign)
 
 
+def _hss_policies(w: World, hss: HssClient, ali: Any, eps: str) -> int:
+    request = ListAntiVirusPolicyRequest(offset=0, limit=200, enterprise_project_id=eps)
+    rows = raw_json(hss.list_anti_virus_policy(request))["data_list"]
+    return _crossing(rows, w.foreign_markers() + list(w.policies.values()))
+
+
 READS: dict[str, Read] = {
     "HSS ListAntiVirusTask": _hss_tasks,
     "HSS ListAntiVirusResult": _hss_results,
@@ -299,6 +330,7 @@ READS: dict[str, Read] = {
     "HSS ListAntiVirusHost": _hss_hosts,
     "HSS ListAntivirusHandleHistory": _hss_history,
     "HSS ListIsolatedFile": _hss_isolated,
+    "HSS ListAntiVirusPolicy": _hss_policies,
     "Alibaba ListVirusScanTask": _ali_machine_rows,
     "Alibaba ListVirusScanTask RootTask": _ali_root_rows,
     "Alibaba GetVirusScanLatestTaskStatistic": _ali_latest,
@@ -360,6 +392,16 @@ def _ali(action: str, query: Callable[[World], dict[str, Any]]) -> Action:
     return lambda w, hss, ali: call(ali, action, query(w))
 
 
+def _change_policy(w: World, hss: HssClient, ali: Any) -> Any:
+    body = ChangeAntivirusPolicyRequestInfo(policy_id=w.policies["foreign-policy"], policy_name="taken")
+    return hss.change_antivirus_policy(ChangeAntivirusPolicyRequest(body=body, enterprise_project_id=ALL))
+
+
+def _delete_policy(w: World, hss: HssClient, ali: Any) -> Any:
+    body = DeleteAntivirusPolicyRequestInfo(policy_ids=[w.policies["foreign-policy"]])
+    return hss.delete_antivirus_policy(DeleteAntivirusPolicyRequest(body=body, enterprise_project_id=ALL))
+
+
 ACTIONS: dict[str, Action] = {
     "HSS SwitchAntivirusTask, a task of e1 and e2": _switch("foreign-hss"),
     "HSS SwitchAntivirusTask, the e1 host of a mixed task": _switch("mixed-hss", ["one"]),
@@ -370,6 +412,8 @@ ACTIONS: dict[str, Action] = {
     ),
     "HSS ChangeIsolatedFile, an e1 file": _restore("one"),
     "HSS CreateAntiVirusTask rescan, a task of e1 and e2": _rescan("foreign-hss"),
+    "HSS ChangeAntivirusPolicy, a policy over e1 and e2": _change_policy,
+    "HSS DeleteAntivirusPolicy, a policy over e1 and e2": _delete_policy,
     "Alibaba RollbackSuspEventQuaraFile, an e2 file": _ali(
         "RollbackSuspEventQuaraFile", lambda w: {"QuaraFileId": _quara_id_of(w, "two")}
     ),

@@ -66,6 +66,11 @@ class Scope:
     def allows(self, enterprise_project_id: str) -> bool:
         return self.enterprise_project_ids is None or enterprise_project_id in self.enterprise_project_ids
 
+    @property
+    def whole_project(self) -> Scope:
+        """The same account's project with every enterprise project: what decides before the hosts do."""
+        return Scope(self.account_id, self.project_id)
+
     def enterprise_project_of(self, hosts: Iterable[Host]) -> str:
         """The one enterprise project of `hosts` (or, with none, the caller's only one); else several."""
         found = {h.enterprise_project_id for h in hosts} or set(self.enterprise_project_ids or ())

@@ -42,10 +42,7 @@ def root_visible(
     common listing stays one index range. `few_hosts` (a filter on host names or addresses): find those
     hosts first, then their tasks; otherwise test each task's subtasks, stopping at the first that matches.
     """
-    conds: list[ColumnElement[bool]] = [
-        root_tasks.c.account_id == scope.account_id,
-        root_tasks.c.project_id == scope.project_id,
-    ]
+    conds = scoped(scope.whole_project, root_tasks)
     if scope.enterprise_project_ids is None and not host_match:
         return conds
     on_hosts = [*scoped(scope, hosts), *host_match]
