@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, exists, select
 
 from ..core.models import Scope
-from .schema import hosts, root_tasks, subtasks
+from .schema import hosts, root_enterprise_projects, root_tasks, subtasks
 
 
 def scoped(scope: Scope, table: Table, *, enterprise_project: Any = None) -> list[ColumnElement[bool]]:
@@ -39,11 +39,16 @@ def root_visible(
     """Root tasks of the caller's project with a subtask on a granted host that matches `host_match`.
 
     With every enterprise project granted and no host condition, the root's own columns decide, so the
-    common listing stays one index range. `few_hosts` (a filter on host names or addresses): find those
-    hosts first, then their tasks; otherwise test each task's subtasks, stopping at the first that matches.
+    common listing stays one index range; with some granted, the enterprise projects of the task's hosts
+    (`root_enterprise_projects`) do. `few_hosts` (a filter on host names or addresses): find those hosts first,
+    then their tasks; other host conditions test each task's subtasks, stopping at the first that matches.
     """
     conds = scoped(scope.whole_project, root_tasks)
-    if scope.enterprise_project_ids is None and not host_match:
+    if not host_match:
+        if scope.enterprise_project_ids is not None:
+            rep = root_enterprise_projects
+            granted = rep.c.enterprise_project_id.in_(sorted(scope.enterprise_project_ids))
+            conds.append(exists(select(rep.c.root_id).where(rep.c.root_id == root_tasks.c.id, granted)))
         return conds
     on_hosts = [*scoped(scope, hosts), *host_match]
     joined = subtasks.join(hosts, hosts.c.id == subtasks.c.host_pk)

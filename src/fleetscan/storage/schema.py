@@ -145,6 +145,15 @@ root_tasks = Table(
     Index("ix_root_tasks_paid_listing", "account_id", "project_id", "paid", "start_time", "id"),
 )
 
+# The enterprise projects of a root task's hosts, written with the task (a task's hosts are fixed, and a host
+# never changes enterprise project): "a task is visible when one of its hosts is" is one index probe per task.
+root_enterprise_projects = Table(
+    "root_enterprise_projects",
+    metadata,
+    Column("root_id", ForeignKey("root_tasks.id"), primary_key=True),
+    Column("enterprise_project_id", String(256), primary_key=True),
+)
+
 subtasks = Table(
     "subtasks",
     metadata,

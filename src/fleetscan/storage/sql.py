@@ -54,6 +54,7 @@ from .schema import (
     host_groups,
     hosts,
     nonces,
+    root_enterprise_projects,
     root_tasks,
     schedules,
     subtasks,
@@ -95,6 +96,17 @@ def _make_engine(url: str) -> Engine:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def record_root_enterprise_projects(conn: Connection, *which: ColumnElement[bool]) -> None:
+    """Record the enterprise projects of the hosts of the root tasks whose subtasks match `which`."""
+    of_hosts = (
+        select(subtasks.c.root_id, hosts.c.enterprise_project_id)
+        .select_from(subtasks.join(hosts, hosts.c.id == subtasks.c.host_pk))
+        .where(*which)
+        .distinct()
+    )
+    conn.execute(insert(root_enterprise_projects).from_select(["root_id", "enterprise_project_id"], of_hosts))
 
 
 def open_storage(url: str, *, migrate: bool = True) -> SqlStorage:
@@ -317,6 +329,7 @@ class SqlStorage(HandlingSql):
                 sub.root_id = root.id
                 values.append(rows.subtask_values(sub))
             conn.execute(insert(subtasks), values)
+            record_root_enterprise_projects(conn, subtasks.c.root_id == root.id)
         return root
 
     def find_by_client_token(self, scope: Scope, client_token: str) -> RootTask | None:
@@ -748,8 +761,12 @@ class SqlStorage(HandlingSql):
         scanning: ColumnElement[bool]
         if scope.enterprise_project_ids is None:
             scanning = root_tasks.c.status.in_([RootStatus.PENDING.value, RootStatus.RUNNING.value])
-        else:  # pending or running for this caller: one of its hosts has not finished
-            scanning = and_(*root_visible(scope, [subtasks.c.status.in_(sorted(s.value for s in ACTIVE))]))
+        else:  # pending or running for this caller: one of its hosts has not finished (so not for all of them)
+            active = [subtasks.c.status.in_(sorted(s.value for s in ACTIVE))]
+            scanning = and_(
+                root_tasks.c.status.in_([RootStatus.PENDING.value, RootStatus.RUNNING.value]),
+                *root_visible(scope, active),
+            )
         with self._read() as conn:
             malware, malware_hosts = conn.execute(
                 select(func.count(), func.count(func.distinct(d.c.host_pk)))

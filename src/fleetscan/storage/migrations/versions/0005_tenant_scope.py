@@ -4,6 +4,7 @@ Revision ID: 0005_tenant_scope
 Revises: 0004_paid_listing_index
 Create Date: 2026-12-01 19:30:00
 
+- `root_enterprise_projects`: the enterprise projects of each root task's hosts, filled from its subtasks.
 - `alarm_whitelist.enterprise_project_id`: an entry holds on hosts of the enterprise project of the detection
   it was made from; existing entries take that host's.
 - `client_token` columns hold a key of (project, operation, token) (core.ids.client_token_key): existing raw
@@ -46,6 +47,23 @@ def _json(value: Any) -> Any:
 
 def upgrade() -> None:
     conn = op.get_bind()
+    id_type = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    op.create_table(
+        "root_enterprise_projects",
+        sa.Column("root_id", id_type, nullable=False),
+        sa.Column("enterprise_project_id", sa.String(length=256), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["root_id"], ["root_tasks.id"], name=op.f("fk_root_enterprise_projects_root_id_root_tasks")
+        ),
+        sa.PrimaryKeyConstraint("root_id", "enterprise_project_id", name=op.f("pk_root_enterprise_projects")),
+    )
+    conn.execute(
+        sa.text(
+            "INSERT INTO root_enterprise_projects (root_id, enterprise_project_id)"
+            " SELECT DISTINCT subtasks.root_id, hosts.enterprise_project_id"
+            " FROM subtasks JOIN hosts ON hosts.id = subtasks.host_pk"
+        )
+    )
     with op.batch_alter_table("alarm_whitelist", schema=None) as batch_op:
         batch_op.add_column(sa.Column("enterprise_project_id", sa.String(length=256), nullable=True))
     conn.execute(
@@ -107,6 +125,7 @@ def _schedule_eps(conn: Any, row: Any) -> str:
 
 
 def downgrade() -> None:
+    op.drop_table("root_enterprise_projects")
     with op.batch_alter_table("alarm_whitelist", schema=None) as batch_op:
         batch_op.drop_index("ix_alarm_whitelist_scope")
         batch_op.create_index("ix_alarm_whitelist_scope", ["account_id", "project_id"], unique=False)
