@@ -59,7 +59,9 @@ def eicar_file(path: Path) -> Path:
     return write(path, EICAR + b"\n")
 
 
-def scan(targets: Sequence[Path | str], sigset: SignatureSet | None = None, **options: object) -> ScanReport:
+def scan(
+    targets: Sequence[Path | str], sigset: SignatureSet | None = None, **options: object
+) -> ScanReport:
     options.setdefault("workers", 0)
     sigset = sigset if sigset is not None else load_signatures([])
     return Scanner(sigset, ScanOptions(**options)).run([str(t) for t in targets])  # type: ignore[arg-type]

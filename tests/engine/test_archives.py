@@ -13,18 +13,8 @@ from fleetscan.engine import EICAR, EICAR_NAME, ArchiveLimits, load_signatures
 
 from .conftest import found, scan, sigtool_hash, skips, write
 
-READABLE = [
-    "clam.zip",
-    "clam.7z",
-    "clam.cab",
-    "clam.tar.gz",
-    "clam.exe.bz2",
-    "clam.bz2.zip",
-    "clam.bin-be.cpio",
-    "clam.bin-le.cpio",
-    "clam.newc.cpio",
-    "clam.odc.cpio",
-]
+READABLE = ["clam.zip", "clam.7z", "clam.cab", "clam.tar.gz", "clam.exe.bz2", "clam.bz2.zip", "clam.bin-be.cpio",
+            "clam.bin-le.cpio", "clam.newc.cpio", "clam.odc.cpio"]
 
 
 @pytest.mark.parametrize("name", READABLE)

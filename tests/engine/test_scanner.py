@@ -44,9 +44,8 @@ def corpus(tmp_path: Path) -> tuple[Path, SignatureSet, set[tuple[str, str]]]:
         write(root / f"dir{i % 7}" / f"clean{i:03}.txt", f"clean file {i}\n" * (i % 50 + 1))
     expected.add((str(write(root / "dir1" / "eicar.com", EICAR)), EICAR_NAME))
     expected.add((str(write(root / "dir2" / "known.bin", hashed)), "Planted.Hash"))
-    expected.add(
-        (str(write(root / "dir3" / "body.bin", b"\0" * 100 + b"\xde\xad\xbe\xef\x01\x02\x03\x04")), "Planted.Ndb")
-    )
+    expected.add((str(write(root / "dir3" / "body.bin", b"\0" * 100 + b"\xde\xad\xbe\xef\x01\x02\x03\x04")),
+                  "Planted.Ndb"))
     expected.add((str(write(root / "dir4" / "rule.txt", "x planted-yara-marker y")), "Planted_Yara"))
     z = write(root / "dir5" / "pack.zip", _zip({"in/eicar.txt": EICAR, "in/known.bin": hashed, "ok.txt": b"ok"}))
     expected |= {(f"{z}!in/eicar.txt", EICAR_NAME), (f"{z}!in/known.bin", "Planted.Hash")}
@@ -61,8 +60,7 @@ def test_worker_processes_find_exactly_the_plants(corpus: tuple[Path, SignatureS
     root, sigset, expected = corpus
     seen: list[str] = []
     report = Scanner(sigset, ScanOptions(workers=2, batch_files=16)).run(
-        [str(root)], on_detection=lambda d: seen.append(d.signature)
-    )
+        [str(root)], on_detection=lambda d: seen.append(d.signature))
     assert found(report) == expected
     assert sorted(seen) == sorted(s for _, s in expected)
     assert report.files_detected == 5
@@ -108,7 +106,8 @@ def test_a_verdict_is_cached_only_for_the_file_the_walk_saw(tmp_path: Path) -> N
     st = f.stat()
     entry = FileEntry(str(f), str(f), st.st_size, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
     as_opened = Matcher(WorkerConfig.from_sigset(load_signatures([]))).scan_path(str(f))
-    assert as_opened[0] == CLEAN and as_opened[5] == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    assert as_opened[0] == CLEAN and as_opened[5] == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+                                                      st.st_ctime_ns)
     swapped = (*as_opened[:5], (st.st_dev, st.st_ino + 1, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
     for result, kept in ((swapped, False), (as_opened, True)):
         cache = VerdictCache(tmp_path / f"c{kept}.sqlite", "k")
@@ -146,8 +145,7 @@ def test_progress_is_monotonic_and_ends_at_100(corpus: tuple[Path, SignatureSet,
     root, sigset, _ = corpus
     events: list[Progress] = []
     report = Scanner(sigset, ScanOptions(workers=0, batch_files=8, progress_interval=0)).run(
-        [str(root)], on_progress=events.append
-    )
+        [str(root)], on_progress=events.append)
     assert len(events) > 5
     done = [e.files_done for e in events]
     assert done == sorted(done)
@@ -183,9 +181,8 @@ def test_root_shows_paths_as_inside(tmp_path: Path) -> None:
     assert "/usr/bin" in quick.targets and "/bin" not in quick.targets
     full = Scanner(sigset, ScanOptions(scan_type="full", root=str(mnt), workers=0)).run()
     assert {d.path for d in full.detections} == {"/tmp/x/eicar.com", "/usr/bin/tool"}
-    assert ("/proc", "pseudo filesystem (never scanned)") in {
-        (s.path, s.detail) for s in full.skip_examples["excluded"]
-    }
+    assert ("/proc", "pseudo filesystem (never scanned)") in {(s.path, s.detail) for s in
+                                                              full.skip_examples["excluded"]}
     custom = Scanner(sigset, ScanOptions(root=str(mnt), workers=0)).run(["/tmp"])
     assert [d.path for d in custom.detections] == ["/tmp/x/eicar.com"]
 
@@ -202,7 +199,6 @@ def test_progress_totals_count_skips_like_files_done(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "fifo")
     os.symlink("a.txt", tmp_path / "link")
     events: list[Progress] = []
-    Scanner(load_signatures([]), ScanOptions(workers=0, progress_interval=0)).run(
-        [str(tmp_path)], on_progress=events.append
-    )
+    Scanner(load_signatures([]), ScanOptions(workers=0, progress_interval=0)).run([str(tmp_path)],
+                                                                                  on_progress=events.append)
     assert (events[-1].files_done, events[-1].files_total, events[-1].percent) == (3, 3, 100.0)

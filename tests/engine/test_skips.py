@@ -84,7 +84,5 @@ def test_permission_denied_as_an_unprivileged_user(shared_dir: Path) -> None:
     report = as_nobody(lambda: Scanner(load_signatures([]), ScanOptions(workers=0)).run([str(shared_dir)]).to_dict())
     assert report["skipped"] == {"permission_denied": 2}
     assert {s["path"] for s in report["skip_examples"]["permission_denied"]} == {
-        str(shared_dir / "secret.com"),
-        str(locked),
-    }
+        str(shared_dir / "secret.com"), str(locked)}
     assert [d["path"] for d in report["detections"]] == [str(shared_dir / "readable.com")]

@@ -12,29 +12,17 @@ import click
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
     # name: (module, attribute, its help's first paragraph, which `fleetscan --help` shows without importing it)
-    "server": (
-        "server",
-        "server",
-        "Serve both API dialects and the agent protocol (migrates an empty database first).",
-    ),
-    "run": (
-        "server",
-        "run",
-        "The server, a ready access key and a local agent for this machine: everything to try fleetscan.",
-    ),
+    "server": ("server", "server", "Serve both API dialects and the agent protocol (migrates an empty database "
+               "first)."),
+    "run": ("server", "run", "The server, a ready access key and a local agent for this machine: everything to try "
+            "fleetscan."),
     "db": ("db", "db", "Database maintenance."),
     "admin": ("admin", "admin", "Issue access keys, tokens and agent enrollment tokens."),
     "task": ("task", "task", "Start, list and cancel scan tasks."),
-    "agent": (
-        "agent",
-        "agent",
-        "Enroll this host (once), then take its scan subtasks, scan, and report until stopped.",
-    ),
-    "scan": (
-        "scan",
-        "scan",
-        "Scan PATHs (or the quick/full locations) for malware with YARA, hash and ClamAV signatures.",
-    ),
+    "agent": ("agent", "agent", "Enroll this host (once), then take its scan subtasks, scan, and report until "
+              "stopped."),
+    "scan": ("scan", "scan", "Scan PATHs (or the quick/full locations) for malware with YARA, hash and ClamAV "
+             "signatures."),
 }
 
 

@@ -11,20 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = [
-    "Detection",
-    "ScanReport",
-    "Skip",
-    "SkipReason",
-    "Severity",
-    "MAX_EXAMPLES",
-    "CLEAN",
-    "DETECTED",
-    "SKIPPED",
-    "DetTuple",
-    "FileResult",
-    "Identity",
-]
+__all__ = ["Detection", "ScanReport", "Skip", "SkipReason", "Severity", "MAX_EXAMPLES", "CLEAN", "DETECTED",
+           "SKIPPED", "DetTuple", "FileResult", "Identity"]
 
 #: How many example paths a report keeps per skip reason; counts are always exact.
 MAX_EXAMPLES = 20

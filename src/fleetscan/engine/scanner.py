@@ -114,16 +114,8 @@ class Scanner:
 
     def _scope_key(self, displays: list[str]) -> str:
         o = self.options
-        doc = [
-            o.scan_type,
-            o.root,
-            sorted(displays),
-            list(o.exclude),
-            list(o.include),
-            o.max_file_size,
-            o.one_filesystem,
-            o.follow_symlinks,
-        ]
+        doc = [o.scan_type, o.root, sorted(displays), list(o.exclude), list(o.include), o.max_file_size,
+               o.one_filesystem, o.follow_symlinks]
         return hashlib.sha256(json.dumps(doc).encode()).hexdigest()[:16]
 
     # -- the scan -------------------------------------------------------------------------------------------------
@@ -195,29 +187,24 @@ class Scanner:
                 if prewalk is not None:
                     mean = walked_bytes / walked_files if walked_files else 0.0
                     est_f = prewalk.files
-                    est_b = (
-                        state.bytes_before
-                        + walked_bytes
-                        + int(max(0, est_f - state.files_before - walked_files) * mean)
-                    )
+                    est_b = state.bytes_before + walked_bytes + int(max(0, est_f - state.files_before - walked_files)
+                                                                    * mean)
                 else:
                     est_f, est_b = prior_totals or (0, 0)
                 files_total = max(est_f, state.files_before + walked_files)
                 bytes_total = max(est_b, state.bytes_before + walked_bytes)
-            on_progress(
-                Progress(
-                    files_done=state.files_done,
-                    bytes_done=state.bytes_done,
-                    files_total=files_total,
-                    bytes_total=bytes_total,
-                    totals_final=final,
-                    elapsed=elapsed_before + now - t0,
-                    detections=len(report.detections),
-                    skipped=report.files_skipped,
-                    current=current,
-                    checkpoint=report.checkpoint,
-                )
-            )
+            on_progress(Progress(
+                files_done=state.files_done,
+                bytes_done=state.bytes_done,
+                files_total=files_total,
+                bytes_total=bytes_total,
+                totals_final=final,
+                elapsed=elapsed_before + now - t0,
+                detections=len(report.detections),
+                skipped=report.files_skipped,
+                current=current,
+                checkpoint=report.checkpoint,
+            ))
 
         inflight = 0
 
@@ -241,14 +228,8 @@ class Scanner:
                     try:
                         head.results = head.future.result()
                     except WorkerDied as exc:
-                        lost: FileResult = (
-                            SKIPPED,
-                            [],
-                            SkipReason.READ_ERROR,
-                            f"{exc} while scanning this batch",
-                            0,
-                            None,
-                        )
+                        lost: FileResult = (SKIPPED, [], SkipReason.READ_ERROR, f"{exc} while scanning this batch", 0,
+                                            None)
                         head.results = [lost] * head.npaths
                     inflight -= 1
                 state.apply(units.popleft())
@@ -330,9 +311,8 @@ class Scanner:
 class _State:
     """Applies verdicts to the report in walk order and feeds the cache."""
 
-    def __init__(
-        self, report: ScanReport, version: str, cache: VerdictCache, on_detection: Callable[[Detection], None] | None
-    ) -> None:
+    def __init__(self, report: ScanReport, version: str, cache: VerdictCache,
+                 on_detection: Callable[[Detection], None] | None) -> None:
         self.report = report
         self.version = version
         self.cache = cache
@@ -370,9 +350,8 @@ class _State:
             last = unit.items[-1][0]
             report.checkpoint = last.display if isinstance(last, FileEntry) else last.path
 
-    def _verdict(
-        self, item: FileEntry, status: int, dets: list[Any], reason: str | None, detail: str, nbytes: int, store: bool
-    ) -> None:
+    def _verdict(self, item: FileEntry, status: int, dets: list[Any], reason: str | None, detail: str,
+                 nbytes: int, store: bool) -> None:
         report = self.report
         self.files_done += 1
         if status == SKIPPED:
@@ -381,9 +360,8 @@ class _State:
             report.bytes_scanned += nbytes
             self.bytes_done += item.size
             if store and skip_reason in _CACHEABLE_SKIPS:
-                self.cache.put(
-                    item.dev, item.ino, item.size, item.mtime_ns, item.ctime_ns, status, [[], reason, detail]
-                )
+                self.cache.put(item.dev, item.ino, item.size, item.mtime_ns, item.ctime_ns, status,
+                               [[], reason, detail])
             return
         report.bytes_scanned += item.size
         self.bytes_done += item.size
@@ -397,12 +375,5 @@ class _State:
                 if self.on_detection is not None:
                     self.on_detection(det)
         if store:
-            self.cache.put(
-                item.dev,
-                item.ino,
-                item.size,
-                item.mtime_ns,
-                item.ctime_ns,
-                status,
-                [[list(d) for d in dets], None, detail],
-            )
+            self.cache.put(item.dev, item.ino, item.size, item.mtime_ns, item.ctime_ns, status,
+                           [[list(d) for d in dets], None, detail])

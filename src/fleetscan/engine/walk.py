@@ -91,12 +91,8 @@ class PathFilter:
         return not self.has_include or self._match(self._in_full, self._in_base, display)
 
 
-_SPECIAL = (
-    (stat.S_ISFIFO, "fifo"),
-    (stat.S_ISSOCK, "socket"),
-    (stat.S_ISCHR, "character device"),
-    (stat.S_ISBLK, "block device"),
-)
+_SPECIAL = ((stat.S_ISFIFO, "fifo"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+            (stat.S_ISBLK, "block device"))
 
 
 Listing = list[tuple[str, "os.stat_result | OSError"]]

@@ -29,17 +29,8 @@ from .signatures.sigset import BODY_NAMESPACE, LOGICAL_NAMESPACE, LogicalRule, P
 from .signatures.yara import severity_from_meta
 from .throttle import Throttle
 
-__all__ = [
-    "WorkerConfig",
-    "Matcher",
-    "FileResult",
-    "DetTuple",
-    "init_worker",
-    "scan_batch",
-    "CLEAN",
-    "DETECTED",
-    "SKIPPED",
-]
+__all__ = ["WorkerConfig", "Matcher", "FileResult", "DetTuple", "init_worker", "scan_batch", "CLEAN", "DETECTED",
+           "SKIPPED"]
 
 #: Files up to this size are read into memory when they must be hashed, so yara-x scans the same bytes.
 IN_MEMORY_MAX = 32 * 1024 * 1024
@@ -49,6 +40,7 @@ READ_CHUNK = 1024 * 1024
 _PROC_FD = os.path.isdir("/proc/self/fd")
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _NOATIME = getattr(os, "O_NOATIME", 0)
+
 
 
 @dataclass
@@ -162,14 +154,8 @@ class Matcher:
         if hits or self.always:
             self._logical(hits, types, size, member, out)
 
-    def _logical(
-        self,
-        hits: dict[int, dict[int, tuple[int, int | None]]],
-        types: set[int],
-        size: int,
-        member: str | None,
-        out: list[DetTuple],
-    ) -> None:
+    def _logical(self, hits: dict[int, dict[int, tuple[int, int | None]]], types: set[int], size: int,
+                 member: str | None, out: list[DetTuple]) -> None:
         """Evaluate the logical signatures some subsignature of which matched (their patterns' rules already
         checked the file type), and those that hold with none, on files of their type."""
         for k in sorted(hits.keys() | set(self.always)):

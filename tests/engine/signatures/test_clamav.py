@@ -48,14 +48,10 @@ def test_mdb_section_hash_as_clamav_computes_it(tmp_path: Path, clam_dir: Path, 
 
 
 def _clamscan_names(db: Path, target: Path) -> set[str]:
-    out = subprocess.run(
-        ["clamscan", "--allmatch", "--no-summary", "-d", str(db), str(target)], capture_output=True, text=True
-    )
-    return {
-        line.rsplit(": ", 1)[1].removesuffix(" FOUND").removesuffix(".UNOFFICIAL")
-        for line in out.stdout.splitlines()
-        if line.endswith(" FOUND")
-    }
+    out = subprocess.run(["clamscan", "--allmatch", "--no-summary", "-d", str(db), str(target)],
+                         capture_output=True, text=True)
+    return {line.rsplit(": ", 1)[1].removesuffix(" FOUND").removesuffix(".UNOFFICIAL")
+            for line in out.stdout.splitlines() if line.endswith(" FOUND")}
 
 
 def test_ndb_wildcards_offsets_and_targets_agree_with_clamscan(tmp_path: Path, clam_dir: Path, sigtool: str) -> None:
@@ -90,18 +86,12 @@ def test_unusable_lines_are_counted_by_kind(tmp_path: Path) -> None:
     db = tmp_path / "db"
     write(db / "a.ldb", "Logical.One;Target:0;0;/regex/\nLogical.Two;Target:0;0;$12$\nLogical.Ok;Target:0;0;414141\n")
     write(db / "b.cbc", "ClamBCaa`|`````|`...\n")
-    write(
-        db / "c.ndb",
-        "\n".join(
-            [
-                "Html.Sig:3:*:3c736372697074",  # needs HTML normalisation
-                "Section.Sig:1:SL+10:4142434445",  # section-relative offset
-                "Anchor.Sig:0:*:41424344(B)45",  # word boundary
-                "Good.Sig:0:*:4142434445",
-            ]
-        )
-        + "\n",
-    )
+    write(db / "c.ndb", "\n".join([
+        "Html.Sig:3:*:3c736372697074",  # needs HTML normalisation
+        "Section.Sig:1:SL+10:4142434445",  # section-relative offset
+        "Anchor.Sig:0:*:41424344(B)45",  # word boundary
+        "Good.Sig:0:*:4142434445",
+    ]) + "\n")
     write(db / "d.hdb", "not-a-hash:12:Bad\n")
     write(db / "e.pdb", "R:example.com\n")
     sigset = load_signatures([db])

@@ -22,11 +22,7 @@ def build_cvd(tmp: Path, files: dict[str, str], name: str = "test") -> Path:
     empty.mkdir(exist_ok=True)
     subprocess.run(
         ["sigtool", f"--build={name}.cvd", "--unsigned", "--cvd-version=7", f"--datadir={empty}", "--no-cdiff"],
-        cwd=src,
-        input="fleetscan-tests\n",
-        capture_output=True,
-        text=True,
-        check=True,
+        cwd=src, input="fleetscan-tests\n", capture_output=True, text=True, check=True,
     )
     return src / f"{name}.cvd"
 
@@ -34,14 +30,8 @@ def build_cvd(tmp: Path, files: dict[str, str], name: str = "test") -> Path:
 @pytest.fixture
 def cvd(tmp_path: Path, clam_dir: Path, sigtool: str) -> Path:
     hdb = sigtool_hash("md5", clam_dir / "clam.exe").replace("clam.exe", "Cvd.Hdb")
-    return build_cvd(
-        tmp_path,
-        {
-            "test.hdb": hdb + "\n",
-            "test.ndb": "Cvd.Ndb:0:*:434c414d657373616765426f78\n",
-            "test.ldb": "Cvd.Ldb;Target:1;0&1;434c414d;4d657373616765426f78\n",
-        },
-    )
+    return build_cvd(tmp_path, {"test.hdb": hdb + "\n", "test.ndb": "Cvd.Ndb:0:*:434c414d657373616765426f78\n",
+                                "test.ldb": "Cvd.Ldb;Target:1;0&1;434c414d;4d657373616765426f78\n"})
 
 
 def test_cvd_is_unpacked_and_used(cvd: Path, clam_dir: Path) -> None:

@@ -35,9 +35,7 @@ def test_expressions_are_read_as_clamav_writes_them() -> None:
     sig = parse_ldb_line(f"A;Engine:51-255,Target:1,FileSize:10-20;0&1;EP+0,8:{h('ab')};EOF-4:{h('cd')}")
     assert sig.target == 1 and sig.file_size == (10, 20)
     assert [(p.offset_kind, p.start, p.span, p.string) for p in sig.subsigs] == [
-        ("ep", 0, 8, "{ 61 62 }"),
-        ("eof", 4, 0, "{ 63 64 }"),
-    ]
+        ("ep", 0, 8, "{ 61 62 }"), ("eof", 4, 0, "{ 63 64 }")]
     assert parse_ldb_line(f"A;Target:0;0;{h('ab')}::iwi").subsigs[0].string == '"\\x61\\x62" nocase wide'
 
 
@@ -109,8 +107,7 @@ def test_entry_point_offsets_hold_on_elf_files(tmp_path: Path) -> None:
 def clamscan_found(db: Path, target: Path) -> set[tuple[str, str]]:
     out = subprocess.run(
         ["clamscan", "--no-summary", "--allmatch", "-r", "--bytecode=no", "-d", str(db), str(target)],
-        capture_output=True,
-        text=True,
+        capture_output=True, text=True,
     )
     assert out.returncode in (0, 1), out.stderr
     hits = set()

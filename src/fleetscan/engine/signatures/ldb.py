@@ -55,7 +55,7 @@ def _string(hexsig: str, modifiers: str) -> str:
         words = [_MODIFIERS[m] for m in dict.fromkeys(modifiers)]  # ClamAV accepts "ii", yara-x does not
     except KeyError as exc:
         raise Untranslatable(f"subsignature modifier {exc.args[0]!r}") from None
-    text = "".join(f"\\x{hexsig[i : i + 2]}" for i in range(0, len(hexsig), 2))
+    text = "".join(f"\\x{hexsig[i:i + 2]}" for i in range(0, len(hexsig), 2))
     return f'"{text}" ' + " ".join(words)
 
 

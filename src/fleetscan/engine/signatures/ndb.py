@@ -182,10 +182,6 @@ def parse_ndb_line(line: str) -> BodyPattern:
         check_engine_levels(f"{fields[4]}-{fields[5] if len(fields) > 5 else ''}")
     kind, start, span = parse_offset(offset_s, target)
     return BodyPattern(
-        name=name,
-        string=f"{{ {clamav_hex_to_yara(hexsig)} }}",
-        target=target,
-        offset_kind=kind,
-        start=start,
+        name=name, string=f"{{ {clamav_hex_to_yara(hexsig)} }}", target=target, offset_kind=kind, start=start,
         span=span,
     )

@@ -28,16 +28,8 @@ from .ldb import holds_unmatched
 from .model import BodyPattern, Expr, SignatureParts, UnsupportedReport
 from .yara import YARA_SUFFIXES, count_rules
 
-__all__ = [
-    "SignatureSet",
-    "MatchTables",
-    "SignatureError",
-    "load_signatures",
-    "PatternInfo",
-    "LogicalRule",
-    "BODY_NAMESPACE",
-    "LOGICAL_NAMESPACE",
-]
+__all__ = ["SignatureSet", "MatchTables", "SignatureError", "load_signatures", "PatternInfo", "LogicalRule",
+           "BODY_NAMESPACE", "LOGICAL_NAMESPACE"]
 
 #: Bumped when translation or grouping changes, so that caches keyed by the version are invalidated.
 FORMAT_VERSION = "fleetscan-sig-3"
@@ -208,10 +200,8 @@ def sources_stamp(paths: Sequence[str | os.PathLike[str]]) -> str:
                 st = f.stat()
             except OSError as exc:
                 raise SignatureError(f"cannot read {f}: {exc}") from exc
-            h.update(
-                f"{f}\0{explicit}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_dev}\0"
-                f"{st.st_ino}\n".encode()
-            )
+            h.update(f"{f}\0{explicit}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_dev}\0"
+                     f"{st.st_ino}\n".encode())
     return h.hexdigest()[:16]
 
 
@@ -439,7 +429,6 @@ KEEP_SETS = 3
 
 def _prune(cache_dir: Path, keep: str) -> None:
     """Drop all but the most recently used cached sets, and all but the newest stamps that point to them."""
-
     def newest_first(pattern: str) -> list[Path]:
         return sorted(cache_dir.glob(pattern), key=lambda m: m.stat().st_mtime_ns, reverse=True)
 
