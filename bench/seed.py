@@ -24,7 +24,7 @@ from fleetscan.core.models import Action, Origin, ScanType, StartType
 from fleetscan.core.service import ControlPlane
 from fleetscan.core.states import TERMINAL, SubtaskCounts, SubtaskStatus, root_status
 from fleetscan.storage.schema import host_groups, hosts, root_tasks, subtasks
-from fleetscan.storage.sql import SqlStorage, open_storage
+from fleetscan.storage.sql import SqlStorage, open_storage, record_root_enterprise_projects
 
 DAY_MS = 86_400_000
 SPREAD_DAYS = 120
@@ -332,6 +332,7 @@ def seed(
                 log(f"seeded {n_roots}/{roots} roots, {n_subtasks} subtasks ({time.monotonic() - began:.0f}s)")
         # A live database has statistics (autovacuum, or SQLite's optimize); the planner needs them.
         with storage.engine.begin() as conn:
+            record_root_enterprise_projects(conn, hosts.c.account_id == account_id)  # as insert_task does
             conn.exec_driver_sql("ANALYZE")
         names = sorted({h.name for h in rng.sample(host_list, min(5, len(host_list)))})
         return Seeded(

@@ -96,7 +96,7 @@ def test_bare_sql_pages_equal_the_storage_pages(database_url: str) -> None:
                 )
                 total, roots = storage.list_roots(scope, flt, page)
                 assert (got.total, got.task_ids) == (total, [r.task_id for r in roots]), mix.name
-                views = storage.subtasks_of(roots, flt if q.host_name else None)
+                views = storage.subtasks_of(scope, roots, flt if q.host_name else None)
                 if q.with_hosts:
                     hosts = {r.task_id: sorted(v.host.host_id for v in views[r.id]) for r in roots}
                     assert {t: sorted(h) for t, h in got.host_ids.items()} == {t: h for t, h in hosts.items() if h}

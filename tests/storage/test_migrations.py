@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -21,5 +23,60 @@ def test_migrations_match_the_declared_schema(database_url: str) -> None:
         with storage.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
         assert diff == []
+    finally:
+        storage.dispose()
+
+
+def test_tenant_scope_migration_keeps_what_was_stored(database_url: str) -> None:
+    """0005: whitelist entries take their detection's host's enterprise project, client tokens become keys, and
+    a task's enterprise projects are those of its hosts."""
+    from sqlalchemy import insert, select
+
+    from fleetscan.core import ids
+    from fleetscan.core.models import Detection, ScanType, Severity
+    from fleetscan.core.service import ControlPlane, HostFacts
+    from fleetscan.core.tasks import TaskRequest, plan_task
+    from fleetscan.storage import rows
+    from fleetscan.storage.migrate import upgrade
+    from fleetscan.storage.schema import alarm_whitelist, detections, root_tasks, subtasks
+
+    storage = open_storage(database_url, migrate=False)
+    try:
+        upgrade(storage.engine, "0004_paid_listing_index")
+        plane = ControlPlane(storage)
+        scope = plane.create_access_key("acct", "p1").scope
+        token, _ = plane.create_credential("enroll", "acct", "p1", enterprise_project_id="e1")
+        host = plane.enroll(token, HostFacts("h1")).host
+        request = TaskRequest("t", ScanType.QUICK, host_ids=[host.host_id], client_token="tok")
+        plan = plan_task(scope, request, [host], 0)
+        found = Detection("r" * 32, 0, 0, host.id, "Eicar", "virus", Severity.HIGH, "/x", "a" * 64)
+        with storage.engine.begin() as conn:  # as 0004's code stored them
+            root_pk = conn.execute(insert(root_tasks).values(**rows.root_values(plan.root)).returning(root_tasks.c.id))
+            found.root_id = plan.subtasks[0].root_id = root_pk.scalar_one()
+            sub = conn.execute(
+                insert(subtasks).values(**rows.subtask_values(plan.subtasks[0])).returning(subtasks.c.id)
+            )
+            found.subtask_id = sub.scalar_one()
+            pk = conn.execute(insert(detections).values(**rows.detection_values(found)).returning(detections.c.id))
+            conn.execute(
+                insert(alarm_whitelist).values(
+                    account_id=scope.account_id,
+                    project_id="p1",
+                    field="file_hash",
+                    value="a" * 64,
+                    detection_pk=pk.scalar_one(),
+                    created_at=0,
+                )
+            )
+        upgrade(storage.engine)
+        with storage.engine.connect() as conn:
+            assert conn.execute(select(alarm_whitelist.c.enterprise_project_id)).scalar_one() == "e1"
+            stored = conn.execute(select(root_tasks.c.client_token)).scalar_one()
+        assert stored == ids.client_token_key("p1", "CreateVirusScanOnceTask", "tok")
+        assert plane.get_root(replace(scope, enterprise_project_ids=frozenset({"e1"})), task_id=plan.root.task_id)
+        assert not plane.storage.get_root(
+            replace(scope, enterprise_project_ids=frozenset({"e2"})), task_id=plan.root.task_id
+        )
+        assert plane.whitelist_of(host) and not plane.whitelist_of(replace(host, enterprise_project_id="e2"))
     finally:
         storage.dispose()

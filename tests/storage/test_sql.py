@@ -111,7 +111,7 @@ def test_task_lifecycle_updates_root_totals(plane: ControlPlane, clock: Clock) -
     assert (root.counts.succeeded, root.counts.cancelled, root.counts.failed) == (1, 1, 1)
     assert root.end_time == clock.now and root.progress == 100
 
-    views = plane.subtasks_of([root])[root.id]
+    views = plane.subtasks_of(scope, [root])[root.id]
     assert {v.subtask.status for v in views} == {SubtaskStatus.SUCCEEDED, SubtaskStatus.CANCELLED, SubtaskStatus.FAILED}
     assert [v.subtask.fail_reason for v in views if v.subtask.status is SubtaskStatus.FAILED] == ["disk"]
 
@@ -123,7 +123,7 @@ def test_illegal_change_rolls_back_the_report_key(plane: ControlPlane) -> None:
     hosts = _enrolled(plane, 1)
     scope = plane.create_access_key("acct", "p1").scope
     root = plane.create_task(scope, TaskRequest("t", ScanType.FULL, host_ids=[hosts[0].host_id])).root
-    sub = plane.subtasks_of([root])[root.id][0].subtask
+    sub = plane.subtasks_of(scope, [root])[root.id][0].subtask
 
     def refuse(s):  # type: ignore[no-untyped-def]
         raise IllegalTransition(s.status.value, "pending")
@@ -170,7 +170,7 @@ def test_concurrent_reports_keep_totals_consistent(plane: ControlPlane) -> None:
     hosts = _enrolled(plane, 4)
     scope = plane.create_access_key("acct", "p1").scope
     root = plane.create_task(scope, TaskRequest("t", ScanType.FULL, host_ids=[h.host_id for h in hosts])).root
-    subs = {v.host.id: v.subtask for v in plane.subtasks_of([root])[root.id]}
+    subs = {v.host.id: v.subtask for v in plane.subtasks_of(scope, [root])[root.id]}
 
     def agent(host_index: int) -> None:
         host = hosts[host_index]

@@ -55,10 +55,10 @@ class HandlingPlane:
         return self.storage.record_auto_quarantine(host.id, subtask_pk, items, self.clock()) if items else 0
 
     def whitelist_of(self, host: Host) -> set[h.WhitelistEntry]:
-        return self.storage.whitelist(host.account_id, host.project_id)
+        return self.storage.whitelist(host)
 
     def without_whitelisted(self, host: Host, found: Sequence[Detection]) -> list[Detection]:
-        """Findings minus those whose hash or path the host's project whitelisted: never reported again."""
+        """Findings minus those whose hash or path is whitelisted in the host's enterprise project."""
         if not found:
             return []
         entries = self.whitelist_of(host)

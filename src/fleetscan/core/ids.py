@@ -26,3 +26,12 @@ def token() -> str:
 
 def token_hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+def client_token_key(project_id: str, operation: str, client_token: str) -> str:
+    """What a stored task or schedule keeps of its ClientToken: a token is unique per project and operation.
+
+    The database holds one key per account (`uq_*_client_token`), so the project and the operation are
+    folded into it; the same token sent by another project, or to another operation, is another request.
+    """
+    return hashlib.sha256("\0".join((project_id, operation, client_token)).encode()).hexdigest()

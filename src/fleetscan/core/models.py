@@ -5,6 +5,7 @@ Times are integers of milliseconds since the epoch (UTC), the unit both clouds p
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -49,6 +50,9 @@ class HandleStatus(StrEnum):
 
 ALL_ENTERPRISE_PROJECTS = "all_granted_eps"
 DEFAULT_ENTERPRISE_PROJECT = "0"
+# The label of a task or schedule over hosts of several enterprise projects. Tasks are scoped by their hosts,
+# so for them it is only a label; a schedule has no hosts of its own and is seen only by unrestricted keys.
+SEVERAL_ENTERPRISE_PROJECTS = "*"
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,16 @@ class Scope:
 
     def allows(self, enterprise_project_id: str) -> bool:
         return self.enterprise_project_ids is None or enterprise_project_id in self.enterprise_project_ids
+
+    @property
+    def whole_project(self) -> Scope:
+        """The same account's project with every enterprise project: what decides before the hosts do."""
+        return Scope(self.account_id, self.project_id)
+
+    def enterprise_project_of(self, hosts: Iterable[Host]) -> str:
+        """The one enterprise project of `hosts` (or, with none, the caller's only one); else several."""
+        found = {h.enterprise_project_id for h in hosts} or set(self.enterprise_project_ids or ())
+        return found.pop() if len(found) == 1 else SEVERAL_ENTERPRISE_PROJECTS
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,20 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from . import ids, tasks
-from .errors import InvalidParameter, PermissionDenied, TaskStillRunning, UnknownSchedule, UnknownSubtask, UnknownTask
+from .errors import (
+    Conflict,
+    InvalidParameter,
+    PermissionDenied,
+    TaskStillRunning,
+    UnknownSchedule,
+    UnknownSubtask,
+    UnknownTask,
+)
 from .handling_plane import HandlingPlane
 from .models import (
+    ALL_ENTERPRISE_PROJECTS,
     DEFAULT_ENTERPRISE_PROJECT,
+    SEVERAL_ENTERPRISE_PROJECTS,
     AccessKey,
     Credential,
     Detection,
@@ -95,15 +105,22 @@ class ControlPlane(HandlingPlane):
     def _scope(self, account: str, project_id: str, enterprise_project_ids: Sequence[str]) -> Scope:
         if not project_id or len(project_id) > 256:
             raise InvalidParameter("project_id", "must be 1 to 256 characters")
+        reserved = {ALL_ENTERPRISE_PROJECTS, SEVERAL_ENTERPRISE_PROJECTS} & set(enterprise_project_ids)
+        if reserved:
+            raise InvalidParameter("enterprise_project_id", f"{reserved.pop()} names no enterprise project")
         account_id = self.storage.ensure_account(account)
         return Scope(account_id, project_id, frozenset(enterprise_project_ids) if enterprise_project_ids else None)
 
     # ------------------------------------------------------------------ tasks
     def create_task(self, scope: Scope, request: TaskRequest) -> Plan:
+        """Plan and store a task; a client token seen before in the project answers the task it made."""
         if request.client_token:
             earlier = self.storage.find_by_client_token(scope, request.client_token)
             if earlier is not None:
-                return Plan(earlier)
+                seen = self.storage.get_root(scope, numeric_id=earlier.id)
+                if seen is None:
+                    raise Conflict("the ClientToken was used for a task of another enterprise project")
+                return Plan(seen)
         hosts = self.storage.find_hosts(scope, request.host_ids, request.group_ids)
         plan = tasks.plan_task(scope, request, hosts, self.clock())
         plan.root = self.storage.insert_task(plan.root, plan.subtasks)
@@ -115,7 +132,7 @@ class ControlPlane(HandlingPlane):
         if not earlier.status.terminal:
             raise TaskStillRunning(task_id)
         if not host_ids:
-            host_ids = [v.host.host_id for v in self.storage.subtasks_of([earlier])[earlier.id]]
+            host_ids = [v.host.host_id for v in self.storage.subtasks_of(scope, [earlier])[earlier.id]]
         request = TaskRequest(
             name=name or earlier.name,
             scan_type=earlier.scan_type,
@@ -125,14 +142,13 @@ class ControlPlane(HandlingPlane):
             ignore_paths=earlier.ignore_paths,
             file_types=earlier.file_types,
             paid=earlier.paid,
-            enterprise_project_id=earlier.enterprise_project_id,
             rescan_of=earlier.task_id,
         )
         return self.create_task(scope, request)
 
     def cancel(self, scope: Scope, task_id: str, host_ids: Sequence[str] = ()) -> RootTask:
         root = self.get_root(scope, task_id=task_id)
-        views = self.storage.subtasks_of([root])[root.id]
+        views = self.storage.subtasks_of(scope, [root])[root.id]
         if host_ids:
             unknown = set(host_ids) - {v.host.host_id for v in views}
             if unknown:
@@ -158,8 +174,11 @@ class ControlPlane(HandlingPlane):
     def list_subtasks(self, scope: Scope, flt: SubtaskFilter, page: Page) -> tuple[int, list[SubtaskView]]:
         return self.storage.list_subtasks(scope, flt, page)
 
-    def subtasks_of(self, roots: Sequence[RootTask], flt: RootFilter | None = None) -> dict[int, list[SubtaskView]]:
-        return self.storage.subtasks_of(roots, flt)
+    def subtasks_of(
+        self, scope: Scope, roots: Sequence[RootTask], flt: RootFilter | None = None
+    ) -> dict[int, list[SubtaskView]]:
+        """The subtasks of `roots` the caller may see: those on hosts of its enterprise projects."""
+        return self.storage.subtasks_of(scope, roots, flt)
 
     def list_hosts(self, scope: Scope, flt: HostFilter, page: Page) -> tuple[int, list[Host]]:
         return self.storage.list_hosts(scope, flt, page)
@@ -175,15 +194,28 @@ class ControlPlane(HandlingPlane):
 
     # ------------------------------------------------------------------ schedules
     def create_schedule(self, scope: Scope, schedule: Schedule) -> Schedule:
-        """Store a schedule, armed from now; a ClientToken seen before returns the earlier one."""
+        """Store a schedule, armed from now; a client token seen before in the project returns the earlier one."""
         if schedule.client_token:
             earlier = self.storage.find_schedule_by_client_token(scope, schedule.client_token)
             if earlier is not None:
-                return earlier
+                seen = self.storage.get_schedule(scope, ScheduleFilter(earlier.kind, schedule_id=earlier.schedule_id))
+                if seen is None:
+                    raise Conflict("the ClientToken was used for a schedule of another enterprise project")
+                return seen
         now = self.clock()
         schedule.created_at = schedule.updated_at = now
+        schedule.enterprise_project_id = self._enterprise_project(schedule)
         schedule.arm(now)
         return self.storage.insert_schedule(schedule)
+
+    def _enterprise_project(self, schedule: Schedule) -> str:
+        """A schedule's enterprise project, the one rule its readers are scoped by.
+
+        That of the hosts it names; one that scans every host of its creator's scope is in the creator's one
+        enterprise project, or in several (seen by unrestricted keys only) when the creator had more.
+        """
+        hosts = [] if schedule.template.all_hosts else self.schedule_hosts(schedule)
+        return schedule.scope.enterprise_project_of(hosts)
 
     def get_schedule(self, scope: Scope, flt: ScheduleFilter) -> Schedule:
         found = self.storage.get_schedule(scope, flt)
@@ -198,6 +230,7 @@ class ControlPlane(HandlingPlane):
         """Store a changed schedule (from get_schedule), re-armed from now: a re-armed `later` runs again."""
         now = self.clock()
         schedule.updated_at = now
+        schedule.enterprise_project_id = self._enterprise_project(schedule)
         schedule.arm(now)
         self.storage.update_schedule(schedule)
         return schedule

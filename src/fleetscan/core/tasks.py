@@ -61,11 +61,10 @@ def plan_task(scope: Scope, request: TaskRequest, hosts: Sequence[Host], now: in
     missing = [h for h in request.host_ids if h not in known]
     if not hosts:
         raise InvalidParameter("host_ids", "none of the target hosts exists")
-    epss = {h.enterprise_project_id for h in hosts}
     for host in hosts:
         if not scope.allows(host.enterprise_project_id):
             raise InvalidParameter("host_ids", f"host {host.host_id} is not in a granted enterprise project")
-    eps = request.enterprise_project_id or (epss.pop() if len(epss) == 1 else "0")
+    eps = request.enterprise_project_id or scope.enterprise_project_of(hosts)  # a label: rows go by their hosts
     root = RootTask(
         task_id=ids.hex_id(),
         account_id=scope.account_id,

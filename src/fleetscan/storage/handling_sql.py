@@ -12,14 +12,14 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, and_, delete, func, insert, select, update
 
 from ..core import handling as h
 from ..core.errors import InvalidParameter, UnknownAction, UnknownResult
 from ..core.models import Detection, HandleStatus, Host, Scope
 from ..core.queries import Page
 from . import rows
-from .conditions import contains, host_conditions
+from .conditions import contains, host_conditions, scoped
 from .schema import (
     agent_actions,
     alarm_whitelist,
@@ -27,7 +27,6 @@ from .schema import (
     handle_history,
     hosts,
     quarantined_files,
-    root_tasks,
 )
 
 NewId = Callable[[], str]
@@ -87,13 +86,6 @@ class HandlingSql:
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
-    def _detection_scope(scope: Scope) -> list[ColumnElement[bool]]:
-        conds = [root_tasks.c.account_id == scope.account_id, root_tasks.c.project_id == scope.project_id]
-        if scope.enterprise_project_ids is not None:
-            conds.append(root_tasks.c.enterprise_project_id.in_(sorted(scope.enterprise_project_ids)))
-        return conds
-
-    @staticmethod
     def _save_detection(conn: Connection, found: Detection) -> None:
         conn.execute(
             update(detections)
@@ -123,18 +115,18 @@ class HandlingSql:
     # ------------------------------------------------------------------ people's operations
     def handle_detections(self, scope: Scope, request: h.HandleRequest, now: int, new_id: NewId) -> h.HandleOutcome:
         d = detections
-        joined = d.join(root_tasks, root_tasks.c.id == d.c.root_id)
         outcome = h.HandleOutcome()
         with self._write() as conn:
             found_rows = conn.execute(
                 self._lock(
-                    select(d)
-                    .select_from(joined)
-                    .where(*self._detection_scope(scope), d.c.result_id.in_(sorted(set(request.result_ids))))
+                    select(d, hosts.c.enterprise_project_id.label("host_enterprise_project_id"))
+                    .select_from(d.join(hosts, hosts.c.id == d.c.host_pk))
+                    .where(*scoped(scope, hosts), d.c.result_id.in_(sorted(set(request.result_ids))))
                     .order_by(d.c.id)
                 )
             ).all()
             by_result = {r.result_id: rows.detection(r._mapping) for r in found_rows}
+            eps_of = {r.id: str(r.host_enterprise_project_id) for r in found_rows}
             missing = [r for r in request.result_ids if r not in by_result]
             if missing:
                 raise UnknownResult(missing[0])
@@ -163,7 +155,7 @@ class HandlingSql:
                 if request.memo:
                     found.memo = request.memo[:512]
                 self._save_detection(conn, found)
-                self._apply_whitelist(conn, scope, found, decision, now)
+                self._apply_whitelist(conn, scope, eps_of[found.id], found, decision, now)
                 if decision.action is not None:
                     outcome.actions.append(self._queue_action(conn, found, decision.action, request, now, new_id))
                 self._history(conn, found, request.operation.value, request.memo, request.user_name, now)
@@ -171,8 +163,15 @@ class HandlingSql:
         return outcome
 
     def _apply_whitelist(
-        self, conn: Connection, scope: Scope, found: Detection, decision: h.Decision, now: int
+        self,
+        conn: Connection,
+        scope: Scope,
+        enterprise_project_id: str,
+        found: Detection,
+        decision: h.Decision,
+        now: int,
     ) -> None:
+        """Entries hold in the enterprise project of the detection's host, one the caller was granted."""
         if decision.whitelist_remove:
             conn.execute(delete(alarm_whitelist).where(alarm_whitelist.c.detection_pk == found.id))
         for entry in decision.whitelist_add:
@@ -180,6 +179,7 @@ class HandlingSql:
                 self._insert_ignore(alarm_whitelist).values(
                     account_id=scope.account_id,
                     project_id=scope.project_id,
+                    enterprise_project_id=enterprise_project_id,
                     field=entry.field.value,
                     value=entry.value,
                     detection_pk=found.id,
@@ -358,18 +358,22 @@ class HandlingSql:
                 added += 1
         return added
 
-    def whitelist(self, account_id: int, project_id: str) -> set[h.WhitelistEntry]:
+    def whitelist(self, host: Host) -> set[h.WhitelistEntry]:
         w = alarm_whitelist
         with self._read() as conn:
             found = conn.execute(
-                select(w.c.field, w.c.value).where(w.c.account_id == account_id, w.c.project_id == project_id)
+                select(w.c.field, w.c.value).where(
+                    w.c.account_id == host.account_id,
+                    w.c.project_id == host.project_id,
+                    w.c.enterprise_project_id == host.enterprise_project_id,
+                )
             )
             return {h.WhitelistEntry(h.WhitelistField(f), v) for f, v in found}
 
     # ------------------------------------------------------------------ listings
     def list_history(self, scope: Scope, flt: h.HistoryFilter, page: Page) -> tuple[int, list[h.HistoryView]]:
         hh, d = handle_history, detections
-        conds = self._detection_scope(scope)
+        conds = scoped(scope, hosts)
         if flt.malware_name:
             conds.append(contains(d.c.malware_name, flt.malware_name))
         if flt.file_path:
@@ -385,11 +389,7 @@ class HandlingSql:
             conds.append(contains(hh.c.user_name, flt.user_name))
         if flt.event_type is not None:
             conds.append(d.c.event_type == flt.event_type)
-        joined = (
-            hh.join(d, d.c.id == hh.c.detection_pk)
-            .join(root_tasks, root_tasks.c.id == d.c.root_id)
-            .join(hosts, hosts.c.id == d.c.host_pk)
-        )
+        joined = hh.join(d, d.c.id == hh.c.detection_pk).join(hosts, hosts.c.id == d.c.host_pk)
         order = (hh.c.handle_time.asc(), hh.c.id.asc()) if flt.ascending else (hh.c.handle_time.desc(), hh.c.id.desc())
         with self._read() as conn:
             total = conn.execute(select(func.count()).select_from(joined).where(*conds)).scalar_one()
@@ -420,9 +420,7 @@ class HandlingSql:
 
     def list_quarantined(self, scope: Scope, flt: h.QuarantineFilter, page: Page) -> tuple[int, list[h.QuarantineView]]:
         q = quarantined_files
-        conds = [hosts.c.account_id == scope.account_id, hosts.c.project_id == scope.project_id]
-        if scope.enterprise_project_ids is not None:
-            conds.append(hosts.c.enterprise_project_id.in_(sorted(scope.enterprise_project_ids)))
+        conds = scoped(scope, hosts)
         if flt.quarantine_pk is not None:
             conds.append(q.c.id == flt.quarantine_pk)
         if flt.file_path:

@@ -124,7 +124,7 @@ root_tasks = Table(
     Column("paid", Boolean, nullable=False),
     Column("rescan", Boolean, nullable=False),
     Column("rescan_of", String(64), nullable=True),
-    Column("client_token", String(128), nullable=True),
+    Column("client_token", String(128), nullable=True),  # core.ids.client_token_key: project, operation, token
     Column("created_at", BigInteger, nullable=False),
     Column("start_time", BigInteger, nullable=False),
     Column("end_time", BigInteger, nullable=True),
@@ -143,6 +143,15 @@ root_tasks = Table(
     Index("ix_root_tasks_listing", "account_id", "project_id", "start_time", "id"),
     # Huawei's ListAntiVirusTask always filters on whether_paid_task: its count and pages use this one.
     Index("ix_root_tasks_paid_listing", "account_id", "project_id", "paid", "start_time", "id"),
+)
+
+# The enterprise projects of a root task's hosts, written with the task (a task's hosts are fixed, and a host
+# never changes enterprise project): "a task is visible when one of its hosts is" is one index probe per task.
+root_enterprise_projects = Table(
+    "root_enterprise_projects",
+    metadata,
+    Column("root_id", ForeignKey("root_tasks.id"), primary_key=True),
+    Column("enterprise_project_id", String(256), primary_key=True),
 )
 
 subtasks = Table(
@@ -226,7 +235,7 @@ schedules = Table(
     Column("next_fire_at", BigInteger, nullable=True),
     Column("last_fired_at", BigInteger, nullable=True),
     Column("last_task_id", String(64), nullable=True),
-    Column("client_token", String(128), nullable=True),
+    Column("client_token", String(128), nullable=True),  # core.ids.client_token_key: project, operation, token
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     UniqueConstraint("account_id", "client_token", name="uq_schedules_client_token"),
@@ -300,10 +309,11 @@ alarm_whitelist = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("account_id", ForeignKey("accounts.id"), nullable=False),
     Column("project_id", String(256), nullable=False),
+    Column("enterprise_project_id", String(256), nullable=False),  # of the whitelisted detection's host
     Column("field", String(16), nullable=False),
     Column("value", Text, nullable=False),
     Column("detection_pk", ForeignKey("detections.id"), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("detection_pk", "field", name="uq_alarm_whitelist_detection_field"),
-    Index("ix_alarm_whitelist_scope", "account_id", "project_id"),
+    Index("ix_alarm_whitelist_scope", "account_id", "project_id", "enterprise_project_id"),
 )

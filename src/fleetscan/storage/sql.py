@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from time import time
 from typing import Any
@@ -13,13 +14,11 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    Integer,
     Select,
     and_,
     create_engine,
     delete,
     event,
-    exists,
     func,
     insert,
     or_,
@@ -44,7 +43,7 @@ from ..core.queries import DetectionFilter, HostFilter, HostMatch, Page, RootFil
 from ..core.schedules import Schedule, ScheduleFilter
 from ..core.states import ACTIVE, TERMINAL, RootStatus, SubtaskCounts, SubtaskStatus, root_status
 from . import rows
-from .conditions import contains, host_conditions
+from .conditions import contains, host_conditions, root_visible, scoped
 from .handling_sql import HandlingSql
 from .interface import ReportOutcome, SubtaskChange
 from .schema import (
@@ -55,6 +54,7 @@ from .schema import (
     host_groups,
     hosts,
     nonces,
+    root_enterprise_projects,
     root_tasks,
     schedules,
     subtasks,
@@ -98,6 +98,17 @@ def _make_engine(url: str) -> Engine:
     return engine
 
 
+def record_root_enterprise_projects(conn: Connection, *which: ColumnElement[bool]) -> None:
+    """Record the enterprise projects of the hosts of the root tasks whose subtasks match `which`."""
+    of_hosts = (
+        select(subtasks.c.root_id, hosts.c.enterprise_project_id)
+        .select_from(subtasks.join(hosts, hosts.c.id == subtasks.c.host_pk))
+        .where(*which)
+        .distinct()
+    )
+    conn.execute(insert(root_enterprise_projects).from_select(["root_id", "enterprise_project_id"], of_hosts))
+
+
 def open_storage(url: str, *, migrate: bool = True) -> SqlStorage:
     storage = SqlStorage(_make_engine(url))
     if migrate:
@@ -105,6 +116,41 @@ def open_storage(url: str, *, migrate: bool = True) -> SqlStorage:
 
         upgrade(storage.engine)
     return storage
+
+
+@dataclass(frozen=True)
+class _Totals:
+    """A root task's state and totals, derived from some of its subtasks."""
+
+    counts: SubtaskCounts
+    status: RootStatus
+    progress: int
+    files_scanned: int
+    viruses_found: int
+    end_time: int | None
+
+    @classmethod
+    def of(
+        cls, per_status: dict[SubtaskStatus, int], progress_sum: int, files: int, viruses: int, last_end: int | None
+    ) -> _Totals:
+        counts = SubtaskCounts.of(per_status)
+        status = root_status(counts)
+        progress = progress_sum // counts.total if counts.total else 100
+        return cls(counts, status, progress, files, viruses, last_end if status.terminal else None)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            **rows.counts_values(self.counts),
+            "progress": self.progress,
+            "files_scanned": self.files_scanned,
+            "viruses_found": self.viruses_found,
+            "end_time": self.end_time,
+        }
+
+    def apply(self, root: RootTask) -> None:
+        root.counts, root.status, root.progress = self.counts, self.status, self.progress
+        root.files_scanned, root.viruses_found, root.end_time = self.files_scanned, self.viruses_found, self.end_time
 
 
 class SqlStorage(HandlingSql):
@@ -234,22 +280,16 @@ class SqlStorage(HandlingSql):
         with self._write() as conn:
             conn.execute(update(hosts).where(hosts.c.id == host_pk).values(last_seen=now))
 
-    def _host_scope(self, scope: Scope) -> list[ColumnElement[bool]]:
-        conds = [hosts.c.account_id == scope.account_id, hosts.c.project_id == scope.project_id]
-        if scope.enterprise_project_ids is not None:
-            conds.append(hosts.c.enterprise_project_id.in_(sorted(scope.enterprise_project_ids)))
-        return conds
-
     def find_hosts(self, scope: Scope, host_ids: Sequence[str] = (), group_ids: Sequence[str] = ()) -> list[Host]:
         if not host_ids and not group_ids:
             return []
         which = or_(hosts.c.host_id.in_(list(host_ids)), hosts.c.group_id.in_(list(group_ids)))
         with self._read() as conn:
-            found = conn.execute(select(hosts).where(*self._host_scope(scope), which).order_by(hosts.c.id))
+            found = conn.execute(select(hosts).where(*scoped(scope, hosts), which).order_by(hosts.c.id))
             return [rows.host(r._mapping) for r in found]
 
     def list_hosts(self, scope: Scope, flt: HostFilter, page: Page) -> tuple[int, list[Host]]:
-        conds = self._host_scope(scope)
+        conds = scoped(scope, hosts)
         conds += host_conditions(host_id=flt.host_id, name=flt.name, private_ip=flt.private_ip, public_ip=flt.public_ip)
         if flt.group_id:
             conds.append(hosts.c.group_id == flt.group_id)
@@ -289,42 +329,40 @@ class SqlStorage(HandlingSql):
                 sub.root_id = root.id
                 values.append(rows.subtask_values(sub))
             conn.execute(insert(subtasks), values)
+            record_root_enterprise_projects(conn, subtasks.c.root_id == root.id)
         return root
 
-    def _root_scope(self, scope: Scope) -> list[ColumnElement[bool]]:
-        conds = [root_tasks.c.account_id == scope.account_id, root_tasks.c.project_id == scope.project_id]
-        if scope.enterprise_project_ids is not None:
-            conds.append(root_tasks.c.enterprise_project_id.in_(sorted(scope.enterprise_project_ids)))
-        return conds
-
     def find_by_client_token(self, scope: Scope, client_token: str) -> RootTask | None:
+        """The project's task made with this client token key, whichever enterprise project it is in."""
         with self._read() as conn:
             row = conn.execute(
                 select(root_tasks).where(
-                    root_tasks.c.account_id == scope.account_id, root_tasks.c.client_token == client_token
+                    root_tasks.c.account_id == scope.account_id,
+                    root_tasks.c.project_id == scope.project_id,
+                    root_tasks.c.client_token == client_token,
                 )
             ).first()
         return rows.root(row._mapping) if row else None
 
     def get_root(self, scope: Scope, *, numeric_id: int | None = None, task_id: str | None = None) -> RootTask | None:
-        conds = self._root_scope(scope)
+        conds = root_visible(scope)
         if numeric_id is not None:
             conds.append(root_tasks.c.id == numeric_id)
         if task_id is not None:
             conds.append(root_tasks.c.task_id == task_id)
         with self._read() as conn:
             row = conn.execute(select(root_tasks).where(*conds)).first()
-        return rows.root(row._mapping) if row else None
+            return self._as_seen(conn, scope, [rows.root(row._mapping)])[0] if row else None
 
     def latest_root(self, scope: Scope) -> RootTask | None:
         with self._read() as conn:
             row = conn.execute(
                 select(root_tasks)
-                .where(*self._root_scope(scope))
+                .where(*root_visible(scope))
                 .order_by(root_tasks.c.start_time.desc(), root_tasks.c.id.desc())
                 .limit(1)
             ).first()
-        return rows.root(row._mapping) if row else None
+            return self._as_seen(conn, scope, [rows.root(row._mapping)])[0] if row else None
 
     @staticmethod
     def _host_match(match: HostMatch) -> list[ColumnElement[bool]]:
@@ -336,7 +374,12 @@ class SqlStorage(HandlingSql):
         return conds
 
     def _root_conditions(self, scope: Scope, flt: RootFilter) -> list[ColumnElement[bool]]:
-        conds = self._root_scope(scope)
+        match = flt.hosts
+        on_hosts = self._host_match(match)
+        if flt.enterprise_project_id is not None:
+            on_hosts.append(hosts.c.enterprise_project_id == flt.enterprise_project_id)
+        few = bool(match.host_name or match.private_ip or match.public_ip or match.host_id)
+        conds = root_visible(scope, on_hosts, few_hosts=few)
         if flt.task_id:
             conds.append(root_tasks.c.task_id == flt.task_id)
         if flt.name:
@@ -351,21 +394,6 @@ class SqlStorage(HandlingSql):
             conds.append(root_tasks.c.start_time <= flt.start_to)
         if flt.paid is not None:
             conds.append(root_tasks.c.paid == flt.paid)
-        if flt.enterprise_project_id is not None:
-            conds.append(root_tasks.c.enterprise_project_id == flt.enterprise_project_id)
-        match = flt.hosts
-        if match.host_name or match.private_ip or match.public_ip or match.host_id:
-            # Few hosts match: find them first, then their tasks (a per-task EXISTS would test every subtask).
-            matching = (
-                select(subtasks.c.root_id)
-                .join(hosts, hosts.c.id == subtasks.c.host_pk)
-                .where(hosts.c.account_id == scope.account_id, *self._host_match(match))
-            )
-            conds.append(root_tasks.c.id.in_(matching))
-        elif not match.empty:
-            conds.append(
-                exists(select(subtasks.c.id).where(subtasks.c.root_id == root_tasks.c.id, *self._host_match(match)))
-            )
         return conds
 
     def list_roots(self, scope: Scope, flt: RootFilter, page: Page) -> tuple[int, list[RootTask]]:
@@ -379,7 +407,7 @@ class SqlStorage(HandlingSql):
                 .offset(page.offset)
                 .limit(page.limit)
             )
-            return int(total), [rows.root(r._mapping) for r in found]
+            return int(total), self._as_seen(conn, scope, [rows.root(r._mapping) for r in found])
 
     @staticmethod
     def _subtask_host_columns() -> list[Any]:
@@ -392,7 +420,8 @@ class SqlStorage(HandlingSql):
         return {r.id: rows.root(r._mapping) for r in found}
 
     def list_subtasks(self, scope: Scope, flt: SubtaskFilter, page: Page) -> tuple[int, list[SubtaskView]]:
-        conds = [*self._root_scope(scope), *self._host_match(flt.hosts)]
+        conds = [*scoped(scope, root_tasks, enterprise_project=hosts.c.enterprise_project_id)]
+        conds += self._host_match(flt.hosts)
         if flt.subtask_id:
             conds.append(subtasks.c.subtask_id == flt.subtask_id)
         if flt.root_task_id:
@@ -422,12 +451,14 @@ class SqlStorage(HandlingSql):
             SubtaskView(rows.subtask(r._mapping), rows.host(r._mapping, "h_"), roots[r.root_id]) for r in found
         ]
 
-    def subtasks_of(self, roots: Sequence[RootTask], flt: RootFilter | None = None) -> dict[int, list[SubtaskView]]:
+    def subtasks_of(
+        self, scope: Scope, roots: Sequence[RootTask], flt: RootFilter | None = None
+    ) -> dict[int, list[SubtaskView]]:
         by_id = {r.id: r for r in roots}
         out: dict[int, list[SubtaskView]] = {r.id: [] for r in roots}
         if not by_id:
             return out
-        conds: list[ColumnElement[bool]] = [subtasks.c.root_id.in_(sorted(by_id))]
+        conds = [subtasks.c.root_id.in_(sorted(by_id)), *scoped(scope, hosts)]
         if flt is not None:
             conds.extend(self._host_match(flt.hosts))
         with self._read() as conn:
@@ -489,11 +520,20 @@ class SqlStorage(HandlingSql):
 
     def _refresh_root(self, conn: Connection, root_id: int) -> None:
         """Recompute a root's totals from its subtasks: the one place a root's state is written."""
-        per_status: dict[SubtaskStatus, int] = {}
-        progress_sum = files = viruses = 0
-        last_end: int | None = None
-        for status, n, prog, nfiles, nvir, end in conn.execute(
+        totals = self._totals(conn, [root_id]).get(root_id, _Totals.of({}, 0, 0, 0, None))
+        conn.execute(update(root_tasks).where(root_tasks.c.id == root_id).values(**totals.values()))
+
+    @staticmethod
+    def _totals(
+        conn: Connection, root_ids: Sequence[int], on_hosts: Sequence[ColumnElement[bool]] = ()
+    ) -> dict[int, _Totals]:
+        """Each root's totals over its subtasks, or over those whose host meets `on_hosts`."""
+        per_status: dict[int, dict[SubtaskStatus, int]] = {}
+        sums: dict[int, list[int]] = {}
+        last_end: dict[int, int | None] = {}
+        stmt = (
             select(
+                subtasks.c.root_id,
                 subtasks.c.status,
                 func.count(),
                 func.coalesce(func.sum(subtasks.c.progress), 0),
@@ -501,30 +541,52 @@ class SqlStorage(HandlingSql):
                 func.coalesce(func.sum(subtasks.c.viruses_found), 0),
                 func.max(subtasks.c.end_time),
             )
-            .where(subtasks.c.root_id == root_id)
-            .group_by(subtasks.c.status)
-        ):
-            state = SubtaskStatus(status)
-            per_status[state] = int(n)
-            progress_sum += int(n) * 100 if state in TERMINAL else int(prog)
-            files += int(nfiles)
-            viruses += int(nvir)
-            if end is not None:
-                last_end = max(last_end or 0, int(end))
-        counts = SubtaskCounts.of(per_status)
-        status = root_status(counts)
-        conn.execute(
-            update(root_tasks)
-            .where(root_tasks.c.id == root_id)
-            .values(
-                status=status.value,
-                **rows.counts_values(counts),
-                progress=progress_sum // counts.total if counts.total else 100,
-                files_scanned=files,
-                viruses_found=viruses,
-                end_time=last_end if status.terminal else None,
-            )
+            .where(subtasks.c.root_id.in_(sorted(set(root_ids))), *on_hosts)
+            .group_by(subtasks.c.root_id, subtasks.c.status)
         )
+        if on_hosts:
+            stmt = stmt.select_from(subtasks.join(hosts, hosts.c.id == subtasks.c.host_pk))
+        for root_id, status, n, prog, nfiles, nvir, end in conn.execute(stmt):
+            state = SubtaskStatus(status)
+            per_status.setdefault(root_id, {})[state] = int(n)
+            total = sums.setdefault(root_id, [0, 0, 0])
+            total[0] += int(n) * 100 if state in TERMINAL else int(prog)
+            total[1] += int(nfiles)
+            total[2] += int(nvir)
+            if end is not None:
+                last_end[root_id] = max(last_end.get(root_id) or 0, int(end))
+        return {
+            root_id: _Totals.of(
+                per_status[root_id], sums[root_id][0], sums[root_id][1], sums[root_id][2], last_end.get(root_id)
+            )
+            for root_id in per_status
+        }
+
+    def _as_seen(self, conn: Connection, scope: Scope, roots: list[RootTask]) -> list[RootTask]:
+        """Roots as a caller limited to some enterprise projects sees them: totals and targets of its hosts only.
+
+        A task over several enterprise projects shows each key the state of its own hosts' subtasks: the
+        stored totals (over every host) would tell one enterprise project how another's scan went.
+        """
+        if scope.enterprise_project_ids is None or not roots:
+            return roots
+        ids = [r.id for r in roots]
+        on_hosts = scoped(scope, hosts)
+        totals = self._totals(conn, ids, on_hosts)
+        seen: dict[int, tuple[set[str], set[str]]] = {i: (set(), set()) for i in ids}
+        for root_id, host_id, group_id in conn.execute(
+            select(subtasks.c.root_id, hosts.c.host_id, hosts.c.group_id)
+            .select_from(subtasks.join(hosts, hosts.c.id == subtasks.c.host_pk))
+            .where(subtasks.c.root_id.in_(ids), *on_hosts)
+        ):
+            seen[root_id][0].add(host_id)
+            if group_id:
+                seen[root_id][1].add(group_id)
+        for root in roots:
+            totals.get(root.id, _Totals.of({}, 0, 0, 0, None)).apply(root)
+            host_ids, group_ids = seen[root.id]
+            root.targets = [t for t in root.targets if t.target in (host_ids if t.type == "uuid" else group_ids)]
+        return roots
 
     def get_subtask(self, subtask_id: str) -> Subtask | None:
         with self._read() as conn:
@@ -572,13 +634,7 @@ class SqlStorage(HandlingSql):
         return schedule
 
     def _schedule_conditions(self, scope: Scope, flt: ScheduleFilter) -> list[ColumnElement[bool]]:
-        conds = [
-            schedules.c.account_id == scope.account_id,
-            schedules.c.project_id == scope.project_id,
-            schedules.c.kind == flt.kind.value,
-        ]
-        if scope.enterprise_project_ids is not None:
-            conds.append(schedules.c.enterprise_project_id.in_(sorted(scope.enterprise_project_ids)))
+        conds = [*scoped(scope, schedules), schedules.c.kind == flt.kind.value]
         if flt.schedule_id is not None:
             conds.append(schedules.c.schedule_id == flt.schedule_id)
         if flt.name:
@@ -591,10 +647,13 @@ class SqlStorage(HandlingSql):
         return rows.schedule(row._mapping) if row else None
 
     def find_schedule_by_client_token(self, scope: Scope, client_token: str) -> Schedule | None:
+        """The project's schedule made with this client token key, whichever enterprise project it is in."""
         with self._read() as conn:
             row = conn.execute(
                 select(schedules).where(
-                    schedules.c.account_id == scope.account_id, schedules.c.client_token == client_token
+                    schedules.c.account_id == scope.account_id,
+                    schedules.c.project_id == scope.project_id,
+                    schedules.c.client_token == client_token,
                 )
             ).first()
         return rows.schedule(row._mapping) if row else None
@@ -654,7 +713,7 @@ class SqlStorage(HandlingSql):
     # ------------------------------------------------------------------ detections and statistics
     def list_detections(self, scope: Scope, flt: DetectionFilter, page: Page) -> tuple[int, list[DetectionView]]:
         d = detections_table
-        conds = self._root_scope(scope)
+        conds = scoped(scope, root_tasks, enterprise_project=hosts.c.enterprise_project_id)
         if flt.root_task_id:
             conds.append(root_tasks.c.task_id == flt.root_task_id)
         if flt.task_name:
@@ -679,7 +738,7 @@ class SqlStorage(HandlingSql):
         if flt.isolate_tags is not None:
             conds.append(d.c.isolate_tag.in_(sorted(flt.isolate_tags)))
         if flt.enterprise_project_id is not None:
-            conds.append(root_tasks.c.enterprise_project_id == flt.enterprise_project_id)
+            conds.append(hosts.c.enterprise_project_id == flt.enterprise_project_id)
         joined = d.join(root_tasks, root_tasks.c.id == d.c.root_id).join(hosts, hosts.c.id == d.c.host_pk)
         with self._read() as conn:
             total = conn.execute(select(func.count()).select_from(joined).where(*conds)).scalar_one()
@@ -698,31 +757,28 @@ class SqlStorage(HandlingSql):
 
     def statistics(self, scope: Scope) -> dict[str, Any]:
         d = detections_table
-        in_scope = and_(*self._root_scope(scope))
+        visible = root_visible(scope)
+        scanning: ColumnElement[bool]
+        if scope.enterprise_project_ids is None:
+            scanning = root_tasks.c.status.in_([RootStatus.PENDING.value, RootStatus.RUNNING.value])
+        else:  # pending or running for this caller: one of its hosts has not finished (so not for all of them)
+            active = [subtasks.c.status.in_(sorted(s.value for s in ACTIVE))]
+            scanning = and_(
+                root_tasks.c.status.in_([RootStatus.PENDING.value, RootStatus.RUNNING.value]),
+                *root_visible(scope, active),
+            )
         with self._read() as conn:
             malware, malware_hosts = conn.execute(
                 select(func.count(), func.count(func.distinct(d.c.host_pk)))
-                .select_from(d.join(root_tasks, root_tasks.c.id == d.c.root_id))
-                .where(in_scope)
+                .select_from(d.join(hosts, hosts.c.id == d.c.host_pk))
+                .where(*scoped(scope, hosts))
             ).one()
-            tasks, scanning, latest = conn.execute(
-                select(
-                    func.count(),
-                    func.coalesce(
-                        func.sum(
-                            func.cast(
-                                root_tasks.c.status.in_([RootStatus.PENDING.value, RootStatus.RUNNING.value]), Integer
-                            )
-                        ),
-                        0,
-                    ),
-                    func.max(root_tasks.c.start_time),
-                ).where(in_scope)
-            ).one()
+            tasks, latest = conn.execute(select(func.count(), func.max(root_tasks.c.start_time)).where(*visible)).one()
+            running = conn.execute(select(func.count()).select_from(root_tasks).where(*visible, scanning)).scalar_one()
         return {
             "total_malware_num": int(malware),
             "malware_host_num": int(malware_hosts),
             "total_task_num": int(tasks),
-            "scanning_task_num": int(scanning),
+            "scanning_task_num": int(running),
             "latest_scan_time": int(latest or 0),
         }

@@ -130,7 +130,7 @@ def create_cycle_task(plane: ControlPlane, scope: Scope, p: Params) -> Body:
     schedule = Schedule(ids.hex_id(), KIND, scope.account_id, scope.project_id, name, rule, template)
     schedule.enterprise_project_ids = scope.enterprise_project_ids
     schedule.enabled = enable == 1
-    schedule.client_token = token
+    schedule.client_token = ids.client_token_key(scope.project_id, "CreateCycleTask", token) if token else None
     return {"ConfigId": plane.create_schedule(scope, schedule).schedule_id}
 
 

@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ...core import ids
 from ...core.models import Host, Origin, ScanType, Scope, Target
 from ...core.queries import DetectionFilter, HostFilter, HostMatch, Page, RootFilter, SubtaskFilter
 from ...core.service import ControlPlane
@@ -133,7 +134,7 @@ def get_virus_scan_latest_task_statistic(plane: ControlPlane, scope: Scope, p: P
             ("SuspiciousCount", "SuspiciousMachine", "SafeMachine", "ScanMachine", "CompleteMachine"), 0
         )
         return {"Data": {**zero, "UnCompleteMachine": 0, "Progress": "0", "ScanPath": []}}
-    views = plane.subtasks_of([root])[root.id]
+    views = plane.subtasks_of(scope, [root])[root.id]
     subs = [v.subtask for v in views]
     succeeded = sum(1 for s in subs if s.status is SubtaskStatus.SUCCEEDED)
     data: Body = {
@@ -285,7 +286,7 @@ def create_virus_scan_once_task(plane: ControlPlane, scope: Scope, p: Params) ->
         targets=resolved.targets,
         origin=Origin(scan_type),
         scan_paths=tuple(paths or ()),
-        client_token=token,
+        client_token=ids.client_token_key(scope.project_id, "CreateVirusScanOnceTask", token) if token else None,
     )
     _create(plane, scope, request)
     return {}

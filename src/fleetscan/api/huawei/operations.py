@@ -100,7 +100,7 @@ def list_tasks(plane: ControlPlane, scope: Scope, given: Input) -> dict[str, Any
         hosts=hosts,
     )
     total, roots = plane.list_roots(scope, flt, page)
-    views = plane.subtasks_of(roots, None if hosts.empty else flt)
+    views = plane.subtasks_of(scope, roots, None if hosts.empty else flt)
     now = plane.clock()
     return {"total_num": total, "data_list": [render.task(r, views[r.id], now, plane.agent_online) for r in roots]}
 
