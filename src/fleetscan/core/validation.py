@@ -14,8 +14,8 @@ or coerced. Each edge maps that error to its own wire shape.
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Iterable
 from typing import Final
 
 from .errors import InvalidParameter
@@ -81,34 +81,39 @@ def parse_int(name: str, text: str, lo: int = INT64_MIN, hi: int = INT64_MAX) ->
 
 
 def check_tree(name: str, value: object, *, max_depth: int = MAX_JSON_DEPTH) -> object:
-    """Walk a parsed JSON value: depth, every key and string by the text rule, every integer within int64.
+    """Walk a parsed JSON value: depth, keys and strings by the text rule, integers within int64, finite numbers.
 
     Strings inside a tree are held to the free-text rule; the field that uses one applies its own,
-    stricter rule when it reads it. Iterative, so a deep tree cannot exhaust the stack.
+    stricter rule when it reads it. A refusal names where it found the value (`body.host_ids[0]`), so a
+    caller learns which field to fix. Iterative, so a deep tree cannot exhaust the stack.
     """
-    stack: list[tuple[object, int]] = [(value, 1)]
+    stack: list[tuple[object, int, str]] = [(value, 1, name)]
     while stack:
-        item, depth = stack.pop()
+        item, depth, where = stack.pop()
         if isinstance(item, dict | list):
             if depth > max_depth:
                 raise InvalidParameter(name, f"JSON may be nested at most {max_depth} levels deep")
-            children: Iterable[object] = item.values() if isinstance(item, dict) else item
             if isinstance(item, dict):
-                for key in item:
-                    _tree_text(name, key)
-            stack.extend((child, depth + 1) for child in children)
+                for key, child in item.items():
+                    _tree_text(where, key)
+                    stack.append((child, depth + 1, f"{where}.{key}"))
+            else:
+                stack.extend((child, depth + 1, f"{where}[{index}]") for index, child in enumerate(item))
         elif isinstance(item, str):
-            _tree_text(name, item)
+            _tree_text(where, item)
         elif isinstance(item, int) and not isinstance(item, bool):
             if not INT64_MIN <= item <= INT64_MAX:
-                raise InvalidParameter(name, "holds an integer beyond 64 bits")
+                raise InvalidParameter(where, "holds an integer beyond 64 bits")
+        elif isinstance(item, float) and not math.isfinite(item):
+            # `1e400` parses to inf without passing parse_constant, and no JSON writer can give it back.
+            raise InvalidParameter(where, "holds a number beyond a double")
     return value
 
 
-def _tree_text(name: str, value: str) -> None:
+def _tree_text(where: str, value: str) -> None:
     problem = text_problem(value, free=True)
     if problem is not None:
-        raise InvalidParameter(name, problem)
+        raise InvalidParameter(where, problem)
 
 
 def _no_constant(token: str) -> object:

@@ -55,7 +55,7 @@ def assert_every_reader_answers(w: World) -> None:
     ali = ali_sdk(w.tenant.server, w.tenant.access_key_id, w.tenant.secret)
     ali.list_virus_scan_task(sas.ListVirusScanTaskRequest(root_task=True, page_size=100))
     ali.list_virus_scan_task(sas.ListVirusScanTaskRequest(page_size=100))
-    ali.get_virus_scan_latest_task_statistic(sas.GetVirusScanLatestTaskStatisticRequest())
+    ali.get_virus_scan_latest_task_statistic()
 
 
 def refused_body(w: World, method: str, path: str, body: bytes, parameter: str) -> None:
