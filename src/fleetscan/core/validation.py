@@ -21,10 +21,13 @@ from typing import Final
 from .errors import InvalidParameter
 
 __all__ = [
+    "CONTROL",
     "INT32_MAX",
     "INT64_MAX",
     "INT64_MIN",
     "MAX_JSON_DEPTH",
+    "NUL",
+    "SURROGATE",
     "check_int",
     "check_text",
     "check_tree",
@@ -38,6 +41,10 @@ INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
 MAX_JSON_DEPTH: Final = 32
 _DECIMAL = re.compile(r"-?[0-9]{1,20}", re.ASCII)
+# What `text_problem` answers, named so that an edge can word each in its own languages.
+SURROGATE: Final = "must be valid Unicode (it holds a lone surrogate)"
+NUL: Final = "must not contain NUL"
+CONTROL: Final = "must not contain control characters"
 # Tab, newline and carriage return are fine in free text (a memo, a reason); no other control is.
 _FREE_TEXT_CONTROLS: Final = frozenset("\t\n\r")
 
@@ -47,11 +54,11 @@ def text_problem(value: str, *, free: bool = False) -> str | None:
     for char in value:
         code = ord(char)
         if 0xD800 <= code <= 0xDFFF:
-            return "must be valid Unicode (it holds a lone surrogate)"
+            return SURROGATE
         if code == 0:
-            return "must not contain NUL"
+            return NUL
         if (code < 0x20 or code == 0x7F) and not (free and char in _FREE_TEXT_CONTROLS):
-            return "must not contain control characters"
+            return CONTROL
     return None
 
 

@@ -112,7 +112,7 @@ def test_cycle_task_scan_paths_hold_to_the_name_rule(world: World, path: str) ->
 @pytest.mark.parametrize(
     "param",
     [
-        "[" * 100_000 + "]" * 100_000,
+        "[" * 2000 + "]" * 2000,  # past the depth cap, and past json.loads's recursion on main
         '{"targetInfo": [], "x": ' + "9" * 30 + "}",
         '{"targetInfo": [], "x": NaN}',
         '{"targetInfo": [], "x": 1e400}',
