@@ -49,9 +49,17 @@ CONTROL: Final = "must not contain control characters"
 _FREE_TEXT_CONTROLS: Final = frozenset("\t\n\r")
 
 
+# Any character either rule may refuse; one regex search finds none in clean text at C speed, so the rule
+# costs little on long values (a report's checkpoint, every path of a report) at every edge and in storage.
+_SUSPECT = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
 def text_problem(value: str, *, free: bool = False) -> str | None:
     """Why `value` cannot be stored, or None. `free` text may hold tabs and line breaks."""
-    for char in value:
+    first = _SUSPECT.search(value)
+    if first is None:
+        return None
+    for char in value[first.start() :]:
         code = ord(char)
         if 0xD800 <= code <= 0xDFFF:
             return SURROGATE
