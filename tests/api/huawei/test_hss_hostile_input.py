@@ -176,3 +176,12 @@ def test_integers_beyond_int64_in_bodies_are_refused(world: World) -> None:
         "scan_time": INT64_MAX + 1,
     }
     refused_body(world, "POST", "/antivirus/policy", json.dumps(base).encode(), "scan_time")
+
+
+@pytest.mark.parametrize("subtask_id", ["a%00b", "%ED%BF%BF", "a%01b"])
+def test_nul_in_a_path_id_is_refused_before_storage(world: World, subtask_id: str) -> None:
+    """The agent protocol's path ids reach storage as they are; the layer in front of it refuses NUL there
+    (PostgreSQL would fail on it, SQLite would look it up)."""
+    answer = world.agent.http.post(f"/agent/v1/subtasks/{subtask_id}/progress", json={"report_id": "r" * 16})
+    assert 400 <= answer.status_code < 500, answer.text
+    assert world.agent.http.get("/agent/v1/work").status_code == 200
