@@ -74,6 +74,8 @@ def test_json_depth_is_capped_without_exhausting_the_stack() -> None:
         '{"n": 99999999999999999999999}',
         '{"n": NaN}',
         '{"n": Infinity}',
+        '{"n": 1e400}',
+        '{"n": -1e400}',
         b'{"k": "\xff"}',
         "{",
     ],

@@ -10,6 +10,7 @@ import click
 from ..core.service import ControlPlane
 from ..storage.sql import database_url as resolve_url
 from ..storage.sql import open_storage
+from ..storage.validated import validated
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,4 +34,5 @@ def database_options(func: F) -> F:
 
 
 def open_plane(data_dir: str, database_url: str | None) -> ControlPlane:
-    return ControlPlane(open_storage(resolve_url(data_dir, database_url)))
+    """The control plane every command and the server use: storage behind its validation layer."""
+    return ControlPlane(validated(open_storage(resolve_url(data_dir, database_url))))

@@ -122,6 +122,8 @@ def progress(sub: Subtask, counters: Counters, now: int) -> Subtask:
 
 
 def finish(sub: Subtask, succeeded: bool, reason: str, counters: Counters, now: int) -> Subtask:
+    """End a subtask as its agent reported. `reason` is at most 512 characters (`subtasks.fail_reason`): the
+    agent protocol refuses a longer one, and storage's validation layer refuses it rather than cut it."""
     if sub.status.terminal:
         return sub
     target = SubtaskStatus.SUCCEEDED if succeeded else SubtaskStatus.FAILED
@@ -133,7 +135,7 @@ def finish(sub: Subtask, succeeded: bool, reason: str, counters: Counters, now: 
         progress=100 if succeeded else merged.progress,
         start_time=sub.start_time if sub.start_time is not None else now,
         end_time=now,
-        fail_reason="" if succeeded else reason[:512],
+        fail_reason="" if succeeded else reason,
     )
 
 
@@ -145,9 +147,12 @@ def cancel(sub: Subtask, now: int) -> Subtask:
 
 
 def expire(sub: Subtask, timed_out: bool, reason: str, now: int) -> Subtask:
-    """End a subtask whose agent went silent (failed) or that outlived its time limit (timed out)."""
+    """End a subtask whose agent went silent (failed) or that outlived its time limit (timed out).
+
+    `reason` is the sweeper's own short sentence; like every fail_reason it must fit 512 characters.
+    """
     if sub.status.terminal:
         return sub
     target = SubtaskStatus.TIMED_OUT if timed_out else SubtaskStatus.FAILED
     check_transition(sub.status, target)
-    return replace(sub, status=target, end_time=now, updated_at=now, fail_reason=reason[:512])
+    return replace(sub, status=target, end_time=now, updated_at=now, fail_reason=reason)

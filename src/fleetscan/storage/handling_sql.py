@@ -106,8 +106,8 @@ class HandlingSql:
                 operation=operation,
                 handle_status=found.handle_status.value,
                 handle_method=found.handle_method,
-                memo=memo[:512],
-                user_name=user[:128],
+                memo=memo,
+                user_name=user,
                 handle_time=now,
             )
         )
@@ -153,7 +153,7 @@ class HandlingSql:
             for found, decision in decided:  # every decision made: now write them all
                 found.handle_status, found.handle_method = decision.handle_status, decision.handle_method
                 if request.memo:
-                    found.memo = request.memo[:512]
+                    found.memo = request.memo
                 self._save_detection(conn, found)
                 self._apply_whitelist(conn, scope, eps_of[found.id], found, decision, now)
                 if decision.action is not None:
@@ -238,8 +238,8 @@ class HandlingSql:
             file_path=found.file_path,
             file_hash=found.file_hash,
             detection_pk=found.id,
-            memo=request.memo[:512],
-            user_name=request.user_name[:128],
+            memo=request.memo,
+            user_name=request.user_name,
             created_at=now,
         )
         values = {k: v for k, v in action.__dict__.items() if k != "id"}
@@ -275,7 +275,7 @@ class HandlingSql:
             if action.status != h.ActionStatus.PENDING:
                 return action
             action.status = h.ActionStatus.DONE if ok else h.ActionStatus.FAILED
-            action.error, action.finished_at = error[:512], now
+            action.error, action.finished_at = error, now
             conn.execute(
                 update(agent_actions)
                 .where(agent_actions.c.id == action.id)

@@ -32,8 +32,8 @@ from ...core.schedules import CYCLE_UNITS, CycleRule, Schedule, ScheduleFilter, 
 from ...core.service import ControlPlane
 from . import render
 from .errors import dry_run, invalid
-from .operations import MAX_SCAN_PATHS, MAX_TARGETS, SCAN_TYPES, Body, Operation, _parse_targets, _resolve, _scope_hosts
-from .params import LONG_MAX, Params, has_control
+from .operations import MAX_SCAN_PATHS, SCAN_TYPES, Body, Operation, _parse_targets, _resolve, _scope_hosts
+from .params import LONG_MAX, Params, is_name, parse_json
 
 KIND: Final = ScheduleKind.ALI_CYCLE
 TASK_TYPES: Final = ("VIRUS_VUL_SCHEDULE_SCAN",)
@@ -49,10 +49,7 @@ def _settings(plane: ControlPlane, scope: Scope, param: object) -> TaskTemplate:
         raise invalid("Param", "json_object")
     raw = param.get("targetInfo")
     if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            raise invalid("Param", "json_array", max=MAX_TARGETS) from exc
+        raw = parse_json("Param.targetInfo", raw)
     if not isinstance(raw, list):
         raise invalid("Param", "core", detail="targetInfo must be a JSON array")
     scan_type = param.get("scanType", "system")
@@ -60,7 +57,7 @@ def _settings(plane: ControlPlane, scope: Scope, param: object) -> TaskTemplate:
         raise invalid("Param", "core", detail="scanType must be system or user")
     paths = param.get("scanPath", [])
     valid_paths = isinstance(paths, list) and len(paths) <= MAX_SCAN_PATHS
-    valid_paths = valid_paths and all(isinstance(p, str) and 1 <= len(p) <= 1024 and not has_control(p) for p in paths)
+    valid_paths = valid_paths and all(isinstance(p, str) and 1 <= len(p) <= 1024 and is_name(p) for p in paths)
     if not valid_paths:
         raise invalid(
             "Param", "core", detail=f"scanPath must hold at most {MAX_SCAN_PATHS} paths of 1 to 1024 characters"

@@ -86,6 +86,7 @@ TEXTS: Final[dict[str, dict[Lang, str]]] = {
         "zh": "数组元素必须从 1 开始连续编号",
     },
     "reason.control": {"en": "must not contain control characters", "zh": "不能包含控制字符"},
+    "reason.unicode": {"en": "must be valid Unicode text", "zh": "必须是有效的 Unicode 文本"},
     "reason.duplicate": {"en": "is given more than once", "zh": "重复出现"},
     "reason.json_array": {
         "en": "must be a JSON array of 1 to {max} items",

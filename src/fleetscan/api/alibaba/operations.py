@@ -31,7 +31,6 @@ then render. Decisions where the pages are silent:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -44,7 +43,7 @@ from ...core.states import RootStatus, SubtaskStatus
 from ...core.tasks import TaskRequest
 from . import render, status
 from .errors import dry_run, invalid
-from .params import LONG_MAX, Params, has_control
+from .params import LONG_MAX, Params, is_name, parse_json
 
 Body = dict[str, Any]
 Operation = Callable[[ControlPlane, Scope, Params], Body]
@@ -198,7 +197,7 @@ def _parse_targets(name: str, value: object) -> list[tuple[str, str, str]]:
         kind, target, label = item.get("type"), item.get("target"), item.get("name", "")
         ok = kind in ("uuid", "groupId") and isinstance(target, str) and 1 <= len(target) <= 128
         ok = ok and isinstance(label, str) and len(label) <= 256
-        if not ok or has_control(str(target)) or has_control(str(label)):
+        if not ok or not is_name(str(target)) or not is_name(str(label)):
             raise invalid(name, "target_entry", index=index)
         assert isinstance(kind, str) and isinstance(target, str)
         if (kind, target) not in {(k, t) for k, t, _ in out}:
@@ -262,10 +261,7 @@ def create_virus_scan_once_task(plane: ControlPlane, scope: Scope, p: Params) ->
     hosts = _scope_hosts(plane, scope)
     raw_targets = param.get("targetInfo") if isinstance(param, dict) else None
     if isinstance(raw_targets, str):
-        try:
-            raw_targets = json.loads(raw_targets)
-        except (ValueError, RecursionError) as exc:
-            raise invalid("Param", "json_array", max=MAX_TARGETS) from exc
+        raw_targets = parse_json("Param.targetInfo", raw_targets)
     if raw_targets is not None:
         if selection is not None:
             raise invalid("SelectionKey", "both_targets")

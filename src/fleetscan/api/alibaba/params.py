@@ -5,29 +5,55 @@ The SDKs send everything as strings: integers and longs in decimal, booleans as 
 client side, so every getter here checks type and bounds and raises InvalidParameter (or
 MissingParameter) naming the parameter, before any operation looks at it. Unknown names are
 ignored: the common parameters (Format, Timestamp, SignatureNonce, ...) arrive here too.
+
+Text holds to `core.validation`'s rule: every parameter here is a name, id, path or filter, so the
+strict one (no NUL, no control character, no lone surrogate). A JSON-valued parameter is read by
+`load_json` (depth capped, no NaN, no integer beyond 64 bits, no NUL or lone surrogate anywhere in
+it), and the names and paths inside it are held to the strict rule by the operation that reads them.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Final, TypeVar
 
-from .errors import AliError, invalid, missing
+from ...core.errors import InvalidParameter
+from ...core.validation import CONTROL, NUL, SURROGATE, load_json, text_problem
+from .errors import invalid, missing
 from .lang import DEFAULT_CONTENT_LANG, LANGS, Lang
 
 INT_MAX: Final = 2**31 - 1  # Alibaba's `integer` is a Java int
 LONG_MAX: Final = 2**63 - 1  # and `long` a Java long
 _DECIMAL = re.compile(r"-?[0-9]{1,20}")
 _INDEXED = re.compile(r"([A-Za-z][A-Za-z0-9]*)\.(.*)")
+_TEXT_REASONS: Final = {SURROGATE: "unicode", NUL: "control", CONTROL: "control"}  # lang.py reasons
 
 C = TypeVar("C", bound=str)
 
 
-def has_control(value: str) -> bool:
-    """C0 controls and DEL: never part of a name, path or id, and PostgreSQL text cannot hold NUL."""
-    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+def is_name(value: str) -> bool:
+    """Whether `value` may be a name, path or id: the strict text rule (see core/validation.py)."""
+    return text_problem(value) is None
+
+
+def check_name(name: str, value: str) -> str:
+    problem = text_problem(value)
+    if problem is not None:
+        raise invalid(name, _TEXT_REASONS[problem])
+    return value
+
+
+def parse_json(name: str, text: str) -> object:
+    """JSON text by `load_json`; a refusal names where in the value it found the fault."""
+    try:
+        return load_json(name, text)
+    except InvalidParameter as exc:
+        problem = exc.message.removeprefix(f"{exc.parameter}: ")
+        reason = _TEXT_REASONS.get(problem)
+        if reason is not None:
+            raise invalid(exc.parameter, reason) from None
+        raise invalid(exc.parameter, "core", detail=problem) from None
 
 
 class Params:
@@ -53,9 +79,7 @@ class Params:
             return None
         if not min_len <= len(value) <= max_len:
             raise invalid(name, "length", lo=min_len, hi=max_len)
-        if has_control(value):
-            raise invalid(name, "control")
-        return value
+        return check_name(name, value)
 
     def choice(self, name: str, choices: tuple[C, ...], *, required: bool = False) -> C | None:
         value = self.text(name, required=required)
@@ -128,24 +152,13 @@ class Params:
         for i, value in enumerate(values, 1):
             if not 1 <= len(value) <= max_len:
                 raise invalid(f"{name}.{i}", "length", lo=1, hi=max_len)
-            if has_control(value):
-                raise invalid(f"{name}.{i}", "control")
+            check_name(f"{name}.{i}", value)
         return values
 
     # ------------------------------------------------------------------ JSON strings
     def json_value(self, name: str, *, max_len: int, required: bool = False) -> object | None:
         value = self.text(name, max_len=max_len, required=required)
-        if value is None:
-            return None
-        try:
-            parsed: object = json.loads(value)
-        except (ValueError, RecursionError) as exc:
-            raise _not_json(name) from exc
-        return parsed
-
-
-def _not_json(name: str) -> AliError:
-    return invalid(name, "json_object")
+        return None if value is None else parse_json(name, value)
 
 
 def _to_int(name: str, value: str, lo: int, hi: int) -> int:

@@ -79,8 +79,8 @@ def rollback_susp_event_quara_file(plane: ControlPlane, scope: Scope, p: Params)
     p.integer("ResourceDirectoryAccountId", 0, LONG_MAX)
     p.text("From", max_len=64)
     p.text("SourceIp", max_len=64)
-    user = p.raw("AccessKeyId") or "alibaba-api"
-    plane.restore_quarantined(scope, h.QuarantineFilter(quarantine_pk=quara_id), "", user[:128])
+    user = p.text("AccessKeyId", max_len=128) or "alibaba-api"
+    plane.restore_quarantined(scope, h.QuarantineFilter(quarantine_pk=quara_id), "", user)
     return {}
 
 

@@ -20,9 +20,10 @@ from ...core import handling as h
 from ...core.models import Scope
 from ...core.queries import Page
 from ...core.service import ControlPlane
+from ...core.validation import INT64_MAX
 from .errors import invalid
 from .operations import ASSET_VALUES, SEVERITIES, Input, narrow
-from .params import check_length, check_sha256
+from .params import check_sha256
 
 OPERATIONS = tuple(o.value for o in h.Operation)
 MAX_RESULTS = 200
@@ -37,63 +38,30 @@ ISOLATION = {
 ISOLATION_OF = {status: name for name, statuses in ISOLATION.items() for status in statuses}
 
 
-def _objects(data: dict[str, Any], name: str, *, required: bool, max_items: int) -> list[dict[str, Any]]:
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise invalid(name, "is required")
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise invalid(name, "must be an array of objects")
-    if required and not value:
-        raise invalid(name, "must not be empty")
-    if len(value) > max_items:
-        raise invalid(name, f"may hold at most {max_items} items")
-    return value
-
-
-def _text(item: dict[str, Any], parent: str, name: str, lo: int, hi: int, *, required: bool = False) -> str | None:
-    value = item.get(name)
-    if value is None:
-        if required:
-            raise invalid(f"{parent}.{name}", "is required")
-        return None
-    if not isinstance(value, str):
-        raise invalid(f"{parent}.{name}", "must be a string")
-    return check_length(f"{parent}.{name}", value, lo, hi)
-
-
-def _integer(item: dict[str, Any], parent: str, name: str) -> None:
-    value = item.get(name)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-        raise invalid(f"{parent}.{name}", "must be a non-negative integer")
-
-
 def handle_results(plane: ControlPlane, scope: Scope, given: Input) -> dict[str, Any]:
     """HandleAntiVirusResult."""
     body = given.json()
     operation = body.choice("operate_type", OPERATIONS, required=True)
-    memo = body.text("memo", 0, 512) or ""
-    results = _objects(body.data, "operate_results", required=True, max_items=MAX_RESULTS)
+    memo = body.text("memo", 0, 512, free=True) or ""
     result_ids = []
-    for item in results:
-        result_id = _text(item, "operate_results", "result_id", 1, 64, required=True)
+    for item in body.objects("operate_results", required=True, max_items=MAX_RESULTS):
+        result_id = item.text("result_id", 1, 64, required=True)
         for name in ("agent_id", "file_path", "file_attr"):
-            _text(item, "operate_results", name, 0, 4096)
-        if (file_hash := _text(item, "operate_results", "file_hash", 0, 64)) not in (None, ""):
+            item.text(name, 0, 4096)
+        if (file_hash := item.text("file_hash", 0, 64)) not in (None, ""):
             check_sha256("operate_results.file_hash", file_hash)
-        _integer(item, "operate_results", "event_type")
-        _integer(item, "operate_results", "occur_time")
+        item.integer("event_type", 0, INT64_MAX)
+        item.integer("occur_time", 0, INT64_MAX)
         result_ids.append(str(result_id))
     fields: list[h.WhitelistField] = []
-    for rule in _objects(body.data, "event_white_rules", required=False, max_items=20):
-        key = _text(rule, "event_white_rules", "field_key", 1, 64)
+    for rule in body.objects("event_white_rules", required=False, max_items=20):
+        key = rule.text("field_key", 1, 64)
         if key is not None:
             if key not in WHITE_KEYS:
                 raise invalid("event_white_rules.field_key", f"must be one of {', '.join(WHITE_KEYS)}")
             fields.append(WHITE_KEYS[key])
-        _text(rule, "event_white_rules", "field_value", 0, 4096)
-        judge = _text(rule, "event_white_rules", "judge_type", 1, 32)
+        rule.text("field_value", 0, 4096)
+        judge = rule.text("judge_type", 1, 32)
         if judge is not None and judge != "equal":
             raise invalid("event_white_rules.judge_type", "must be equal")
     scope, _ = narrow(scope, given.query)
@@ -211,15 +179,12 @@ def _isolated(view: h.QuarantineView, plane: ControlPlane) -> dict[str, Any]:
 def restore_isolated(plane: ControlPlane, scope: Scope, given: Input) -> dict[str, Any]:
     """ChangeIsolatedFile: restore the listed files; every one must be isolated, or nothing is done."""
     body = given.json()
-    items = _objects(body.data, "data_list", required=True, max_items=MAX_RESULTS)
     wanted = []
-    for item in items:
-        host_id = _text(item, "data_list", "host_id", 1, 64, required=True)
-        file_hash = check_sha256(
-            "data_list.file_hash", _text(item, "data_list", "file_hash", 64, 64, required=True) or ""
-        )
-        file_path = _text(item, "data_list", "file_path", 1, 4096, required=True)
-        _text(item, "data_list", "file_attr", 0, 64)
+    for item in body.objects("data_list", required=True, max_items=MAX_RESULTS):
+        host_id = item.text("host_id", 1, 64, required=True)
+        file_hash = check_sha256("data_list.file_hash", item.text("file_hash", 64, 64, required=True) or "")
+        file_path = item.text("file_path", 1, 4096, required=True)
+        item.text("file_attr", 0, 64)
         wanted.append((host_id, file_hash, file_path))
     scope, _ = narrow(scope, given.query)
     held = frozenset({h.QuarantineStatus.ISOLATED, h.QuarantineStatus.RESTORE_FAILED})

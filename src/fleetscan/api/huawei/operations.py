@@ -51,7 +51,7 @@ class Input:
     caller: str = ""  # the access key id (or `token`), as handling history records who acted
 
     def json(self) -> Body:
-        return Body(self.body)
+        return Body.parse(self.body)
 
 
 Operation = Callable[[ControlPlane, Scope, Input], dict[str, Any]]

@@ -4,14 +4,18 @@ The SDK validates nothing on the client side, so every bound is enforced here, a
 refused with 400 HSS.0001 naming the parameter before anything is looked up or changed.
 
 Query conventions, as the SDK sends them: arrays as repeated keys (`a=x&a=y`; a comma list `a=x,y` is
-accepted too), booleans as `true`/`false` (nothing else), integers in decimal. A scalar given twice is
+accepted too), booleans as `true`/`false` (nothing else), integers in ASCII decimal. A scalar given twice is
 refused rather than guessed at. Unknown parameters are ignored, as newer SDKs may send more.
+
+Every string, in the query or anywhere in a body, holds to `core.validation`'s text rule: names, ids, paths
+and filters the strict one (no NUL, no control character, no lone surrogate), free text (a memo) the free
+one. Every integer is bounded, by the page or else by int64, and a body is JSON as `load_json` reads it
+(depth capped, no NaN, no integer beyond 64 bits), so nothing a backend cannot store gets past here.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,18 +23,21 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ...core.validation import INT64_MAX, check_int, check_text, load_json, parse_int, text_problem
 from .errors import invalid
 
-_INT = re.compile(r"^-?[0-9]{1,19}$")
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _DATETIME = "%Y-%m-%d %H:%M:%S"
 DAY_MS = 86_400_000
 MAX_TIMESTAMP_SPAN_MS = 2 * DAY_MS  # the Chinese page's limit on millisecond begin/end pairs
 
 
-def check_length(name: str, value: str, lo: int, hi: int) -> str:
-    if not lo <= len(value) <= hi:
-        raise invalid(name, f"length must be {lo} to {hi} characters")
+def _strict(name: str, value: str) -> str:
+    """A query value is a name, id or filter: the strict text rule, whatever its length bound."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise invalid(name, problem)
     return value
 
 
@@ -57,8 +64,10 @@ def parse_time(name: str, value: str) -> tuple[int, bool]:
 
     Returns (milliseconds, whether it was given as a timestamp).
     """
-    if value.isdigit() and len(value) <= 19:
-        return int(value), True
+    if _DIGITS.fullmatch(value):
+        return parse_int(name, value, 0, INT64_MAX), True
+    if not value.isascii():  # strptime's `%Y` would read full-width digits
+        raise invalid(name, "must be 'YYYY-MM-DD HH:MM:SS' (UTC) or a millisecond timestamp")
     try:
         parsed = datetime.strptime(value, _DATETIME).replace(tzinfo=UTC)
     except ValueError:
@@ -80,22 +89,15 @@ class Query:
             return None
         if len(found) > 1:
             raise invalid(name, "must be given once")
-        return found[0]
+        return _strict(name, found[0])
 
     def text(self, name: str, lo: int, hi: int, *, required: bool = False) -> str | None:
         value = self.one(name, required=required)
-        return None if value is None else check_length(name, value, lo, hi)
+        return None if value is None else check_text(name, value, min_len=lo, max_len=hi)
 
     def integer(self, name: str, lo: int, hi: int, *, required: bool = False, default: int | None = None) -> int | None:
         value = self.one(name, required=required)
-        if value is None:
-            return default
-        if not _INT.match(value):
-            raise invalid(name, "must be an integer")
-        number = int(value)
-        if not lo <= number <= hi:
-            raise invalid(name, f"must be {lo} to {hi}")
-        return number
+        return default if value is None else parse_int(name, value, lo, hi)
 
     def boolean(self, name: str, *, required: bool = False) -> bool | None:
         value = self.one(name, required=required)
@@ -120,7 +122,7 @@ class Query:
         items = [item.strip() for value in found for item in value.split(",")]
         if any(not item for item in items):
             raise invalid(name, "must not contain empty values")
-        return items
+        return [_strict(name, item) for item in items]
 
     def choices(self, name: str, allowed: Iterable[str]) -> frozenset[str] | None:
         items = self.many(name)
@@ -176,59 +178,92 @@ def time_range(query: Query, now: int) -> TimeRange:
 
 
 class Body:
-    """A JSON object body. Unknown keys are ignored; a known key of the wrong type is a 400."""
+    """A JSON object (a body, or an object inside one). Unknown keys are ignored; a known key of the wrong
+    type is a 400 naming it, as `parent.name` inside an array of objects."""
 
-    def __init__(self, raw: bytes) -> None:
-        try:
-            data = json.loads(raw or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise invalid("body", "must be a JSON object") from None
+    def __init__(self, data: dict[str, Any], parent: str = "") -> None:
+        self.data = data
+        self.parent = parent
+
+    @classmethod
+    def parse(cls, raw: bytes) -> Body:
+        data = load_json("body", raw or b"{}")
         if not isinstance(data, dict):
             raise invalid("body", "must be a JSON object")
-        self.data: dict[str, Any] = data
+        return cls(data)
+
+    def _name(self, name: str) -> str:
+        return f"{self.parent}.{name}" if self.parent else name
 
     def _get(self, name: str, required: bool) -> Any:
         value = self.data.get(name)
         if value is None and required:
-            raise invalid(name, "is required")
+            raise invalid(self._name(name), "is required")
         return value
 
-    def text(self, name: str, lo: int, hi: int, *, required: bool = False) -> str | None:
+    def text(self, name: str, lo: int, hi: int, *, required: bool = False, free: bool = False) -> str | None:
+        """A name, id or path; `free` text (a memo) may hold tabs and line breaks."""
         value = self._get(name, required)
         if value is None:
             return None
         if not isinstance(value, str):
-            raise invalid(name, "must be a string")
-        return check_length(name, value, lo, hi)
+            raise invalid(self._name(name), "must be a string")
+        return check_text(self._name(name), value, min_len=lo, max_len=hi, free=free)
 
     def choice(self, name: str, allowed: Iterable[str], *, required: bool = False) -> str | None:
         value = self._get(name, required)
         options = tuple(allowed)
         if value is not None and value not in options:
-            raise invalid(name, f"must be one of {', '.join(options)}")
+            raise invalid(self._name(name), f"must be one of {', '.join(options)}")
         return value if value is None else str(value)
 
-    def strings(self, name: str, lo: int, hi: int, *, required: bool = False, max_items: int = 10_000) -> list[str]:
+    def integer(self, name: str, lo: int, hi: int, *, required: bool = False) -> int | None:
         value = self._get(name, required)
-        if value is None:
-            return []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise invalid(name, "must be an array of strings")
-        if required and not value:
-            raise invalid(name, "must not be empty")
-        if len(value) > max_items:
-            raise invalid(name, f"may hold at most {max_items} items")
+        return None if value is None else check_int(self._name(name), value, lo, hi)
+
+    def boolean(self, name: str) -> bool | None:
+        value = self._get(name, False)
+        if value is not None and not isinstance(value, bool):
+            raise invalid(self._name(name), "must be true or false")
+        return value
+
+    def strings(self, name: str, lo: int, hi: int, *, required: bool = False, max_items: int = 10_000) -> list[str]:
+        value = self._array(name, str, "strings", required=required, max_items=max_items)
         for item in value:
-            check_length(name, item, lo, hi)
+            check_text(self._name(name), item, min_len=lo, max_len=hi)
         return list(dict.fromkeys(value))
 
     def integers(self, name: str, lo: int, hi: int) -> list[int]:
-        value = self._get(name, False)
+        value = self._array(name, int, "integers", required=False, max_items=10_000)
+        for item in value:
+            if isinstance(item, bool) or not lo <= item <= hi:
+                raise invalid(self._name(name), f"items must be {lo} to {hi}")
+        return list(dict.fromkeys(value))
+
+    def objects(self, name: str, *, required: bool, max_items: int) -> list[Body]:
+        """An array of objects, each read as a Body whose errors name `name.field`."""
+        value = self._array(name, dict, "objects", required=required, max_items=max_items)
+        return [Body(item, self._name(name)) for item in value]
+
+    def _array(self, name: str, kind: type, noun: str, *, required: bool, max_items: int) -> list[Any]:
+        value = self._get(name, required)
         if value is None:
             return []
-        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise invalid(name, "must be an array of integers")
-        for item in value:
-            if not lo <= item <= hi:
-                raise invalid(name, f"items must be {lo} to {hi}")
-        return list(dict.fromkeys(value))
+        if not isinstance(value, list) or not all(isinstance(v, kind) for v in value):
+            raise invalid(self._name(name), f"must be an array of {noun}")
+        if required and not value:
+            raise invalid(self._name(name), "must not be empty")
+        if len(value) > max_items:
+            raise invalid(self._name(name), f"may hold at most {max_items} items")
+        return value
+
+
+__all__ = [
+    "Body",
+    "Query",
+    "TimeRange",
+    "check_public_ip",
+    "check_sha256",
+    "parse_time",
+    "time_range",
+]

@@ -45,26 +45,6 @@ START_TYPES = tuple(t.value for t in StartType)
 KIND = ScheduleKind.HSS_POLICY
 
 
-def _integer(body: Body, name: str, lo: int, hi: int, *, required: bool = False) -> int | None:
-    value = body.data.get(name)
-    if value is None:
-        if required:
-            raise invalid(name, "is required")
-        return None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise invalid(name, "must be an integer")
-    if not lo <= value <= hi:
-        raise invalid(name, f"must be {lo} to {hi}")
-    return value
-
-
-def _boolean(body: Body, name: str) -> bool | None:
-    value = body.data.get(name)
-    if value is not None and not isinstance(value, bool):
-        raise invalid(name, "must be true or false")
-    return value
-
-
 def _dirs(body: Body, name: str) -> tuple[str, ...]:
     value = body.text(name, 1, 4096)
     return tuple(d.strip() for d in (value or "").split(";") if d.strip())
@@ -75,13 +55,13 @@ def _rule(body: Body, now: int, *, check_time: bool) -> PolicyRule:
     period = body.choice("scan_period", PERIODS, required=start is StartType.PERIOD) or "day"
     date_hi = 7 if period == "week" else 28
     needs_date = start is StartType.PERIOD and period != "day"
-    date = _integer(body, "scan_period_date", 1, date_hi, required=needs_date) or 1
-    scan_time = _integer(body, "scan_time", 0, 2**63 - 1, required=start is StartType.LATER) or 0
+    date = body.integer("scan_period_date", 1, date_hi, required=needs_date) or 1
+    scan_time = body.integer("scan_time", 0, 2**63 - 1, required=start is StartType.LATER) or 0
     if start is StartType.LATER and check_time and scan_time <= now:
         raise invalid("scan_time", "must be in the future")
-    hour = _integer(body, "scan_hour", 0, 23, required=start is StartType.PERIOD) or 0
-    minute = _integer(body, "scan_minute", 0, 59, required=start is StartType.PERIOD) or 0
-    offset = _integer(body, "timezone_offset", MIN_OFFSET_MINUTES, MAX_OFFSET_MINUTES) or 0
+    hour = body.integer("scan_hour", 0, 23, required=start is StartType.PERIOD) or 0
+    minute = body.integer("scan_minute", 0, 59, required=start is StartType.PERIOD) or 0
+    offset = body.integer("timezone_offset", MIN_OFFSET_MINUTES, MAX_OFFSET_MINUTES) or 0
     return PolicyRule(start, period, date, scan_time, hour, minute, offset)
 
 
@@ -98,7 +78,7 @@ def _template(body: Body) -> TaskTemplate:
         scan_paths=scan_paths,
         ignore_paths=_dirs(body, "ignore_dir"),
         file_types=tuple(body.integers("file_types", *FILE_TYPES)),
-        paid=bool(_boolean(body, "whether_paid_task")),
+        paid=bool(body.boolean("whether_paid_task")),
         host_ids=tuple(host_ids),
     )
 
@@ -193,8 +173,7 @@ def change_policy(plane: ControlPlane, scope: Scope, given: Input) -> dict[str, 
     changes = {k: v for k, v in body.data.items() if v is not None and k != "policy_id"}
     scope, _ = narrow(scope, given.query)
     current = plane.get_schedule(scope, ScheduleFilter(KIND, schedule_id=policy_id))
-    merged = Body(b"{}")
-    merged.data = {**_as_body(current), **changes}
+    merged = Body({**_as_body(current), **changes})
     rearmed = "scan_time" in changes or changes.get("start_type") == StartType.LATER.value
     name, rule, template = _parse(merged, plane.clock(), check_time=rearmed)
     changed = replace(current, name=name, rule=rule, template=template)
