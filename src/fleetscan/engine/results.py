@@ -37,6 +37,14 @@ class SkipReason(StrEnum):
     EXCLUDED = "excluded"
     SPECIAL_FILE = "special_file"
     SYMLINK = "symlink"
+    ENCRYPTED = "encrypted"
+    """A container recognised but encrypted (a password-protected zip member, a 7z with encrypted headers)."""
+    CORRUPT = "corrupt"
+    """A container recognised but corrupt or truncated."""
+    UNSUPPORTED = "unsupported"
+    """A format or method recognised that no decoder can open (an unknown compression method, ...)."""
+    NEEDS_CLAMD = "needs_clamd"
+    """A format only libclamav opens (PE packers, NSIS, ...), and no clamd backend is configured."""
 
 
 class Severity(StrEnum):
