@@ -1,0 +1,53 @@
+"""One probe: build a baseline, change one field, send it signed, and check the answer and the database."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.support.digest import Digest
+
+from .catalogue import Operation
+from .mutations import Field, Mutation, apply
+from .tally import FIVE_XX, NO_ANSWER, SHAPE, STATE, Counts, Failure, shape_problem
+from .wire import Call
+from .world import World
+
+
+class Fuzz:
+    """The fuzz on one backend: its server's world, a reader of its database, and its counts."""
+
+    def __init__(self, world: World, digest: Digest, counts: Counts) -> None:
+        self.world = world
+        self.digest = digest
+        self.counts = counts
+
+    def baseline(self, operation: Operation) -> Call:
+        return operation.build(self.world.space(operation.name))
+
+    def probe(self, operation: Operation, call: Call, target: Field, mutation: Mutation) -> list[Failure]:
+        """Send `call` with `target` changed by `mutation`; the failures it showed (none when all is well)."""
+        mutated = apply(call, target, mutation)
+        before = self.digest.snapshot()
+        self.counts.sent += 1
+        try:
+            reply = self.world.send(mutated)
+        except httpx.TransportError as exc:
+            self.counts.five_xx += 1
+            return [self.counts.record(operation.name, target, mutation, NO_ANSWER, 0, repr(exc))]
+        failures = []
+        excerpt = reply.text[:200]
+        if reply.status_code >= 500:
+            self.counts.five_xx += 1
+            failures.append(self.counts.record(operation.name, target, mutation, FIVE_XX, reply.status_code, excerpt))
+        problem = shape_problem(operation.edge, reply)
+        if problem is not None:
+            self.counts.bad_shape += 1
+            detail = f"{problem}: {excerpt}"
+            failures.append(self.counts.record(operation.name, target, mutation, SHAPE, reply.status_code, detail))
+        if not reply.is_success:
+            changes = before.changes(self.digest.snapshot())
+            if changes:
+                self.counts.state_changed += 1
+                detail = f"{'; '.join(changes)} | {excerpt}"
+                failures.append(self.counts.record(operation.name, target, mutation, STATE, reply.status_code, detail))
+        return failures
