@@ -344,3 +344,39 @@ def agent_action_result(s: Space) -> Call:
 
 
 BY_NAME = {op.name: op for op in OPERATIONS}
+
+READ_ONLY = ("List", "Show", "Get", "Describe")
+WRITES = frozenset(
+    op.name for op in OPERATIONS if not op.name.startswith(READ_ONLY) and op.name not in ("agent heartbeat", "agent work")
+)
+
+
+def readers(s: Space, accepted: Any) -> list[Call]:
+    """Reads of the project's listings, to run after a mutated write was accepted: what it stored must not
+    break them (a value stored once and failing every later read is worse than a refused request).
+
+    They build nothing, so they change nothing; `accepted` is the write's answer (an Alibaba scan task id
+    there is read back through DescribeScanTaskProgress).
+    """
+    page = [("offset", "0"), ("limit", "200")]
+    calls = [
+        hss(s, "ListAntiVirusTask", "GET", "/antivirus/task", [*page, ("whether_paid_task", "false")]),
+        hss(s, "ListAntiVirusTask", "GET", "/antivirus/task", [*page, ("whether_paid_task", "true")]),
+        hss(s, "ListAntiVirusResult", "GET", "/antivirus/result", page),
+        hss(s, "ListAntiVirusHost", "GET", "/antivirus/host-management/hosts", page),
+        hss(s, "ListAntiVirusPolicy", "GET", "/antivirus/policy", page),
+        hss(s, "ListAntivirusHandleHistory", "GET", "/antivirus/handle-history", page),
+        hss(s, "ListIsolatedFile", "GET", "/event/isolated-file", page),
+        ali(s, "ListVirusScanTask", PageSize="100"),
+        ali(s, "ListVirusScanTask", PageSize="100", RootTask="true"),
+        ali(s, "GetVirusScanLatestTaskStatistic"),
+        ali(s, "ListVirusScanMachine", CurrentPage="1", PageSize="100"),
+        ali(s, "ListVirusScanMachineEvent", PageSize="100"),
+        ali(s, "DescribeCycleTaskList", PageSize="100"),
+        ali(s, "GetVirusScanConfig"),
+        ali(s, "DescribeSuspEventQuaraFiles", PageSize="100"),
+        agent(s, "agent work", "GET", "/work"),
+    ]
+    if isinstance(accepted, dict) and isinstance(accepted.get("ScanTaskId"), int):
+        calls.append(ali(s, "DescribeScanTaskProgress", TaskId=str(accepted["ScanTaskId"])))
+    return calls

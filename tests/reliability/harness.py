@@ -6,9 +6,9 @@ import httpx
 
 from tests.support.digest import Digest
 
-from .catalogue import Operation
+from .catalogue import WRITES, Operation, readers
 from .mutations import Field, Mutation, apply
-from .tally import FIVE_XX, NO_ANSWER, SHAPE, STATE, Counts, Failure, shape_problem
+from .tally import FIVE_XX, NO_ANSWER, SHAPE, STATE, STORED, Counts, Failure, shape_problem
 from .wire import Call
 from .world import World
 
@@ -50,4 +50,21 @@ class Fuzz:
                 self.counts.state_changed += 1
                 detail = f"{'; '.join(changes)} | {excerpt}"
                 failures.append(self.counts.record(operation.name, target, mutation, STATE, reply.status_code, detail))
+        elif operation.name in WRITES:
+            failures += self.read_back(operation, target, mutation, reply)
         return failures
+
+    def read_back(self, operation: Operation, target: Field, mutation: Mutation, reply: httpx.Response) -> list[Failure]:
+        """After an accepted mutated write: every listing of the project still answers below 500."""
+        space = self.world.space(operation.name)
+        accepted = reply.json() if reply.content else None
+        for read in readers(space, accepted):
+            self.counts.sent += 1
+            answer = self.world.send(read)
+            if answer.status_code >= 500:
+                self.counts.five_xx += 1
+                self.counts.stored += 1
+                self.world.renew(operation.name)  # the project is poisoned: the next examples get a clean one
+                detail = f"then {read.op} answered {answer.status_code}: {answer.text[:150]}"
+                return [self.counts.record(operation.name, target, mutation, STORED, reply.status_code, detail)]
+        return []

@@ -20,6 +20,7 @@ import httpx
 from .mutations import Field, Mutation
 
 FIVE_XX, NO_ANSWER, SHAPE, STATE = "5xx", "no answer", "wrong error shape", "refused but changed state"
+STORED = "accepted, and a later read answered 5xx"
 REPORT_ENV = "FLEETSCAN_FUZZ_REPORT"  # a path: every distinct failure as JSON lines, for a run by hand
 
 
@@ -69,6 +70,7 @@ class Counts:
     five_xx: int = 0
     bad_shape: int = 0
     state_changed: int = 0
+    stored: int = 0  # of five_xx: reads that failed on what an accepted write had stored
     failures: dict[tuple[str, ...], Failure] = field(default_factory=dict)
 
     def record(
@@ -92,8 +94,9 @@ class Tally:
         for counts in self.backends.values():
             yield (
                 f"reliability fuzz [{counts.backend}]: {counts.sent} requests sent, {counts.five_xx} answered 5xx "
-                f"or not at all, {counts.bad_shape} in a wrong error shape, {counts.state_changed} refused "
-                f"requests changed state ({len(counts.failures)} distinct failures)"
+                f"or not at all ({counts.stored} of them later reads of what an accepted write stored), "
+                f"{counts.bad_shape} in a wrong error shape, {counts.state_changed} refused requests changed state "
+                f"({len(counts.failures)} distinct failures)"
             )
         path = os.environ.get(REPORT_ENV)
         if path:

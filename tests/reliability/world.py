@@ -60,6 +60,12 @@ class World:
             self.spaces[op] = Space(self, Credentials(key.access_key_id, key.secret, project), token)
         return self.spaces[op]
 
+    def renew(self, op: str) -> None:
+        """Give the operation a fresh project from its next example on."""
+        space = self.spaces.pop(op, None)
+        for agent in space.agents.values() if space else ():
+            agent.http.close()
+
     def close(self) -> None:
         self.http.close()
         for space in self.spaces.values():
