@@ -43,7 +43,9 @@ def operation(name: str, edge: str) -> Callable[[Builder], Builder]:
 
 
 # ------------------------------------------------------------------------------------------------ HSS v5
-def hss(s: Space, op: str, method: str, path: str, query: list[tuple[str, Any]] | None = None, body: Any = None) -> Call:
+def hss(
+    s: Space, op: str, method: str, path: str, query: list[tuple[str, Any]] | None = None, body: Any = None
+) -> Call:
     call = Call("hss", op, method, "/v5/{project_id}" + path, s.key, {"project_id": s.key.project_id})
     call.query, call.body = list(query or []), body
     return call
@@ -347,7 +349,9 @@ BY_NAME = {op.name: op for op in OPERATIONS}
 
 READ_ONLY = ("List", "Show", "Get", "Describe")
 WRITES = frozenset(
-    op.name for op in OPERATIONS if not op.name.startswith(READ_ONLY) and op.name not in ("agent heartbeat", "agent work")
+    op.name
+    for op in OPERATIONS
+    if not op.name.startswith(READ_ONLY) and op.name not in ("agent heartbeat", "agent work")
 )
 
 

@@ -54,7 +54,9 @@ class Fuzz:
             failures += self.read_back(operation, target, mutation, reply)
         return failures
 
-    def read_back(self, operation: Operation, target: Field, mutation: Mutation, reply: httpx.Response) -> list[Failure]:
+    def read_back(
+        self, operation: Operation, target: Field, mutation: Mutation, reply: httpx.Response
+    ) -> list[Failure]:
         """After an accepted mutated write: every listing of the project still answers below 500."""
         space = self.world.space(operation.name)
         accepted = reply.json() if reply.content else None

@@ -130,7 +130,7 @@ def fields(call: Call) -> list[Field]:
             out.extend(("query", name, *inner) for inner in _inside(value.value))
     if isinstance(call.body, dict | list):
         out.extend(("body", *inner) for inner in _inside(call.body))
-    if call.edge == "agent":
+    if call.edge == "agent" and call.credentials.key_id:  # enrollment carries no credential
         out.append(("auth", "agent_id"))
     return out
 

@@ -40,7 +40,7 @@ class Failure:
 
 def field_label(target: Field) -> str:
     where, rest = target[0], target[1:]
-    text = where
+    text = str(where)
     for part in rest:
         text += f"[{part}]" if isinstance(part, int) else f".{part}"
     return text
@@ -58,7 +58,11 @@ def shape_problem(edge: str, reply: httpx.Response) -> str | None:
         return "not a JSON object"
     if reply.is_success:
         return "no RequestId" if edge == "alibaba" and not isinstance(body.get("RequestId"), str) else None
-    wanted = {"hss": ("error_code", "error_msg"), "alibaba": ("RequestId", "Code", "Message"), "agent": ("error", "message")}
+    wanted = {
+        "hss": ("error_code", "error_msg"),
+        "alibaba": ("RequestId", "Code", "Message"),
+        "agent": ("error", "message"),
+    }
     missing = [k for k in wanted[edge] if not isinstance(body.get(k), str)]
     return f"missing {', '.join(missing)}" if missing else None
 
@@ -73,9 +77,7 @@ class Counts:
     stored: int = 0  # of five_xx: reads that failed on what an accepted write had stored
     failures: dict[tuple[str, ...], Failure] = field(default_factory=dict)
 
-    def record(
-        self, op: str, target: Field, mutation: Mutation, problem: str, status: int, excerpt: str
-    ) -> Failure:
+    def record(self, op: str, target: Field, mutation: Mutation, problem: str, status: int, excerpt: str) -> Failure:
         failure = Failure(self.backend, op, field_label(target), mutation.label, problem, status, excerpt[:200])
         self.failures.setdefault((op, failure.field, failure.mutation, problem, str(status)), failure)
         return failure

@@ -140,7 +140,9 @@ def sdk_hmac_authorization(
     return f"SDK-HMAC-SHA256 Access={call.credentials.key_id}, SignedHeaders={';'.join(names)}, Signature={signature}"
 
 
-def acs3_authorization(pairs: list[tuple[str, str]], headers: Mapping[str, str], body: bytes, secret: str, key: str) -> str:
+def acs3_authorization(
+    pairs: list[tuple[str, str]], headers: Mapping[str, str], body: bytes, secret: str, key: str
+) -> str:
     """ACS3-HMAC-SHA256 (tea-openapi `get_authorization`) of a `POST /`: every header given is signed."""
     names = sorted(headers)
     canonical = "\n".join(
@@ -191,9 +193,9 @@ def build(call: Call, base_url: str, endpoint: str) -> httpx.Request:
         key, secret = call.credentials.key_id, call.credentials.secret
         headers["Authorization"] = acs3_authorization(signed_pairs, headers, body, secret, key)
         return _request("POST", base_url, "/", query, headers, body)
-    agent_headers: dict[str, str | bytes] = {
-        "Authorization": _header_value(f"Bearer {call.credentials.key_id}:{call.credentials.secret}")
-    }
+    agent_headers: dict[str, str | bytes] = {}
+    if call.credentials.secret:
+        agent_headers["Authorization"] = _header_value(f"Bearer {call.credentials.key_id}:{call.credentials.secret}")
     if call.body is not None:
         agent_headers["Content-Type"] = "application/json"
     return _request(call.method, base_url, wire_path, query, agent_headers, body)
@@ -203,4 +205,5 @@ def _request(
     method: str, base_url: str, path: str, query: str, headers: Mapping[str, str | bytes], body: bytes
 ) -> httpx.Request:
     url = httpx.URL(base_url + path + (f"?{query}" if query else ""))
-    return httpx.Request(method, url, headers=dict(headers), content=body or None)
+    raw = [(k.encode("ascii"), v if isinstance(v, bytes) else v.encode("latin-1")) for k, v in headers.items()]
+    return httpx.Request(method, url, headers=raw, content=body or None)

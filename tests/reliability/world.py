@@ -113,8 +113,8 @@ class Space:
 
     # ------------------------------------------------------------------ tasks
     def task(self, host: str = "h1", action: str = "manual") -> str:
-        body = {"task_name": "fuzz-" + uuid.uuid4().hex[:8], "scan_type": "quick", "action": action}
-        body["host_ids"] = [self.agent(host).host_id]
+        body: dict[str, Any] = {"task_name": "fuzz-" + uuid.uuid4().hex[:8], "scan_type": "quick"}
+        body |= {"action": action, "host_ids": [self.agent(host).host_id]}
         return str(self.hss("POST", "/antivirus/task", body=body)["task_id"])
 
     def subtask(self, host: str = "h1", action: str = "manual") -> tuple[str, str]:
@@ -135,7 +135,8 @@ class Space:
 
     def running(self) -> tuple[str, str]:
         """A subtask that stays running, to carry detections."""
-        return tuple(self.once("running", self.subtask))  # type: ignore[return-value]
+        task_id, subtask_id = self.once("running", self.subtask)
+        return str(task_id), str(subtask_id)
 
     def detection(self) -> tuple[str, dict[str, Any]]:
         """A new unhandled detection on h1: (result_id, its finding)."""
@@ -245,8 +246,13 @@ def cycle_params(host_id: str) -> dict[str, Any]:
         "IntervalPeriod": "7",
         "TargetStartTime": "0",
         "TargetEndTime": "23",
-        "Param": Json({"targetInfo": [{"type": "uuid", "name": "h1", "target": host_id}], "scanType": "user",
-                       "scanPath": ["/srv"]}),
+        "Param": Json(
+            {
+                "targetInfo": [{"type": "uuid", "name": "h1", "target": host_id}],
+                "scanType": "user",
+                "scanPath": ["/srv"],
+            }
+        ),
         "Source": "fuzz",
     }
 
