@@ -364,6 +364,7 @@ def readers(s: Space, accepted: Any) -> list[Call]:
     """
     page = [("offset", "0"), ("limit", "200")]
     calls = [
+        agent(s, "agent work", "GET", "/work"),  # first: the one read that also writes
         hss(s, "ListAntiVirusTask", "GET", "/antivirus/task", [*page, ("whether_paid_task", "false")]),
         hss(s, "ListAntiVirusTask", "GET", "/antivirus/task", [*page, ("whether_paid_task", "true")]),
         hss(s, "ListAntiVirusResult", "GET", "/antivirus/result", page),
@@ -379,7 +380,6 @@ def readers(s: Space, accepted: Any) -> list[Call]:
         ali(s, "DescribeCycleTaskList", PageSize="100"),
         ali(s, "GetVirusScanConfig"),
         ali(s, "DescribeSuspEventQuaraFiles", PageSize="100"),
-        agent(s, "agent work", "GET", "/work"),
     ]
     if isinstance(accepted, dict) and isinstance(accepted.get("ScanTaskId"), int):
         calls.append(ali(s, "DescribeScanTaskProgress", TaskId=str(accepted["ScanTaskId"])))

@@ -31,6 +31,8 @@ class Fuzz:
         self.counts.sent += 1
         try:
             reply = self.world.send(mutated)
+        except httpx.LocalProtocolError:
+            raise  # the client would not send it: a harness mistake, not the server's
         except httpx.TransportError as exc:
             self.counts.five_xx += 1
             return [self.counts.record(operation.name, target, mutation, NO_ANSWER, 0, repr(exc))]
@@ -57,16 +59,28 @@ class Fuzz:
     def read_back(
         self, operation: Operation, target: Field, mutation: Mutation, reply: httpx.Response
     ) -> list[Failure]:
-        """After an accepted mutated write: every listing of the project still answers below 500."""
+        """After an accepted mutated write: every listing of the project still answers below 500.
+
+        `/work` is the one read that writes (it dispatches pending subtasks), so a failed one must also
+        have changed nothing.
+        """
         space = self.world.space(operation.name)
         accepted = reply.json() if reply.content else None
         for read in readers(space, accepted):
+            before = self.digest.snapshot() if read.op == "agent work" else None
             self.counts.sent += 1
             answer = self.world.send(read)
-            if answer.status_code >= 500:
-                self.counts.five_xx += 1
-                self.counts.stored += 1
-                self.world.renew(operation.name)  # the project is poisoned: the next examples get a clean one
-                detail = f"then {read.op} answered {answer.status_code}: {answer.text[:150]}"
-                return [self.counts.record(operation.name, target, mutation, STORED, reply.status_code, detail)]
+            if answer.status_code < 500:
+                continue
+            self.counts.five_xx += 1
+            self.counts.stored += 1
+            self.world.renew(operation.name)  # the project is poisoned: the next examples get a clean one
+            detail = f"then {read.op} answered {answer.status_code}: {answer.text[:150]}"
+            found = [self.counts.record(operation.name, target, mutation, STORED, reply.status_code, detail)]
+            changes = before.changes(self.digest.snapshot()) if before is not None else []
+            if changes:
+                self.counts.state_changed += 1
+                detail = f"then {read.op} answered {answer.status_code} and changed {'; '.join(changes)}"
+                found.append(self.counts.record(operation.name, target, mutation, STATE, answer.status_code, detail))
+            return found
         return []

@@ -145,7 +145,18 @@ def _inside(value: Any) -> Iterator[tuple[Any, ...]]:
                 yield (key, *deeper)
 
 
+def _sendable_in_a_header(mutation: Mutation) -> bool:
+    """HTTP itself forbids controls other than tab in a header value: the client refuses to send them."""
+    text = str(mutation.value)
+    return not any(ord(c) < 0x20 and c != "\t" or c == "\x7f" for c in text)
+
+
+HEADER_MUTATIONS = [m for m in TEXT_MUTATIONS if _sendable_in_a_header(m)]
+
+
 def mutations_for(target: Field, call: Call) -> list[Mutation]:
+    if target[0] == "auth":
+        return HEADER_MUTATIONS
     if target[0] == "body" or (target[0] == "query" and len(target) > 2):
         return JSON_MUTATIONS
     if target[0] == "query":
