@@ -265,6 +265,9 @@ def ali_config(s: Space) -> Call:
     return ali(s, "GetVirusScanConfig", TaskType="VIRUS_VUL_SCHEDULE_SCAN")
 
 
+GROUP_ID = "fuzz"  # no host group has this id: the filter is read, and matches nothing
+
+
 @operation("DescribeSuspEventQuaraFiles", "alibaba")
 def ali_quarantined(s: Space) -> Call:
     s.once("isolated", s.isolated)
@@ -272,9 +275,6 @@ def ali_quarantined(s: Space) -> Call:
         s, "DescribeSuspEventQuaraFiles", CurrentPage="1", PageSize="20", Status="quaraDone", GroupId=GROUP_ID,
         QuaraTag="manual", From="sas", SourceIp="1.2.3.4", GroupingId="1",
     )  # fmt: skip
-
-
-GROUP_ID = "fuzz"
 
 
 @operation("RollbackSuspEventQuaraFile", "alibaba")

@@ -22,7 +22,7 @@ from .tally import Failure
 
 pytestmark = pytest.mark.reliability
 
-EXAMPLES = int(os.environ.get("FLEETSCAN_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("FLEETSCAN_FUZZ_EXAMPLES", "30"))
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=str)

@@ -11,7 +11,7 @@ a baseline it could not build.
 
 from __future__ import annotations
 
-import hashlib
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -197,8 +197,6 @@ DAY_MS = 86_400_000
 
 
 def now_ms() -> int:
-    import time
-
     return int(time.time() * 1000)
 
 
@@ -255,7 +253,3 @@ def cycle_params(host_id: str) -> dict[str, Any]:
         ),
         "Source": "fuzz",
     }
-
-
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
