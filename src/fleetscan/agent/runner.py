@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from ..engine import SignatureError, SignatureSet, load_signatures, sources_stamp
+from . import paths
 from .actions import Actions, Whitelist
 from .client import AgentClient, ProtocolError
 from .facts import host_facts
 from .findings import finding_key
+from .log import fields
 from .quarantine import QuarantineStore
 from .scanning import ScanJob, ScanSnapshot
 from .state import Credential, StateDir
@@ -53,6 +55,8 @@ class Agent:
         self._sigset: SignatureSet | None = None
         self.actions = Actions(QuarantineStore(self.state.root / "quarantine"), self.client, settings.root)
         self.whitelist = Whitelist()
+        self.abandoned: set[str] = set()
+        """Subtasks whose reports the server refused for good: never scanned again by this process."""
 
     # ------------------------------------------------------------------ lifecycle
     def install_signal_handlers(self) -> None:
@@ -89,7 +93,8 @@ class Agent:
                 for item in reply["subtasks"]:
                     if self.stopping.is_set():
                         break
-                    self.scan(item)
+                    if item["subtask_id"] not in self.abandoned:
+                        self.scan(item)
             except ProtocolError as exc:
                 log.error("server refused a request", extra={"fields": {"status": exc.status, "error": str(exc)}})
             except Exception as exc:  # a transient failure: keep serving the host
@@ -115,22 +120,52 @@ class Agent:
         report = {"kind": kind, "subtask_id": subtask_id, "report_id": uuid.uuid4().hex, **body}
         return self.state.queue(self.state.next_seq(), report), report
 
-    def _deliver(self, path: Path, report: dict[str, Any]) -> dict[str, Any] | None:
+    def _deliver(self, path: Path, report: dict[str, Any]) -> dict[str, Any] | ProtocolError:
+        """Send one queued report. The server's answer, or why it refused the report for good (it is then parked).
+
+        A transient failure (5xx, network) is retried with the same key by the client; InterruptedError means the
+        agent is stopping and the report stays queued.
+        """
         try:
             reply = self.client.send(report)
         except ProtocolError as exc:
-            # The server will never take it (e.g. the subtask is gone): keep nothing we cannot deliver.
-            log.error("report refused", extra={"fields": {"status": exc.status, "subtask": report["subtask_id"]}})
+            refused = exc
+        except (TypeError, ValueError) as exc:  # a report that cannot even be encoded is refused by nature
+            refused = ProtocolError(0, f"cannot be sent: {exc!r}")
+        else:
             path.unlink(missing_ok=True)
-            return None
-        path.unlink(missing_ok=True)
-        return reply
+            if reply.get("refused"):
+                log.warning("findings refused", extra=fields(subtask=report["subtask_id"], refused=reply["refused"]))
+            return reply
+        parked = self.state.park(path, report, refused.status, str(refused))
+        log.error(
+            "report refused, parked",
+            extra=fields(subtask=report["subtask_id"], status=refused.status, error=str(refused), parked=str(parked)),
+        )
+        return refused
+
+    def _give_up(self, subtask_id: str, refused: ProtocolError) -> None:
+        """End a subtask `failed` when the server refused its report as invalid: scanning on would be refused too."""
+        if refused.status not in (0, 400, 413, 422):
+            return  # gone, cancelled, or not this agent's: nothing left to end
+        self.abandoned.add(subtask_id)
+        reason = paths.display(f"the server refused a report: {refused}")[:512]
+        body = {"result": "failure", "reason": reason, "files_scanned": 0, "detections": []}
+        path, report = self._queue("complete", subtask_id, body)
+        self._deliver(path, report)  # refused again: parked, and the server's sweeper ends the subtask
 
     def flush_outbox(self) -> None:
+        """Deliver what the last run left queued. No entry can stop the others, nor the agent's start."""
         for path, report in self.state.pending():
             if self.stopping.is_set():
                 return
-            self._deliver(path, report)
+            try:
+                reply = self._deliver(path, report)
+            except InterruptedError:
+                return
+            if isinstance(reply, ProtocolError) and report.get("kind") == "progress":
+                self._give_up(str(report["subtask_id"]), reply)
+        log.info("outbox flushed")
 
     # ------------------------------------------------------------------ one subtask
     def signatures(self) -> SignatureSet:
@@ -175,11 +210,12 @@ class Agent:
                 "bytes_scanned": snapshot.bytes_scanned,
                 "files_total": snapshot.files_total,
                 "progress": snapshot.percent,
-                "checkpoint": snapshot.checkpoint or "",
+                "checkpoint": paths.display(snapshot.checkpoint or ""),
                 "detections": new,
+                "not_scanned": snapshot.not_scanned(),
             }
             if final:
-                body.update(result="failure" if error else "success", reason=error[:512])
+                body.update(result="failure" if error else "success", reason=paths.display(error)[:512])
             path, report = self._queue("complete" if final else "progress", subtask_id, body)
             reported.update(finding_key(f) for f in new)
             if not final:
@@ -188,7 +224,11 @@ class Agent:
                 reply = self._deliver(path, report)
             except InterruptedError:  # stopping while the server is away: the outbox keeps the report
                 return
-            if reply is not None and reply.get("cancel"):
+            if isinstance(reply, ProtocolError):
+                cancelled.set()  # this scan cannot be reported: stop it, and end the subtask if it is still open
+                if not final:
+                    self._give_up(subtask_id, reply)
+            elif reply.get("cancel"):
                 cancelled.set()
 
         def should_stop() -> bool:

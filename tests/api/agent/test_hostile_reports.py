@@ -35,7 +35,9 @@ def digest(server: ServerProcess, tenant: Tenant) -> str:
     base = f"{server.url}/v5/{tenant.project_id}/antivirus"
     tasks = httpx.get(f"{base}/task", params={"offset": 0, "limit": 200, "whether_paid_task": "true"}, headers=headers)
     found = httpx.get(f"{base}/result", params={"offset": 0, "limit": 200}, headers=headers)
-    isolated = httpx.get(f"{server.url}/v5/{tenant.project_id}/event/isolated-file", params={"offset": 0, "limit": 200}, headers=headers)
+    isolated = httpx.get(
+        f"{server.url}/v5/{tenant.project_id}/event/isolated-file", params={"offset": 0, "limit": 200}, headers=headers
+    )
     parts = [tasks.json(), found.json(), isolated.json()]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
