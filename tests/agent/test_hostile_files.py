@@ -77,11 +77,21 @@ def host_rows(server: ServerProcess, tenant: Tenant, name: str) -> list[dict[str
     return rows
 
 
+def flushes(agent: AgentProcess) -> int:
+    return sum(e.get("msg") == "outbox flushed" for e in agent.lines())
+
+
+def start_and_flush(agent: AgentProcess) -> None:
+    """Start the agent again on its state folder and wait until it went through its outbox."""
+    before = flushes(agent)
+    agent.start()
+    wait_until(lambda: flushes(agent) > before, what="outbox flush")
+
+
 def restarts_cleanly(agent: AgentProcess) -> None:
     """Stop the agent, start it again on the same state folder: it must flush its outbox and keep running."""
     assert agent.stop() == 0, agent.log.read_text()[-3000:]
-    agent.start()
-    wait_until(lambda: any(e.get("msg") == "outbox flushed" for e in agent.lines()), what="outbox flush")
+    start_and_flush(agent)
     assert agent.proc is not None and agent.proc.poll() is None, agent.log.read_text()[-3000:]
     assert not list((agent.state_dir / "outbox").glob("*.json"))
 
@@ -168,7 +178,7 @@ def test_a_zip_member_name_longer_than_4096_lands(hss: Any, agents: Any, tmp_pat
     corpus.mkdir()
     member = "m" * 5000 + ".com"
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:  # stored, the zip itself matches
         z.writestr(member, EICAR)
     (corpus / "long.zip").write_bytes(buffer.getvalue())
     (corpus / "plain.com").write_bytes(EICAR)
@@ -229,3 +239,44 @@ def test_what_was_not_scanned_reaches_the_server(
     assert counts["symlink"]["count"] == 1
     assert row["not_scanned_num"] == 2
     json.dumps(row)
+
+
+def test_refused_and_unreadable_outbox_entries_are_parked(
+    hss: Any, agents: Any, tmp_path: Path, server: ServerProcess
+) -> None:
+    """A report the server refuses is parked with its error and its subtask ended failed; the agent starts anyway."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    agent = agents("host-outbox")
+    host_id = agent.host_id
+    assert agent.stop() == 0
+    name = "hostile-" + uuid.uuid4().hex[:8]
+    body = CreateAntiVirusPaidTaskRequestInfo(
+        task_name=name, scan_type="custom", action="manual", host_ids=[host_id], scan_dir=str(corpus)
+    )
+    hss.create_anti_virus_paid_task(CreateAntiVirusPaidTaskRequest(body=body))
+    cred = json.loads((agent.state_dir / "credential.json").read_text())
+    bearer = {"Authorization": f"Bearer {cred['agent_id']}:{cred['agent_secret']}"}
+    [item] = httpx.get(f"{server.url}/agent/v1/work", headers=bearer).json()["subtasks"]
+    outbox = agent.state_dir / "outbox"
+    (outbox / "000000000001.json").write_text("{not json")
+    poisoned = {"kind": "progress", "subtask_id": item["subtask_id"], "report_id": "r" * 16, "files_scanned": 2**64}
+    (outbox / "000000000002.json").write_text(json.dumps(poisoned))
+
+    start_and_flush(agent)
+    parked = {p.name for p in (agent.state_dir / "parked").iterdir()}
+    assert {"000000000001.json", "000000000001.error.json", "000000000002.json"} <= parked
+    assert json.loads((agent.state_dir / "parked" / "000000000002.json").read_text())["status"] == 400
+
+    def ended() -> Any:
+        rows = hss.list_anti_virus_task(
+            ListAntiVirusTaskRequest(offset=0, limit=10, whether_paid_task=True, task_name=name)
+        ).data_list
+        return rows[0].host_info_list[0] if rows and rows[0].task_status != "scanning" else None
+
+    host = wait_until(ended, what="the subtask's end")
+    assert host.host_task_status == "fail"
+    assert host.fail_reason.startswith("the server refused a report: 400"), host.fail_reason
+    assert agent.proc is not None and agent.proc.poll() is None
+    (corpus / "later.com").write_bytes(EICAR)
+    assert set(results(hss, scan(hss, host_id, corpus))) == {str(corpus / "later.com")}

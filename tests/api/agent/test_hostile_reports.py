@@ -13,7 +13,7 @@ from huaweicloudsdkhss.v5 import CreateAntiVirusPaidTaskRequest, CreateAntiVirus
 
 from tests.api.huawei.hss_support import tenant_client
 from tests.support.agent_protocol import ProtocolAgent, finding
-from tests.support.server import ServerProcess, Tenant
+from tests.support.server import ServerProcess, Tenant, cli
 
 INT64_MAX = 2**63 - 1
 
@@ -110,3 +110,11 @@ def test_not_scanned_counts_are_stored(server: ServerProcess, tenant: Tenant) ->
     assert host["not_scanned"] == not_scanned
     too_many = [{"reason": "read_error", "count": 1, "examples": [f"/{i}" for i in range(6)]}]
     assert agent.progress(subtask_id, not_scanned=too_many).status_code == 400
+
+    listed = cli(server.database_url, "task", "list", "--account", tenant.account, "--project-id", tenant.project_id)
+    assert "not scanned: 4 (3 permission_denied, 1 read_error)" in listed.stdout, listed.stderr
+    as_json = cli(
+        server.database_url, "task", "list", "--account", tenant.account, "--project-id", tenant.project_id, "--json"
+    )
+    [row] = json.loads(as_json.stdout)["tasks"]
+    assert (row["not_scanned"], row["not_scanned_by_reason"]) == (4, {"permission_denied": 3, "read_error": 1})
