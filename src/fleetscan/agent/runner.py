@@ -27,6 +27,7 @@ from .scanning import ScanJob, ScanSnapshot
 from .state import Credential, StateDir
 
 log = logging.getLogger("fleetscan.agent")
+GAVE_UP = "the server refused a report"
 
 
 @dataclass
@@ -144,12 +145,17 @@ class Agent:
         )
         return refused
 
-    def _give_up(self, subtask_id: str, refused: ProtocolError) -> None:
-        """End a subtask `failed` when the server refused its report as invalid: scanning on would be refused too."""
-        if refused.status not in (0, 400, 413, 422):
-            return  # gone, cancelled, or not this agent's: nothing left to end
+    def _give_up(self, report: dict[str, Any], refused: ProtocolError) -> None:
+        """End a subtask `failed` when the server refused its report as invalid: scanning on would be refused too.
+
+        The ending report carries nothing but the reason; if even that is refused, it is parked like the others
+        and the server's sweeper ends the subtask.
+        """
+        subtask_id = str(report["subtask_id"])
         self.abandoned.add(subtask_id)
-        reason = paths.display(f"the server refused a report: {refused}")[:512]
+        if refused.status not in (0, 400, 413, 422) or str(report.get("reason", "")).startswith(GAVE_UP):
+            return  # gone, cancelled, not this agent's, or already the ending report: nothing left to send
+        reason = paths.display(f"{GAVE_UP}: {refused}")[:512]
         body = {"result": "failure", "reason": reason, "files_scanned": 0, "detections": []}
         path, report = self._queue("complete", subtask_id, body)
         self._deliver(path, report)  # refused again: parked, and the server's sweeper ends the subtask
@@ -163,8 +169,8 @@ class Agent:
                 reply = self._deliver(path, report)
             except InterruptedError:
                 return
-            if isinstance(reply, ProtocolError) and report.get("kind") == "progress":
-                self._give_up(str(report["subtask_id"]), reply)
+            if isinstance(reply, ProtocolError):
+                self._give_up(report, reply)
         log.info("outbox flushed")
 
     # ------------------------------------------------------------------ one subtask
@@ -226,8 +232,7 @@ class Agent:
                 return
             if isinstance(reply, ProtocolError):
                 cancelled.set()  # this scan cannot be reported: stop it, and end the subtask if it is still open
-                if not final:
-                    self._give_up(subtask_id, reply)
+                self._give_up(report, reply)
             elif reply.get("cancel"):
                 cancelled.set()
 

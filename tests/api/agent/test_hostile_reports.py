@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from huaweicloudsdkhss.v5 import CreateAntiVirusPaidTaskRequest, CreateAntiVirusPaidTaskRequestInfo
 
+from tests.api.alibaba.helpers import call, sdk
 from tests.api.huawei.hss_support import tenant_client
 from tests.support.agent_protocol import ProtocolAgent, finding
 from tests.support.server import ServerProcess, Tenant, cli
@@ -118,3 +119,8 @@ def test_not_scanned_counts_are_stored(server: ServerProcess, tenant: Tenant) ->
     )
     [row] = json.loads(as_json.stdout)["tasks"]
     assert (row["not_scanned"], row["not_scanned_by_reason"]) == (4, {"permission_denied": 3, "read_error": 1})
+
+    ali = sdk(server, tenant.access_key_id, tenant.secret)
+    [machine] = call(ali, "ListVirusScanTask", {"RootTask": "false"})["body"]["List"]
+    assert machine["NotScannedNum"] == 4
+    assert machine["NotScanned"][0] == {"Reason": "permission_denied", "Count": 3, "Examples": ["/srv/a", "/srv/b"]}

@@ -13,12 +13,12 @@ from pydantic import Field
 from ...core import handling as h
 from ...core.models import Detection, Host
 from ...core.service import ControlPlane
-from .messages import Finding, Message, QuarantineFacts
+from .messages import Finding, FreeText, Message, QuarantineFacts
 
 
 class ActionResult(Message):
     ok: bool
-    error: str = Field(default="", max_length=512)
+    error: FreeText = Field(default="", max_length=512)
     quarantine: QuarantineFacts | None = None
 
 
