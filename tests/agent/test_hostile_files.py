@@ -280,3 +280,15 @@ def test_refused_and_unreadable_outbox_entries_are_parked(
     assert agent.proc is not None and agent.proc.poll() is None
     (corpus / "later.com").write_bytes(EICAR)
     assert set(results(hss, scan(hss, host_id, corpus))) == {str(corpus / "later.com")}
+
+
+def test_more_findings_than_one_report_holds(hss: Any, agents: Any, tmp_path: Path) -> None:
+    """1,200 planted files: the agent splits its findings into reports of at most 1,000, and all of them land."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(1200):
+        (corpus / f"e{i:04d}.com").write_bytes(EICAR + str(i).encode())
+    agent = agents("host-many", "--report-interval", "60")  # one report at the end holds every finding
+    name = scan(hss, agent.host_id, corpus)
+    found = hss.list_anti_virus_result(ListAntiVirusResultRequest(offset=0, limit=10, task_name=name))
+    assert found.total_num == 1200

@@ -73,14 +73,14 @@ def finding(
         file_hash, size, owner, attr, ctime, mtime = "0" * 64, 0, "", "", 0, 0
     clamped: list[str] = []
     return {
-        "malware_name": name[:256],
-        "malware_type": sig_type[:64] or "virus",
+        "malware_name": paths.display(name)[:256],  # a signature's name is text from a database file
+        "malware_type": paths.display(sig_type)[:64] or "virus",
         "severity": SEVERITIES.get(severity.lower(), "High"),
         "file_path": paths.display(shown_path),
         "file_path_b64": paths.exact(shown_path),
         "file_hash": file_hash,
         "file_size": clamp(size, "file_size", clamped),
-        "file_owner": owner,
+        "file_owner": paths.display(owner)[:128],
         "file_attr": attr,
         "file_ctime": clamp(ctime, "file_ctime", clamped),
         "file_mtime": clamp(mtime, "file_mtime", clamped),

@@ -28,6 +28,8 @@ from .state import Credential, StateDir
 
 log = logging.getLogger("fleetscan.agent")
 GAVE_UP = "the server refused a report"
+MAX_FINDINGS = 1000
+"""Findings per report, the protocol's bound (docs/agent-protocol.md)."""
 
 
 @dataclass
@@ -206,6 +208,28 @@ class Agent:
         cancelled = threading.Event()
         log.info("scan starting", extra={"fields": {"subtask": subtask_id, "resume": bool(saved)}})
 
+        def send(kind: str, body: dict[str, Any], resume_at: ScanSnapshot | None = None) -> bool:
+            """Queue and deliver one report; False when the scan must stop (refused, cancelled or stopping).
+
+            With `resume_at`, the checkpoint is saved once the report is queued: a restart resumes after it.
+            """
+            path, report = self._queue(kind, subtask_id, body)
+            reported.update(finding_key(f) for f in body["detections"])
+            if resume_at is not None:
+                self.state.save_checkpoint(subtask_id, {"snapshot": resume_at.to_dict(), "reported": sorted(reported)})
+            try:
+                reply = self._deliver(path, report)
+            except InterruptedError:  # stopping while the server is away: the outbox keeps the report
+                return False
+            if isinstance(reply, ProtocolError):
+                cancelled.set()  # this scan cannot be reported: stop it, and end the subtask if it is still open
+                self._give_up(report, reply)
+                return False
+            if reply.get("cancel"):
+                cancelled.set()
+                return False
+            return True
+
         def tick(snapshot: ScanSnapshot, final: bool = False, error: str = "") -> None:
             new = [f for f in snapshot.findings if finding_key(f) not in reported and not self.whitelist.matches(f)]
             if item.get("action") == "auto":  # confirmed findings go to quarantine before they are reported
@@ -217,24 +241,19 @@ class Agent:
                 "files_total": snapshot.files_total,
                 "progress": snapshot.percent,
                 "checkpoint": paths.display(snapshot.checkpoint or ""),
-                "detections": new,
                 "not_scanned": snapshot.not_scanned(),
             }
+            # A report carries at most MAX_FINDINGS findings (the protocol's bound): more go ahead in progress reports.
+            while len(new) > MAX_FINDINGS:
+                if not send("progress", {**body, "detections": new[:MAX_FINDINGS]}):
+                    return
+                new = new[MAX_FINDINGS:]
+            body["detections"] = new
             if final:
                 body.update(result="failure" if error else "success", reason=paths.display(error)[:512])
-            path, report = self._queue("complete" if final else "progress", subtask_id, body)
-            reported.update(finding_key(f) for f in new)
-            if not final:
-                self.state.save_checkpoint(subtask_id, {"snapshot": snapshot.to_dict(), "reported": sorted(reported)})
-            try:
-                reply = self._deliver(path, report)
-            except InterruptedError:  # stopping while the server is away: the outbox keeps the report
-                return
-            if isinstance(reply, ProtocolError):
-                cancelled.set()  # this scan cannot be reported: stop it, and end the subtask if it is still open
-                self._give_up(report, reply)
-            elif reply.get("cancel"):
-                cancelled.set()
+                send("complete", body)
+            else:
+                send("progress", body, resume_at=snapshot)
 
         def should_stop() -> bool:
             return self.stopping.is_set() or cancelled.is_set()

@@ -227,8 +227,8 @@ class _Walker:
 
         Entries are stat'ed relative to the open directory: the cheapest way (no ``DirEntry`` objects, a sort of
         plain strings), and the names and their ``lstat`` come from the same folder even if a parent is renamed
-        meanwhile. Files are still opened by path later; the worker reports what it opened, and a verdict is cached
-        only when that is the file the walk saw.
+        meanwhile. Files are still opened by path later (one folder at a time past PATH_MAX: ``open_path``); the
+        worker reports what it opened, and a verdict is cached only when that is the file the walk saw.
         """
         flags = _DIR_FLAGS if via_link else _DIR_FLAGS | _NOFOLLOW  # a folder swapped for a symlink is not entered
         try:
