@@ -107,9 +107,7 @@ def shm() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_a_name_that_is_not_utf8_is_reported_quarantined_and_restored(
-    hss: Any, agents: Any, tmp_path: Path
-) -> None:
+def test_a_name_that_is_not_utf8_is_reported_quarantined_and_restored(hss: Any, agents: Any, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     bad = os.fsencode(corpus) + b"/bad-\xff\xfe-eicar.com"

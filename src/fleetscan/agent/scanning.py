@@ -59,7 +59,6 @@ class ScanSnapshot:
             checkpoint=self.checkpoint,
         )
 
-
     def _resumed_skips(self) -> dict[str, int]:
         known = dict(self.skipped)
         rest = self.files_skipped - sum(known.values())  # a checkpoint written before reasons were kept

@@ -28,8 +28,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("path_digest", sa.String(length=64), nullable=True))
     # Every stored path so far was valid UTF-8 text: its exact bytes are its UTF-8.
     conn = op.get_bind()
-    found = sa.table("detections", sa.column("id", sa.BigInteger()), sa.column("file_path", sa.Text()),
-                     sa.column("path_digest", sa.String(64)))
+    found = sa.table(
+        "detections",
+        sa.column("id", sa.BigInteger()),
+        sa.column("file_path", sa.Text()),
+        sa.column("path_digest", sa.String(64)),
+    )
     for pk, path in conn.execute(sa.select(found.c.id, found.c.file_path)).all():
         digest = hashlib.sha256(path.encode("utf-8", "surrogatepass")).hexdigest()
         conn.execute(sa.update(found).where(found.c.id == pk).values(path_digest=digest))
