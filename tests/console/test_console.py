@@ -132,9 +132,14 @@ def test_scan_followed_from_start_to_detection(
     expect(subtask.locator("td.num").nth(1)).to_have_text("1")
     expect(page.locator("#stat-malware")).to_have_text("1")
 
-    assert web.complete(work["subtask_id"], "success").status_code == 200
+    skipped = [{"reason": "permission_denied", "count": 2, "examples": ["/srv/private/a", "/srv/private/b"]}]
+    assert web.complete(work["subtask_id"], "success", not_scanned=skipped).status_code == 200
     expect(row.locator(".badge")).to_have_text("Finished")
     expect(subtask.locator(".badge").first).to_have_text("Done")
+    expect(subtask.locator(".not-scanned")).to_have_text("2 not scanned (2 permission denied)")
+    expect(subtask.locator(".not-scanned")).to_have_attribute(
+        "title", "permission_denied: /srv/private/a\npermission_denied: /srv/private/b"
+    )
     expect(subtask.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
     expect(row.get_by_role("button", name="Cancel")).to_have_count(0)
     expect(page.locator("#tasks-auto")).to_be_hidden()

@@ -86,3 +86,23 @@ def test_permission_denied_as_an_unprivileged_user(shared_dir: Path) -> None:
     assert {s["path"] for s in report["skip_examples"]["permission_denied"]} == {
         str(shared_dir / "secret.com"), str(locked)}
     assert [d["path"] for d in report["detections"]] == [str(shared_dir / "readable.com")]
+
+
+def test_a_file_below_path_max_is_scanned(tmp_path: Path) -> None:
+    """Files are opened relative to directory descriptors: depth cannot hide one (a read_error before)."""
+    name = "d" * 200
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(24):
+        os.mkdir(name, dir_fd=fd)
+        child = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+    out = os.open("deep.com", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+    os.write(out, b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")
+    os.close(out)
+    os.close(fd)
+    deep = str(tmp_path) + f"/{name}" * 24 + "/deep.com"
+    assert len(deep) > 4096
+    report = scan([tmp_path])
+    assert found(report) == {(deep, EICAR_NAME)}
+    assert report.skipped == {}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Table, inspect
 
 from fleetscan.storage import open_storage
 from fleetscan.storage.migrate import alembic_config
@@ -50,14 +52,21 @@ def test_tenant_scope_migration_keeps_what_was_stored(database_url: str) -> None
         request = TaskRequest("t", ScanType.QUICK, host_ids=[host.host_id], client_token="tok")
         plan = plan_task(scope, request, [host], 0)
         found = Detection("r" * 32, 0, 0, host.id, "Eicar", "virus", Severity.HIGH, "/x", "a" * 64)
-        with storage.engine.begin() as conn:  # as 0004's code stored them
-            root_pk = conn.execute(insert(root_tasks).values(**rows.root_values(plan.root)).returning(root_tasks.c.id))
+        with storage.engine.begin() as conn:  # as 0004's code stored them: only the columns 0004 has
+            root_pk = conn.execute(
+                insert(root_tasks).values(**_at_0004(conn, root_tasks, rows.root_values(plan.root)))
+                .returning(root_tasks.c.id)
+            )
             found.root_id = plan.subtasks[0].root_id = root_pk.scalar_one()
             sub = conn.execute(
-                insert(subtasks).values(**rows.subtask_values(plan.subtasks[0])).returning(subtasks.c.id)
+                insert(subtasks).values(**_at_0004(conn, subtasks, rows.subtask_values(plan.subtasks[0])))
+                .returning(subtasks.c.id)
             )
             found.subtask_id = sub.scalar_one()
-            pk = conn.execute(insert(detections).values(**rows.detection_values(found)).returning(detections.c.id))
+            pk = conn.execute(
+                insert(detections).values(**_at_0004(conn, detections, rows.detection_values(found)))
+                .returning(detections.c.id)
+            )
             conn.execute(
                 insert(alarm_whitelist).values(
                     account_id=scope.account_id,
@@ -80,3 +89,9 @@ def test_tenant_scope_migration_keeps_what_was_stored(database_url: str) -> None
         assert plane.whitelist_of(host) and not plane.whitelist_of(replace(host, enterprise_project_id="e2"))
     finally:
         storage.dispose()
+
+
+def _at_0004(conn: Connection, table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` less the columns later migrations added: the row as the code of that time wrote it."""
+    present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    return {k: v for k, v in values.items() if k in present}

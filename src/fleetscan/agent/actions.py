@@ -16,12 +16,20 @@ import logging
 import os
 from typing import Any
 
+from . import paths
 from .client import AgentClient, ProtocolError
+from .findings import INT64_MAX
 from .log import fields
 from .quarantine import QuarantineError, QuarantineStore
 
 log = logging.getLogger("fleetscan.agent")
 NO_HASH = "0" * 64
+
+
+def exact_path(item: dict[str, Any]) -> str:
+    """The path a finding or an action names, as ``os`` takes it: its exact form, else its display form."""
+    encoded = item.get("file_path_b64")
+    return paths.from_exact(encoded) if encoded else str(item["file_path"])
 
 
 def real_path(root: str | None, shown: str) -> str:
@@ -60,7 +68,7 @@ class Actions:
         kind, qid = action["kind"], action["quarantine_id"]
         try:
             if kind == "quarantine":
-                path = real_path(self.root, action["file_path"])
+                path = real_path(self.root, exact_path(action))
                 expected = action.get("file_hash") if action.get("file_hash") not in (None, "", NO_HASH) else None
                 record = self.store.quarantine(qid, path, expected)
             elif kind == "restore":
@@ -69,9 +77,9 @@ class Actions:
                 return {"ok": False, "error": f"unknown action kind {kind!r}"}
         except QuarantineError as exc:
             log.warning("action failed", extra=fields(action=action["action_id"], kind=kind, error=str(exc)))
-            return {"ok": False, "error": str(exc)[:512]}
-        except OSError as exc:
-            return {"ok": False, "error": f"{kind} failed: {exc}"[:512]}
+            return {"ok": False, "error": paths.display(str(exc))[:512]}
+        except (OSError, ValueError) as exc:
+            return {"ok": False, "error": paths.display(f"{kind} failed: {exc}"[:512])}
         log.info("action done", extra=fields(action=action["action_id"], kind=kind, path=record.original_path))
         return {"ok": True, "error": "", "quarantine": _facts(record.public())}
 
@@ -79,10 +87,11 @@ class Actions:
         """Quarantine a confirmed finding of an `auto` task; the facts to report with it, or None."""
         if finding["file_hash"] == NO_HASH:
             return None
-        key = f"{subtask_id}\0{finding['file_path']}\0{finding['file_hash']}"
-        qid = hashlib.sha256(key.encode()).hexdigest()[:32]  # the same finding again is the same quarantine
+        path = exact_path(finding)
+        key = f"{subtask_id}\0{path}\0{finding['file_hash']}"
+        qid = hashlib.sha256(os.fsencode(key)).hexdigest()[:32]  # the same finding again is the same quarantine
         try:
-            record = self.store.quarantine(qid, real_path(self.root, finding["file_path"]), finding["file_hash"])
+            record = self.store.quarantine(qid, real_path(self.root, path), finding["file_hash"])
         except (QuarantineError, OSError) as exc:
             log.warning("auto quarantine failed", extra={"fields": {"path": finding["file_path"], "error": str(exc)}})
             return None
@@ -90,5 +99,9 @@ class Actions:
 
 
 def _facts(public: dict[str, Any]) -> dict[str, Any]:
+    """The facts the protocol carries, each within its bound (an mtime of 1e16 s is clamped as on findings)."""
     keys = ("quarantine_id", "sha256", "size", "uid", "gid", "mode", "mtime")
-    return {k: public[k] for k in keys}
+    facts = {k: public[k] for k in keys}
+    for k in ("size", "mtime"):
+        facts[k] = min(max(int(facts[k]), 0), INT64_MAX)
+    return facts

@@ -16,15 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from ..engine import SignatureError, SignatureSet, load_signatures, sources_stamp
+from . import paths
 from .actions import Actions, Whitelist
 from .client import AgentClient, ProtocolError
 from .facts import host_facts
 from .findings import finding_key
+from .log import fields
 from .quarantine import QuarantineStore
 from .scanning import ScanJob, ScanSnapshot
 from .state import Credential, StateDir
 
 log = logging.getLogger("fleetscan.agent")
+GAVE_UP = "the server refused a report"
+MAX_FINDINGS = 1000
+"""Findings per report, the protocol's bound (docs/agent-protocol.md)."""
 
 
 @dataclass
@@ -53,6 +58,8 @@ class Agent:
         self._sigset: SignatureSet | None = None
         self.actions = Actions(QuarantineStore(self.state.root / "quarantine"), self.client, settings.root)
         self.whitelist = Whitelist()
+        self.abandoned: set[str] = set()
+        """Subtasks whose reports the server refused for good: never scanned again by this process."""
 
     # ------------------------------------------------------------------ lifecycle
     def install_signal_handlers(self) -> None:
@@ -89,7 +96,8 @@ class Agent:
                 for item in reply["subtasks"]:
                     if self.stopping.is_set():
                         break
-                    self.scan(item)
+                    if item["subtask_id"] not in self.abandoned:
+                        self.scan(item)
             except ProtocolError as exc:
                 log.error("server refused a request", extra={"fields": {"status": exc.status, "error": str(exc)}})
             except Exception as exc:  # a transient failure: keep serving the host
@@ -115,22 +123,57 @@ class Agent:
         report = {"kind": kind, "subtask_id": subtask_id, "report_id": uuid.uuid4().hex, **body}
         return self.state.queue(self.state.next_seq(), report), report
 
-    def _deliver(self, path: Path, report: dict[str, Any]) -> dict[str, Any] | None:
+    def _deliver(self, path: Path, report: dict[str, Any]) -> dict[str, Any] | ProtocolError:
+        """Send one queued report. The server's answer, or why it refused the report for good (it is then parked).
+
+        A transient failure (5xx, network) is retried with the same key by the client; InterruptedError means the
+        agent is stopping and the report stays queued.
+        """
         try:
             reply = self.client.send(report)
         except ProtocolError as exc:
-            # The server will never take it (e.g. the subtask is gone): keep nothing we cannot deliver.
-            log.error("report refused", extra={"fields": {"status": exc.status, "subtask": report["subtask_id"]}})
+            refused = exc
+        except (TypeError, ValueError) as exc:  # a report that cannot even be encoded is refused by nature
+            refused = ProtocolError(0, f"cannot be sent: {exc!r}")
+        else:
             path.unlink(missing_ok=True)
-            return None
-        path.unlink(missing_ok=True)
-        return reply
+            if reply.get("refused"):
+                log.warning("findings refused", extra=fields(subtask=report["subtask_id"], refused=reply["refused"]))
+            return reply
+        parked = self.state.park(path, report, refused.status, str(refused))
+        log.error(
+            "report refused, parked",
+            extra=fields(subtask=report["subtask_id"], status=refused.status, error=str(refused), parked=str(parked)),
+        )
+        return refused
+
+    def _give_up(self, report: dict[str, Any], refused: ProtocolError) -> None:
+        """End a subtask `failed` when the server refused its report as invalid: scanning on would be refused too.
+
+        The ending report carries nothing but the reason; if even that is refused, it is parked like the others
+        and the server's sweeper ends the subtask.
+        """
+        subtask_id = str(report["subtask_id"])
+        self.abandoned.add(subtask_id)
+        if refused.status not in (0, 400, 413, 422) or str(report.get("reason", "")).startswith(GAVE_UP):
+            return  # gone, cancelled, not this agent's, or already the ending report: nothing left to send
+        reason = paths.display(f"{GAVE_UP}: {refused}")[:512]
+        body = {"result": "failure", "reason": reason, "files_scanned": 0, "detections": []}
+        path, report = self._queue("complete", subtask_id, body)
+        self._deliver(path, report)  # refused again: parked, and the server's sweeper ends the subtask
 
     def flush_outbox(self) -> None:
+        """Deliver what the last run left queued. No entry can stop the others, nor the agent's start."""
         for path, report in self.state.pending():
             if self.stopping.is_set():
                 return
-            self._deliver(path, report)
+            try:
+                reply = self._deliver(path, report)
+            except InterruptedError:
+                return
+            if isinstance(reply, ProtocolError):
+                self._give_up(report, reply)
+        log.info("outbox flushed")
 
     # ------------------------------------------------------------------ one subtask
     def signatures(self) -> SignatureSet:
@@ -165,6 +208,28 @@ class Agent:
         cancelled = threading.Event()
         log.info("scan starting", extra={"fields": {"subtask": subtask_id, "resume": bool(saved)}})
 
+        def send(kind: str, body: dict[str, Any], resume_at: ScanSnapshot | None = None) -> bool:
+            """Queue and deliver one report; False when the scan must stop (refused, cancelled or stopping).
+
+            With `resume_at`, the checkpoint is saved once the report is queued: a restart resumes after it.
+            """
+            path, report = self._queue(kind, subtask_id, body)
+            reported.update(finding_key(f) for f in body["detections"])
+            if resume_at is not None:
+                self.state.save_checkpoint(subtask_id, {"snapshot": resume_at.to_dict(), "reported": sorted(reported)})
+            try:
+                reply = self._deliver(path, report)
+            except InterruptedError:  # stopping while the server is away: the outbox keeps the report
+                return False
+            if isinstance(reply, ProtocolError):
+                cancelled.set()  # this scan cannot be reported: stop it, and end the subtask if it is still open
+                self._give_up(report, reply)
+                return False
+            if reply.get("cancel"):
+                cancelled.set()
+                return False
+            return True
+
         def tick(snapshot: ScanSnapshot, final: bool = False, error: str = "") -> None:
             new = [f for f in snapshot.findings if finding_key(f) not in reported and not self.whitelist.matches(f)]
             if item.get("action") == "auto":  # confirmed findings go to quarantine before they are reported
@@ -175,21 +240,20 @@ class Agent:
                 "bytes_scanned": snapshot.bytes_scanned,
                 "files_total": snapshot.files_total,
                 "progress": snapshot.percent,
-                "checkpoint": snapshot.checkpoint or "",
-                "detections": new,
+                "checkpoint": paths.display(snapshot.checkpoint or ""),
+                "not_scanned": snapshot.not_scanned(),
             }
+            # A report carries at most MAX_FINDINGS findings (the protocol's bound): more go ahead in progress reports.
+            while len(new) > MAX_FINDINGS:
+                if not send("progress", {**body, "detections": new[:MAX_FINDINGS]}):
+                    return
+                new = new[MAX_FINDINGS:]
+            body["detections"] = new
             if final:
-                body.update(result="failure" if error else "success", reason=error[:512])
-            path, report = self._queue("complete" if final else "progress", subtask_id, body)
-            reported.update(finding_key(f) for f in new)
-            if not final:
-                self.state.save_checkpoint(subtask_id, {"snapshot": snapshot.to_dict(), "reported": sorted(reported)})
-            try:
-                reply = self._deliver(path, report)
-            except InterruptedError:  # stopping while the server is away: the outbox keeps the report
-                return
-            if reply is not None and reply.get("cancel"):
-                cancelled.set()
+                body.update(result="failure" if error else "success", reason=paths.display(error)[:512])
+                send("complete", body)
+            else:
+                send("progress", body, resume_at=snapshot)
 
         def should_stop() -> bool:
             return self.stopping.is_set() or cancelled.is_set()

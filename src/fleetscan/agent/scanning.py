@@ -7,8 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine import Detection, Progress, Scanner, ScanOptions, ScanReport, SignatureSet
+from ..engine import Detection, Progress, Scanner, ScanOptions, ScanReport, SignatureSet, Skip
+from . import paths
 from .findings import finding
+
+#: Example paths a report carries per reason a file was not scanned (the counts are exact).
+NOT_SCANNED_EXAMPLES = 5
 
 
 @dataclass
@@ -24,9 +28,19 @@ class ScanSnapshot:
     started_at: float = 0.0
     findings: list[dict[str, Any]] = field(default_factory=list)
     detections: list[dict[str, Any]] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Files not scanned, by the engine's skip reason, up to the checkpoint."""
+    skip_examples: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.__dict__.items()}
+
+    def not_scanned(self) -> list[dict[str, Any]]:
+        """The protocol's `not_scanned`: each reason with its count and a few example paths (display form)."""
+        return [
+            {"reason": reason, "count": n, "examples": [paths.display(p) for p in self.skip_examples.get(reason, [])]}
+            for reason, n in sorted(self.skipped.items())
+        ]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScanSnapshot:
@@ -41,9 +55,16 @@ class ScanSnapshot:
             files_detected=detected_files,
             bytes_scanned=self.bytes_scanned,
             detections=[Detection.from_dict(d) for d in self.detections],
-            skipped={"before_resume": self.files_skipped} if self.files_skipped else {},
+            skipped=self._resumed_skips(),
             checkpoint=self.checkpoint,
         )
+
+    def _resumed_skips(self) -> dict[str, int]:
+        known = dict(self.skipped)
+        rest = self.files_skipped - sum(known.values())  # a checkpoint written before reasons were kept
+        if rest > 0:
+            known["before_resume"] = known.get("before_resume", 0) + rest
+        return known
 
 
 @dataclass
@@ -98,14 +119,24 @@ class ScanJob:
         snap = self.snapshot or ScanSnapshot()
         found_findings = list(snap.findings)
         found_detections = list(snap.detections)
+        skipped = dict(snap.skipped)
+        examples = {k: list(v) for k, v in snap.skip_examples.items()}
         last_tick = [0.0]
 
         def on_detection(det: Detection) -> None:
             found_detections.append(det.to_dict())
             found_findings.append(self._finding(det))
 
+        def on_skip(skip: Skip) -> None:
+            reason = str(skip.reason)
+            skipped[reason] = skipped.get(reason, 0) + 1
+            kept = examples.setdefault(reason, [])
+            if len(kept) < NOT_SCANNED_EXAMPLES:
+                kept.append(skip.path)
+
         def on_progress(p: Progress) -> None:
             current = self._snapshot(p, found_findings, found_detections)
+            current.skipped, current.skip_examples = dict(skipped), {k: list(v) for k, v in examples.items()}
             if p.elapsed - last_tick[0] >= interval:
                 last_tick[0] = p.elapsed
                 tick(current)
@@ -114,7 +145,12 @@ class ScanJob:
         targets = list(self.item.get("scan_paths") or ()) if self.options.scan_type == "custom" else []
         try:
             report = scanner.run(
-                targets, on_progress=on_progress, on_detection=on_detection, should_stop=should_stop, resume=resume
+                targets,
+                on_progress=on_progress,
+                on_detection=on_detection,
+                should_stop=should_stop,
+                resume=resume,
+                on_skip=on_skip,
             )
         except Exception as exc:  # a scan that cannot run ends failed, with its reason
             last = self.snapshot or ScanSnapshot()
@@ -129,6 +165,8 @@ class ScanJob:
             started_at=report.started_at,
             findings=found_findings,
             detections=found_detections,
+            skipped=skipped,
+            skip_examples=examples,
         )
         error = "; ".join(report.errors)[:512] if report.errors and not report.files_scanned else ""
         return Outcome(final, error)

@@ -79,15 +79,37 @@ class StateDir:
         return path
 
     def pending(self) -> list[tuple[Path, dict[str, Any]]]:
+        """The reports still to deliver, oldest first. One that cannot be read is parked, never in the way."""
         out = []
         for path in sorted((self.root / "outbox").glob("*.json")):
-            data = read_json(path)
-            if data is not None:
+            try:
+                data = read_json(path)
+            except (OSError, ValueError) as exc:
+                self.park(path, None, 0, f"unreadable outbox entry: {exc}")
+                continue
+            if isinstance(data, dict) and {"kind", "subtask_id", "report_id"} <= data.keys():
                 out.append((path, data))
+            elif data is not None:
+                self.park(path, None, 0, "not a report")
         return out
 
+    def park(self, path: Path, report: dict[str, Any] | None, status: int, error: str) -> Path:
+        """Move a report the server refused for good (or that cannot be read) out of the outbox, with the reason.
+
+        `state/parked/` keeps it for a person to look at; the agent never sends it again.
+        """
+        parked = self.root / "parked" / path.name
+        if report is None:
+            parked.parent.mkdir(exist_ok=True)
+            os.replace(path, parked)
+            write_atomic(parked.with_suffix(".error.json"), {"status": status, "error": error})
+            return parked
+        write_atomic(parked, {"status": status, "error": error, "report": report})
+        path.unlink(missing_ok=True)
+        return parked
+
     def next_seq(self) -> int:
-        names = sorted((self.root / "outbox").glob("*.json"))
+        names = sorted(p for p in (self.root / "outbox").glob("*.json") if p.stem.isdigit())
         counter = read_json(self.root / "seq.json") or {"seq": 0}
         last = int(names[-1].stem) if names else 0
         seq = max(int(counter["seq"]), last) + 1

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
-from ..core.models import ScanType, Scope
+from ..core.models import ScanType, Scope, SubtaskView
 from ..core.queries import HostFilter, Page, RootFilter
 from ..core.service import ControlPlane
 from ..core.tasks import TaskRequest
@@ -26,7 +27,17 @@ def task_options(func: click.decorators.FC) -> click.decorators.FC:
     return database_options(func)
 
 
-def _row(plane: ControlPlane, root: Any) -> dict[str, Any]:
+def _not_scanned(views: Sequence[SubtaskView]) -> dict[str, int]:
+    """Files the task's hosts did not scan, summed by reason (each host's examples are in the HSS host rows)."""
+    out: dict[str, int] = {}
+    for view in views:
+        for n in view.subtask.not_scanned:
+            out[n.reason] = out.get(n.reason, 0) + n.count
+    return dict(sorted(out.items()))
+
+
+def _row(plane: ControlPlane, root: Any, views: Sequence[SubtaskView] = ()) -> dict[str, Any]:
+    skipped = _not_scanned(views)
     return {
         "task_id": root.task_id,
         "scan_task_id": root.id,
@@ -37,6 +48,8 @@ def _row(plane: ControlPlane, root: Any) -> dict[str, Any]:
         "progress": root.progress,
         "files_scanned": root.files_scanned,
         "viruses_found": root.viruses_found,
+        "not_scanned": sum(skipped.values()),
+        "not_scanned_by_reason": skipped,
         "started": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(root.start_time / 1000)),
     }
 
@@ -88,8 +101,10 @@ def start(
 def list_(data_dir: str, database_url: str | None, account: str, project_id: str, as_json: bool, limit: int) -> None:
     """The newest tasks first."""
     plane = open_plane(data_dir, database_url)
-    total, roots = plane.list_roots(_scope(plane, account, project_id), RootFilter(), Page(0, limit))
-    rows = [_row(plane, r) for r in roots]
+    scope = _scope(plane, account, project_id)
+    total, roots = plane.list_roots(scope, RootFilter(), Page(0, limit))
+    views = plane.subtasks_of(scope, roots)
+    rows = [_row(plane, r, views.get(r.id, [])) for r in roots]
     if as_json:
         click.echo(json.dumps({"total": total, "tasks": rows}))
         return
@@ -98,6 +113,9 @@ def list_(data_dir: str, database_url: str | None, account: str, project_id: str
             f"{r['task_id']}  {r['status']:<10} {r['progress']:>3}%  hosts {r['hosts']:<4} "
             f"files {r['files_scanned']:<8} viruses {r['viruses_found']:<4} {r['started']}  {r['name']}"
         )
+        if r["not_scanned"]:
+            reasons = ", ".join(f"{n} {reason}" for reason, n in r["not_scanned_by_reason"].items())
+            click.echo(f"    not scanned: {r['not_scanned']} ({reasons})")
     click.echo(f"{total} task(s)")
 
 

@@ -109,6 +109,7 @@ class AgentAction:
     user_name: str = ""
     created_at: int = 0
     finished_at: int | None = None
+    file_path_raw: bytes | None = None  # the exact bytes of the path, when they are not the UTF-8 of file_path
     id: int = 0
 
 

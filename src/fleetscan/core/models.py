@@ -5,7 +5,7 @@ Times are integers of milliseconds since the epoch (UTC), the unit both clouds p
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -137,6 +137,29 @@ class RootTask:
     id: int = 0  # numeric: Alibaba ScanTaskId / DescribeScanTaskProgress TaskId
 
 
+@dataclass(frozen=True)
+class NotScanned:
+    """Files of a subtask's scan that were not (fully) scanned for one reason: how many, and a few of their paths.
+
+    Reasons are the engine's skip reasons (engine/results.py `SkipReason`: permission_denied, read_error,
+    too_large, archive_limit, excluded, special_file, symlink); examples are display paths.
+    """
+
+    reason: str
+    count: int
+    examples: tuple[str, ...] = ()
+
+
+def merge_not_scanned(old: Sequence[NotScanned], new: Sequence[NotScanned]) -> tuple[NotScanned, ...]:
+    """Counts are absolute and only grow (like every counter of a report); the newest examples win."""
+    merged = {n.reason: n for n in old}
+    for n in new:
+        before = merged.get(n.reason)
+        if before is None or n.count >= before.count:
+            merged[n.reason] = NotScanned(n.reason, n.count, n.examples or (before.examples if before else ()))
+    return tuple(merged[r] for r in sorted(merged))
+
+
 @dataclass
 class Subtask:
     subtask_id: str  # 32 hex: Alibaba TaskId of a per-machine row
@@ -155,7 +178,12 @@ class Subtask:
     cancel_requested: bool = False
     checkpoint: str = ""
     updated_at: int = 0
+    not_scanned: tuple[NotScanned, ...] = ()
     id: int = 0
+
+    @property
+    def not_scanned_num(self) -> int:
+        return sum(n.count for n in self.not_scanned)
 
     def run_duration(self, now: int) -> int:
         """Seconds spent scanning: until the end, or until now while it runs."""
@@ -182,7 +210,7 @@ class Detection:
     malware_name: str
     malware_type: str
     severity: Severity
-    file_path: str
+    file_path: str  # display form (docs/agent-protocol.md): valid Unicode, what people and filters see
     file_hash: str  # sha256
     file_size: int = 0
     file_owner: str = ""
@@ -196,7 +224,13 @@ class Detection:
     memo: str = ""
     isolate_tag: str = "none"
     event_type: int = 1001
+    file_path_raw: bytes | None = None
+    """The exact bytes of the path when they are not the UTF-8 of ``file_path``; quarantine acts on them."""
     id: int = 0
+
+    @property
+    def exact_path(self) -> bytes:
+        return self.file_path_raw if self.file_path_raw is not None else self.file_path.encode()
 
 
 @dataclass

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import ids, tasks
 from .errors import (
@@ -38,12 +38,14 @@ from .models import (
 )
 from .queries import DetectionFilter, HostFilter, Page, RootFilter, SubtaskFilter
 from .schedules import Schedule, ScheduleFilter, next_fire
+from .states import SubtaskStatus
 from .tasks import Counters, Plan, TaskRequest
 
 if TYPE_CHECKING:
     from ..storage.interface import ReportOutcome, Storage
 
 Clock = Callable[[], int]
+T = TypeVar("T")
 
 
 def wall_clock() -> int:
@@ -328,16 +330,26 @@ class ControlPlane(HandlingPlane):
 
     def work(self, host: Host) -> list[tuple[Subtask, RootTask]]:
         """The host's unfinished subtasks; pending ones become dispatched as the agent takes them."""
+        return self.take_work(host, lambda sub, root: (sub, root))
+
+    def take_work(self, host: Host, render: Callable[[Subtask, RootTask], T]) -> list[T]:
+        """The host's unfinished subtasks, rendered; pending ones become dispatched as the agent takes them.
+
+        Every item is rendered (from the state it is about to have) before anything changes: a subtask that
+        cannot be rendered fails the call and stays pending.
+        """
         now = self.clock()
+        due = [
+            (tasks.dispatch(sub, now=now), sub.status is SubtaskStatus.PENDING, root)
+            for sub, root in self.storage.agent_subtasks(host.id)
+            if root.start_time <= now  # a `later` task: not yet
+        ]
+        answer = [render(sub, root) for sub, _, root in due]
         self.storage.touch_host(host.id, now)
-        out = []
-        for sub, root in self.storage.agent_subtasks(host.id):
-            if root.start_time > now:
-                continue  # a `later` task: not yet
-            if sub.status.value == "pending":
-                sub = self.storage.change_subtask(sub.id, partial(tasks.dispatch, now=now)).subtask
-            out.append((sub, root))
-        return out
+        for sub, was_pending, _ in due:
+            if was_pending:
+                self.storage.change_subtask(sub.id, partial(tasks.dispatch, now=now))
+        return answer
 
     def subtask_of_host(self, host: Host, subtask_id: str) -> Subtask:
         """The host's own subtask, finished or not: a late report must still land its detections."""
@@ -357,7 +369,9 @@ class ControlPlane(HandlingPlane):
         finished: bool = False,
         succeeded: bool = True,
         reason: str = "",
+        quarantined: Sequence[tuple[Detection, dict[str, Any]]] = (),
     ) -> ReportOutcome:
+        """Apply one agent report: counters, state, detections and the `auto` quarantines, in one transaction."""
         now = self.clock()
         change = (
             partial(tasks.finish, succeeded=succeeded, reason=reason, counters=counters, now=now)
@@ -369,7 +383,7 @@ class ControlPlane(HandlingPlane):
             for d in self.without_whitelisted(host, detections)
         ]
         return self.storage.change_subtask(
-            subtask_pk, change, report=(host.id, report_key), detections=stamped, seen_at=now
+            subtask_pk, change, report=(host.id, report_key), detections=stamped, seen_at=now, quarantined=quarantined
         )
 
     def expire_stale(self, *, offline_after_ms: int, timeout_after_ms: int) -> int:

@@ -11,7 +11,19 @@ from dataclasses import dataclass, field, replace
 
 from . import ids
 from .errors import InvalidParameter
-from .models import Action, Host, Origin, RootTask, ScanType, Scope, StartType, Subtask, Target
+from .models import (
+    Action,
+    Host,
+    NotScanned,
+    Origin,
+    RootTask,
+    ScanType,
+    Scope,
+    StartType,
+    Subtask,
+    Target,
+    merge_not_scanned,
+)
 from .states import SubtaskStatus, check_transition
 
 
@@ -46,6 +58,7 @@ class Counters:
     files_total: int = 0
     progress: int = 0
     checkpoint: str = ""
+    not_scanned: tuple[NotScanned, ...] = ()
 
 
 @dataclass
@@ -109,6 +122,7 @@ def _merge(sub: Subtask, counters: Counters, now: int) -> Subtask:
         files_total=max(sub.files_total, counters.files_total),
         progress=min(100, max(sub.progress, counters.progress)),
         checkpoint=counters.checkpoint or sub.checkpoint,
+        not_scanned=merge_not_scanned(sub.not_scanned, counters.not_scanned),
         updated_at=now,
     )
 

@@ -127,8 +127,12 @@ class Scanner:
         on_detection: Callable[[Detection], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         resume: ScanReport | None = None,
+        on_skip: Callable[[Skip], None] | None = None,
     ) -> ScanReport:
-        """Scan ``targets`` (custom scans) or the quick/full locations; ``resume`` continues a stopped report."""
+        """Scan ``targets`` (custom scans) or the quick/full locations; ``resume`` continues a stopped report.
+
+        ``on_detection`` and ``on_skip`` are called in walk order, as the report counts them.
+        """
         o = self.options
         scope = resolve_scope(o.scan_type, targets, o.root)
         report = ScanReport.from_dict(resume.to_dict()) if resume is not None else ScanReport()
@@ -165,7 +169,7 @@ class Scanner:
         pool: WorkerPool | None = None
         matcher: Matcher | None = None
 
-        state = _State(report, self.sigset.version, cache, on_detection)
+        state = _State(report, self.sigset.version, cache, on_detection, on_skip)
         walked_files = walked_bytes = 0
         units: deque[_Unit] = deque()
         last_progress = 0.0
@@ -312,11 +316,13 @@ class _State:
     """Applies verdicts to the report in walk order and feeds the cache."""
 
     def __init__(self, report: ScanReport, version: str, cache: VerdictCache,
-                 on_detection: Callable[[Detection], None] | None) -> None:
+                 on_detection: Callable[[Detection], None] | None,
+                 on_skip: Callable[[Skip], None] | None = None) -> None:
         self.report = report
         self.version = version
         self.cache = cache
         self.on_detection = on_detection
+        self.on_skip = on_skip
         self.files_before = report.files_scanned + report.files_skipped
         self.bytes_before = report.bytes_scanned
         self.files_done = self.files_before
@@ -328,7 +334,7 @@ class _State:
         clean = clean_bytes = 0  # cached clean files, nearly all of a rescan: counted here, added once
         for item, cached in unit.items:
             if isinstance(item, Skip):
-                report.add_skip(item)
+                self._skip(item)
                 self.files_done += 1
             elif cached is None:
                 status, dets, reason, detail, nbytes, opened = next(results)
@@ -350,13 +356,18 @@ class _State:
             last = unit.items[-1][0]
             report.checkpoint = last.display if isinstance(last, FileEntry) else last.path
 
+    def _skip(self, skip: Skip) -> None:
+        self.report.add_skip(skip)
+        if self.on_skip is not None:
+            self.on_skip(skip)
+
     def _verdict(self, item: FileEntry, status: int, dets: list[Any], reason: str | None, detail: str,
                  nbytes: int, store: bool) -> None:
         report = self.report
         self.files_done += 1
         if status == SKIPPED:
             skip_reason = SkipReason(reason or SkipReason.READ_ERROR)
-            report.add_skip(Skip(item.display, skip_reason, detail))
+            self._skip(Skip(item.display, skip_reason, detail))
             report.bytes_scanned += nbytes
             self.bytes_done += item.size
             if store and skip_reason in _CACHEABLE_SKIPS:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from .results import Skip, SkipReason
 
-__all__ = ["FileEntry", "Target", "WalkOptions", "PathFilter", "walk", "path_key"]
+__all__ = ["FileEntry", "Target", "WalkOptions", "PathFilter", "walk", "path_key", "open_path"]
 
 
 @dataclass(slots=True)
@@ -99,6 +99,30 @@ Listing = list[tuple[str, "os.stat_result | OSError"]]
 """A directory's entries in name order, each with its ``lstat`` result or the error that stopped it."""
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def open_path(path: str, flags: int) -> int:
+    """``os.open``, and for a path the kernel refuses as too long (beyond PATH_MAX), one directory at a time.
+
+    Each step opens the next component relative to its parent's descriptor, so how deep a file lies cannot hide it
+    from the walk or the workers. ``flags`` apply to the last component as they would to ``os.open``.
+    """
+    try:
+        return os.open(path, flags)
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+    head, _, name = path.rpartition("/")
+    fd = os.open("/" if path.startswith("/") else ".", _DIR_FLAGS)
+    try:
+        for part in head.split("/"):
+            if part:
+                child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = child
+        return os.open(name or ".", flags, dir_fd=fd)
+    finally:
+        os.close(fd)
 
 
 def _special_kind(mode: int) -> str:
@@ -203,12 +227,12 @@ class _Walker:
 
         Entries are stat'ed relative to the open directory: the cheapest way (no ``DirEntry`` objects, a sort of
         plain strings), and the names and their ``lstat`` come from the same folder even if a parent is renamed
-        meanwhile. Files are still opened by path later; the worker reports what it opened, and a verdict is cached
-        only when that is the file the walk saw.
+        meanwhile. Files are still opened by path later (one folder at a time past PATH_MAX: ``open_path``); the
+        worker reports what it opened, and a verdict is cached only when that is the file the walk saw.
         """
         flags = _DIR_FLAGS if via_link else _DIR_FLAGS | _NOFOLLOW  # a folder swapped for a symlink is not entered
         try:
-            fd = os.open(dreal, flags)
+            fd = open_path(dreal, flags)
         except OSError as exc:
             return _error_skip(ddisplay, exc, "directory")
         try:

@@ -28,6 +28,7 @@ from .signatures.ldb import evaluate, holds_unmatched, matches_needed
 from .signatures.sigset import BODY_NAMESPACE, LOGICAL_NAMESPACE, LogicalRule, PatternInfo, SignatureSet
 from .signatures.yara import severity_from_meta
 from .throttle import Throttle
+from .walk import open_path
 
 __all__ = ["WorkerConfig", "Matcher", "FileResult", "DetTuple", "init_worker", "scan_batch", "CLEAN", "DETECTED",
            "SKIPPED"]
@@ -213,9 +214,9 @@ class Matcher:
     def scan_path(self, path: str) -> FileResult:
         try:
             try:
-                fd = os.open(path, _OPEN_FLAGS | _NOATIME)
+                fd = open_path(path, _OPEN_FLAGS | _NOATIME)
             except PermissionError:
-                fd = os.open(path, _OPEN_FLAGS)  # O_NOATIME needs ownership; retry honestly without it
+                fd = open_path(path, _OPEN_FLAGS)  # O_NOATIME needs ownership; retry honestly without it
         except PermissionError as exc:
             return SKIPPED, [], SkipReason.PERMISSION_DENIED, exc.strerror or "permission denied", 0, None
         except FileNotFoundError:

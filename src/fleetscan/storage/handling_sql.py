@@ -48,6 +48,7 @@ def _action(row: Any) -> h.AgentAction:
         user_name=m["user_name"],
         created_at=m["created_at"],
         finished_at=m["finished_at"],
+        file_path_raw=m["file_path_raw"],
         id=m["id"],
     )
 
@@ -238,6 +239,7 @@ class HandlingSql:
             file_path=found.file_path,
             file_hash=found.file_hash,
             detection_pk=found.id,
+            file_path_raw=found.file_path_raw,
             memo=request.memo,
             user_name=request.user_name,
             created_at=now,
@@ -317,45 +319,56 @@ class HandlingSql:
         self, host_pk: int, subtask_pk: int, items: Sequence[tuple[Detection, dict[str, Any]]], now: int
     ) -> int:
         """Findings an `auto` task's agent quarantined itself; each recorded once, by its quarantine id."""
+        with self._write() as conn:
+            return self._auto_quarantine(conn, host_pk, subtask_pk, items, now)
+
+    def _auto_quarantine(
+        self,
+        conn: Connection,
+        host_pk: int,
+        subtask_pk: int,
+        items: Sequence[tuple[Detection, dict[str, Any]]],
+        now: int,
+    ) -> int:
+        """`record_auto_quarantine` inside a caller's transaction (a report's: its detections and these are one)."""
         added = 0
         d = detections
-        with self._write() as conn:
-            for finding, facts in items:
-                row = conn.execute(
-                    select(d).where(
-                        d.c.subtask_id == subtask_pk,
-                        d.c.file_path == finding.file_path,
-                        d.c.file_hash == finding.file_hash,
-                        d.c.malware_name == finding.malware_name,
-                    )
-                ).first()
-                if row is None:
-                    continue  # not stored (whitelisted): nothing to attach the quarantine to
-                found = rows.detection(row._mapping)
-                record = h.QuarantinedFile(
-                    quarantine_id=str(facts["quarantine_id"]),
-                    host_pk=host_pk,
-                    file_path=finding.file_path,
-                    file_hash=finding.file_hash,
-                    detection_pk=found.id,
-                    malware_name=finding.malware_name,
-                    source=h.IsolateTag.AUTO,
-                    status=h.QuarantineStatus.ISOLATED,
-                    file_size=int(facts.get("size", finding.file_size)),
-                    uid=int(facts.get("uid", -1)),
-                    gid=int(facts.get("gid", -1)),
-                    mode=int(facts.get("mode", 0)),
-                    file_mtime=int(facts.get("mtime", finding.file_mtime)),
-                    created_at=now,
-                    updated_at=now,
+        for finding, facts in items:
+            row = conn.execute(
+                select(d).where(
+                    d.c.subtask_id == subtask_pk,
+                    d.c.path_digest == rows.path_digest(finding.exact_path),
+                    d.c.file_hash == finding.file_hash,
+                    d.c.malware_name == finding.malware_name,
                 )
-                stmt = self._insert_ignore(quarantined_files).values(**_quarantine_values(record))
-                if not self._inserted(conn, stmt.returning(quarantined_files.c.id)):
-                    continue
-                h.after_quarantine(found, h.IsolateTag.AUTO)
-                self._save_detection(conn, found)
-                self._history(conn, found, h.IsolateTag.AUTO.value, "", h.AGENT, now)
-                added += 1
+            ).first()
+            if row is None:
+                continue  # not stored (whitelisted): nothing to attach the quarantine to
+            found = rows.detection(row._mapping)
+            record = h.QuarantinedFile(
+                quarantine_id=str(facts["quarantine_id"]),
+                host_pk=host_pk,
+                file_path=finding.file_path,
+                file_hash=finding.file_hash,
+                detection_pk=found.id,
+                malware_name=finding.malware_name,
+                source=h.IsolateTag.AUTO,
+                status=h.QuarantineStatus.ISOLATED,
+                file_size=int(facts.get("size", finding.file_size)),
+                uid=int(facts.get("uid", -1)),
+                gid=int(facts.get("gid", -1)),
+                mode=int(facts.get("mode", 0)),
+                file_mtime=int(facts.get("mtime", finding.file_mtime)),
+                created_at=now,
+                updated_at=now,
+            )
+            stmt = self._insert_ignore(quarantined_files).values(**_quarantine_values(record))
+            if not self._inserted(conn, stmt.returning(quarantined_files.c.id)):
+                continue
+            h.after_quarantine(found, h.IsolateTag.AUTO)
+            self._save_detection(conn, found)
+            self._history(conn, found, h.IsolateTag.AUTO.value, "", h.AGENT, now)
+            added += 1
         return added
 
     def whitelist(self, host: Host) -> set[h.WhitelistEntry]:

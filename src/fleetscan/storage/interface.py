@@ -110,11 +110,13 @@ class Storage(HandlingStorage, Protocol):
         report: tuple[int, str] | None = None,
         detections: Sequence[Detection] = (),
         seen_at: int | None = None,
+        quarantined: Sequence[tuple[Detection, dict[str, Any]]] = (),
     ) -> ReportOutcome:
         """Apply `change` to one subtask under a lock, add detections, and refresh its root's totals.
 
         `report` is (host_pk, idempotency key): a key seen before applies nothing and says so. With `seen_at`,
-        the reporting host's last_seen is set in the same transaction.
+        the reporting host's last_seen is set in the same transaction. `quarantined` are the findings an `auto`
+        task's agent quarantined itself, with its facts: recorded in the same transaction as the detections.
         """
         ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
@@ -13,6 +14,7 @@ from ..core.models import (
     Detection,
     HandleStatus,
     Host,
+    NotScanned,
     Origin,
     RootTask,
     ScanType,
@@ -131,19 +133,24 @@ def subtask(row: Row, prefix: str = "") -> Subtask:
     values["status"] = SubtaskStatus(values["status"])
     values["using_quota"] = bool(values["using_quota"])
     values["cancel_requested"] = bool(values["cancel_requested"])
+    skipped = row.get(prefix + "not_scanned") or []
+    values["not_scanned"] = tuple(NotScanned(n["reason"], int(n["count"]), tuple(n["examples"])) for n in skipped)
     return Subtask(**values, id=row[prefix + "id"])
 
 
 def subtask_values(task: Subtask) -> dict[str, Any]:
     values = {name: getattr(task, name) for name in SUBTASK_FIELDS}
     values["status"] = task.status.value
+    values["not_scanned"] = [
+        {"reason": n.reason, "count": n.count, "examples": list(n.examples)} for n in task.not_scanned
+    ] or None
     return values
 
 
 DETECTION_FIELDS = (
     "result_id root_id subtask_id host_pk malware_name malware_type severity file_path file_hash file_size "
     "file_owner file_attr file_ctime file_mtime offset occur_time handle_status handle_method memo isolate_tag "
-    "event_type"
+    "event_type file_path_raw"
 ).split()
 
 
@@ -158,7 +165,13 @@ def detection_values(found: Detection) -> dict[str, Any]:
     values = {name: getattr(found, name) for name in DETECTION_FIELDS}
     values["severity"] = found.severity.value
     values["handle_status"] = found.handle_status.value
+    values["path_digest"] = path_digest(found.exact_path)
     return values
+
+
+def path_digest(exact: bytes) -> str:
+    """The key a finding is stored once under: the sha256 of its exact path (any length fits an index)."""
+    return hashlib.sha256(exact).hexdigest()
 
 
 def _rule_values(rule: PolicyRule | CycleRule) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -174,6 +175,8 @@ subtasks = Table(
     Column("cancel_requested", Boolean, nullable=False),
     Column("checkpoint", Text, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # [{reason, count, examples}] of the files the scan did not scan (core.models.NotScanned); NULL: none reported
+    Column("not_scanned", JSON, nullable=True),
     Index("ix_subtasks_root", "root_id"),
     Index("ix_subtasks_host_status", "host_pk", "status"),
 )
@@ -190,6 +193,10 @@ detections = Table(
     Column("malware_type", String(64), nullable=False),
     Column("severity", String(16), nullable=False),
     Column("file_path", Text, nullable=False),
+    # The exact bytes of the path when they are not the UTF-8 of file_path (a name that is not UTF-8).
+    Column("file_path_raw", LargeBinary, nullable=True),
+    # sha256 of the exact path: the unique key, since a btree entry cannot hold a path of any length.
+    Column("path_digest", String(64), nullable=False),
     Column("file_hash", String(64), nullable=False),
     Column("file_size", BigInteger, nullable=False),
     Column("file_owner", String(128), nullable=False),
@@ -203,7 +210,7 @@ detections = Table(
     Column("memo", String(512), nullable=False),
     Column("isolate_tag", String(16), nullable=False),
     Column("event_type", Integer, nullable=False),
-    UniqueConstraint("subtask_id", "file_path", "file_hash", "malware_name", name="uq_detections_finding"),
+    UniqueConstraint("subtask_id", "path_digest", "file_hash", "malware_name", name="uq_detections_finding"),
     Index("ix_detections_root", "root_id"),
     Index("ix_detections_host", "host_pk"),
 )
@@ -254,6 +261,7 @@ agent_actions = Table(
     Column("kind", String(16), nullable=False),
     Column("quarantine_id", String(64), nullable=False),
     Column("file_path", Text, nullable=False),
+    Column("file_path_raw", LargeBinary, nullable=True),
     Column("file_hash", String(64), nullable=False),
     Column("status", String(16), nullable=False),
     Column("error", String(512), nullable=False),

@@ -482,6 +482,7 @@ class SqlStorage(HandlingSql):
         report: tuple[int, str] | None = None,
         detections: Sequence[Detection] = (),
         seen_at: int | None = None,
+        quarantined: Sequence[tuple[Detection, dict[str, Any]]] = (),
     ) -> ReportOutcome:
         with self._write() as conn:
             if report is not None and seen_at is not None:  # a report proves its agent alive: no second write
@@ -515,6 +516,8 @@ class SqlStorage(HandlingSql):
                     ).scalar_one()
                 )
             conn.execute(update(subtasks).where(subtasks.c.id == subtask_pk).values(**rows.subtask_values(changed)))
+            if quarantined and seen_at is not None:
+                self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, seen_at)
             self._refresh_root(conn, int(root_id))
         return ReportOutcome(changed, duplicate=False, detections_added=added)
 

@@ -76,6 +76,8 @@ HOST_TYPES = {
     "protect_status": str,
     "os_name": str,
     "os_version": str,
+    "not_scanned_num": int,  # fleetscan's own: files not scanned, by reason (docs/agent-protocol.md)
+    "not_scanned": list,
 }
 
 

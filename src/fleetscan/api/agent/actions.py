@@ -5,19 +5,20 @@ core/handling.py.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from pydantic import Field
 
 from ...core import handling as h
-from ...core.models import Host
+from ...core.models import Detection, Host
 from ...core.service import ControlPlane
-from .messages import Finding, Message, QuarantineFacts
+from .messages import Finding, FreeText, Message, QuarantineFacts
 
 
 class ActionResult(Message):
     ok: bool
-    error: str = Field(default="", max_length=512)
+    error: FreeText = Field(default="", max_length=512)
     quarantine: QuarantineFacts | None = None
 
 
@@ -28,6 +29,9 @@ def work_actions(plane: ControlPlane, host: Host) -> list[dict[str, Any]]:
             "kind": a.kind.value,
             "quarantine_id": a.quarantine_id,
             "file_path": a.file_path,
+            "file_path_b64": base64.b64encode(
+                a.file_path_raw if a.file_path_raw is not None else a.file_path.encode()
+            ).decode("ascii"),
             "file_hash": a.file_hash,
         }
         for a in plane.actions_for(host)
@@ -48,6 +52,6 @@ def finish(plane: ControlPlane, host: Host, action_id: str, body: ActionResult) 
     return {"action_id": action.action_id, "status": action.status.value}
 
 
-def auto_quarantined(plane: ControlPlane, host: Host, subtask_pk: int, findings: list[Finding]) -> int:
-    items = [(f.detection(), f.quarantine.model_dump()) for f in findings if f.quarantine is not None]
-    return plane.record_auto_quarantine(host, subtask_pk, items)
+def auto_quarantined(findings: list[Finding]) -> list[tuple[Detection, dict[str, Any]]]:
+    """The findings an `auto` task's agent quarantined itself, with its facts: recorded with the report."""
+    return [(f.detection(), f.quarantine.model_dump()) for f in findings if f.quarantine is not None]

@@ -33,7 +33,7 @@ from ..edge import (
     request_id,
 )
 from . import actions
-from .messages import CompletionReport, EnrollRequest, ProgressReport
+from .messages import CompletionReport, EnrollRequest, ProgressReport, sort_findings
 
 PREFIX = "/agent/v1"
 Handler = Callable[[Request], Awaitable[Response]]
@@ -164,15 +164,20 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
 
     async def work(request: Request) -> dict[str, Any]:
         host = await caller(request)
-        items = await run_in_threadpool(plane.work, host)
-        todo = await run_in_threadpool(actions.work_actions, plane, host)
-        whitelist = await run_in_threadpool(actions.work_whitelist, plane, host)
-        subtasks = [_work_item(s, r) for s, r in items]
-        return {"server_time": plane.clock(), "subtasks": subtasks, "actions": todo, "whitelist": whitelist}
+
+        def answer() -> dict[str, Any]:
+            # Everything read and rendered first: taking the subtasks (pending -> dispatched) is the last step.
+            todo = actions.work_actions(plane, host)
+            whitelist = actions.work_whitelist(plane, host)
+            subtasks = plane.take_work(host, _work_item)
+            return {"server_time": plane.clock(), "subtasks": subtasks, "actions": todo, "whitelist": whitelist}
+
+        return await run_in_threadpool(answer)
 
     async def report(request: Request, finished: bool) -> dict[str, Any]:
         host = await caller(request)
         body: ProgressReport = await _body(request, CompletionReport if finished else ProgressReport)
+        findings, refused = sort_findings(body.detections)
         sub = await run_in_threadpool(plane.subtask_of_host, host, request.path_params["subtask_id"])
         outcome = await run_in_threadpool(
             lambda: plane.report(
@@ -180,14 +185,14 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
                 sub.id,
                 body.report_id,
                 body.counters(),
-                [f.detection() for f in body.detections],
+                [f.detection() for f in findings],
                 finished=finished,
                 succeeded=isinstance(body, CompletionReport) and body.result == "success",
                 reason=body.reason if isinstance(body, CompletionReport) else "",
+                quarantined=actions.auto_quarantined(findings),
             )
         )
-        await run_in_threadpool(actions.auto_quarantined, plane, host, sub.id, body.detections)
-        return _outcome(outcome)
+        return {**_outcome(outcome), "refused": refused}
 
     async def action_result(request: Request) -> dict[str, Any]:
         host = await caller(request)

@@ -67,6 +67,10 @@ def machine_row(view: SubtaskView) -> dict[str, Any]:
         "ScanPath": list(root.scan_paths),
         "Uuid": view.host.host_id,
         **_host_fields(view.host),
+        # fleetscan's own fields (Sas has none for them; the SDK model drops them, the raw JSON keeps them):
+        # files the scan did not scan, by reason, with a few example paths (docs/agent-protocol.md).
+        "NotScannedNum": sub.not_scanned_num,
+        "NotScanned": [{"Reason": n.reason, "Count": n.count, "Examples": list(n.examples)} for n in sub.not_scanned],
     }
     if sub.end_time is not None:
         row["EndTime"] = sub.end_time

@@ -51,6 +51,10 @@ def host_info(view: SubtaskView, now: int, online: Online) -> dict[str, Any]:
         "protect_status": "opened",
         "os_name": host.os_name,
         "os_version": host.os_version,
+        # fleetscan's own fields (HSS has none for them; the SDK model drops them, the raw JSON keeps them):
+        # files the scan did not scan, by reason, with a few example paths (docs/agent-protocol.md).
+        "not_scanned_num": sub.not_scanned_num,
+        "not_scanned": [{"reason": n.reason, "count": n.count, "examples": list(n.examples)} for n in sub.not_scanned],
     }
 
 

@@ -278,6 +278,18 @@
     return [row, detail];
   }
 
+  // Files the host's scan did not scan, by reason: one line, the example paths in its tooltip.
+  function notScanned(h) {
+    if (!(h.not_scanned_num > 0)) return null;
+    const parts = (h.not_scanned || []).map((n) => `${n.count} ${n.reason.replace(/_/g, " ")}`);
+    const examples = (h.not_scanned || []).flatMap((n) => n.examples.map((p) => `${n.reason}: ${p}`));
+    return el(
+      "div",
+      { class: "not-scanned", title: examples.join("\n") },
+      `${h.not_scanned_num} not scanned (${parts.join(", ")})`,
+    );
+  }
+
   function hostTable(hosts) {
     const body = hosts.map((h) => {
       const pct = Math.max(0, Math.min(100, parseInt(h.scan_progress, 10) || 0));
@@ -295,7 +307,7 @@
         el("td", { class: "num" }, el("span", { class: h.virus_num > 0 ? "alert" : "" }, text(h.virus_num))),
         el("td", {}, duration(h.run_duration)),
         el("td", {}, badge(h.agent_status, h.agent_status === "online" ? "Online" : "Offline")),
-        el("td", { class: "reason" }, h.fail_reason ? h.fail_reason : ""),
+        el("td", { class: "reason" }, h.fail_reason ? h.fail_reason : "", notScanned(h)),
       );
     });
     if (!body.length) body.push(emptyRow(8, "No hosts in this task."));
