@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine import Detection, Progress, Scanner, ScanOptions, ScanReport, SignatureSet
+from ..engine import Detection, Progress, Scanner, ScanOptions, ScanReport, SignatureError, SignatureSet
 from .findings import finding
 
 
@@ -58,7 +58,7 @@ class ScanJob:
         item: dict[str, Any],
         saved: dict[str, Any] | None,
         *,
-        sigset: SignatureSet,
+        signatures: Callable[[], SignatureSet],
         root: str | None,
         state_dir: str,
         workers: int | None = None,
@@ -66,7 +66,7 @@ class ScanJob:
         cpu_share: float | None = None,
     ) -> None:
         self.item = item
-        self.sigset = sigset
+        self.signatures = signatures
         self.root = root
         self.snapshot = ScanSnapshot.from_dict(saved) if saved else None
         self.options = ScanOptions(
@@ -78,6 +78,7 @@ class ScanJob:
             bytes_per_second=bytes_per_second,
             cpu_share=cpu_share,
             cache_path=os.path.join(state_dir, "verdicts.db"),
+            own_folders=(state_dir,),  # its rules, checkpoints and quarantine: never scanned, never quarantined
             # Smaller batches than a one-shot scan: live progress and a close checkpoint matter more here.
             batch_files=16,
             batch_bytes=4 << 20,
@@ -110,7 +111,13 @@ class ScanJob:
                 last_tick[0] = p.elapsed
                 tick(current)
 
-        scanner = Scanner(self.sigset, self.options)
+        try:
+            # In the job, so that signatures that cannot be used fail this subtask with their reason, rather
+            # than the scan running without them (or not at all, unreported).
+            sigset = self.signatures()
+        except SignatureError as exc:
+            return Outcome(self.snapshot or ScanSnapshot(), f"signatures: {exc}"[:512])
+        scanner = Scanner(sigset, self.options)
         targets = list(self.item.get("scan_paths") or ()) if self.options.scan_type == "custom" else []
         try:
             report = scanner.run(
