@@ -43,18 +43,11 @@ def test_an_auto_scan_of_the_agent_folder_finds_nothing_and_quarantines_nothing(
     assert report.detections == [] and report.files_scanned > len(before)
 
 
-def test_signatures_that_cannot_be_used_fail_the_subtask_with_their_reason(
-    hss: Any, agents: Any, tmp_path: Path
-) -> None:
-    bad = tmp_path / "sigs" / "local.ndb"
-    bad.parent.mkdir()
-    bad.write_text("Good.Sig:0:*:4142434445464748\nnot a signature\n")
-    corpus = tmp_path / "corpus"
-    plant(corpus / "evil.com", EICAR, 0o644)
-    agent = agents("host-bad-sigs", "--signatures", str(bad))
+def run_task(hss: Any, host_id: str, folder: Path) -> Any:
+    """Start a manual custom scan of ``folder`` and wait for its end; its task row."""
     name = "h-" + uuid.uuid4().hex[:8]
     body = CreateAntiVirusPaidTaskRequestInfo(
-        task_name=name, scan_type="custom", action="manual", host_ids=[agent.host_id], scan_dir=str(corpus)
+        task_name=name, scan_type="custom", action="manual", host_ids=[host_id], scan_dir=str(folder)
     )
     hss.create_anti_virus_paid_task(CreateAntiVirusPaidTaskRequest(body=body))
 
@@ -64,9 +57,34 @@ def test_signatures_that_cannot_be_used_fail_the_subtask_with_their_reason(
         ).data_list
         return rows[0] if rows and rows[0].task_status != "scanning" else None
 
-    row = wait_until(ended, what="the subtask to end")
+    return wait_until(ended, what="the subtask to end")
+
+
+def test_signatures_that_cannot_be_used_fail_the_subtask_with_their_reason(
+    hss: Any, agents: Any, tmp_path: Path
+) -> None:
+    bad = tmp_path / "sigs" / "local.ndb"
+    bad.parent.mkdir()
+    bad.write_text("Good.Sig:0:*:4142434445464748\nnot a signature\n")
+    corpus = tmp_path / "corpus"
+    plant(corpus / "evil.com", EICAR, 0o644)
+    (corpus / "marked.bin").write_bytes(b"..ABCDEFGH..")
+    agent = agents("host-bad-sigs", "--signatures", str(bad))
+
+    row = run_task(hss, agent.host_id, corpus)
     [host] = row.host_info_list
     assert host.host_task_status == "fail"
     assert host.fail_reason.startswith(f"signatures: signature source not usable: {bad}: ")
     assert "malformed .ndb line" in host.fail_reason
-    assert results(hss, name) == {}  # it did not scan without them
+    assert results(hss, row.task_name) == {}  # it did not scan without them
+
+    bad.write_text("Good.Sig:0:*:4142434445464748\n")  # repaired: the next subtask loads them
+    row = run_task(hss, agent.host_id, corpus)
+    assert row.host_info_list[0].host_task_status == "success"
+    assert set(results(hss, row.task_name)) == {str(corpus / "evil.com"), str(corpus / "marked.bin")}
+
+    bad.write_text("Good.Sig:0:*:4142434445464748\nbroken again\n")  # damaged by an update: keep the good set
+    row = run_task(hss, agent.host_id, corpus)
+    assert row.host_info_list[0].host_task_status == "success"
+    assert set(results(hss, row.task_name)) == {str(corpus / "evil.com"), str(corpus / "marked.bin")}
+    assert any(e.get("msg") == "signatures not reloaded" for e in agent.lines()), agent.log.read_text()
