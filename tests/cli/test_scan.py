@@ -99,6 +99,9 @@ def test_bad_signature_sources_exit_2_naming_them(tmp_path: Path) -> None:
         assert out.returncode == 2, out.stdout
         assert f"{source}: " in out.stderr and why in out.stderr and "--ignore-bad-signatures" in out.stderr
         assert "SCAN SUMMARY" not in out.stdout
+    missing = fleetscan_scan(str(t), "-d", str(tmp_path / "nope.ndb"), home=tmp_path)
+    assert missing.returncode == 2 and "signature path not found" in missing.stderr
+    assert "--ignore-bad-signatures" not in missing.stderr  # which would not help
     accepted = fleetscan_scan(str(t), "-d", str(tmp_path / "sigs"), "--ignore-bad-signatures", home=tmp_path)
     assert accepted.returncode == 0, accepted.stderr
     assert "Signatures not usable: 2" in accepted.stdout

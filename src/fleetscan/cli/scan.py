@@ -26,6 +26,7 @@ from fleetscan.engine import (
     SignatureSet,
     load_signatures,
 )
+from fleetscan.engine.signatures import DamagedSignatures
 
 __all__ = ["scan", "parse_size"]
 
@@ -239,7 +240,7 @@ def scan(
             list(signatures), cache_dir=cdir / "rules" if cache else None, ignore_bad=ignore_bad_signatures
         )
     except SignatureError as exc:
-        hint = "" if ignore_bad_signatures else " (--ignore-bad-signatures scans with what can be used)"
+        hint = " (--ignore-bad-signatures scans with what can be used)" if isinstance(exc, DamagedSignatures) else ""
         click.echo(f"ERROR: {exc}{hint}", err=True)
         sys.exit(2)
     for problem in _missing_targets(paths, root):

@@ -28,8 +28,9 @@ from .ldb import holds_unmatched
 from .model import BodyPattern, Expr, SignatureParts, UnsupportedReport
 from .yara import YARA_SUFFIXES, count_rules
 
-__all__ = ["SignatureSet", "MatchTables", "SignatureError", "load_signatures", "PatternInfo", "LogicalRule",
-           "BODY_NAMESPACE", "LOGICAL_NAMESPACE"]
+__all__ = ["SignatureSet", "MatchTables", "SignatureError", "DamagedSignatures", "load_signatures", "PatternInfo",
+           "LogicalRule", "BODY_NAMESPACE", "LOGICAL_NAMESPACE"]
+
 
 #: Bumped when translation or grouping changes, so that caches keyed by the version are invalidated.
 FORMAT_VERSION = "fleetscan-sig-4"
@@ -60,6 +61,17 @@ _TARGET_GUARDS = {
 
 class SignatureError(Exception):
     """A signature path does not exist or cannot be read, or a source is damaged (and that was not accepted)."""
+
+
+class DamagedSignatures(SignatureError):
+    """Sources that cannot be used, whole or in part: what ``ignore_bad`` would accept, unlike a missing path."""
+
+    def __init__(self, damaged: dict[str, str], shown: int = 5) -> None:
+        self.damaged = dict(damaged)
+        items = list(damaged.items())
+        listed = "; ".join(f"{source}: {why}" for source, why in items[:shown])
+        more = f"; and {len(items) - shown} more" if len(items) > shown else ""
+        super().__init__(f"signature source{'s' if len(items) > 1 else ''} not usable: {listed}{more}")
 
 
 @dataclass
@@ -467,7 +479,7 @@ def load_signatures(
 ) -> SignatureSet:
     """Read YARA, hash-list and ClamAV sources (files or folders) into one set; EICAR is always included.
 
-    A damaged source (see :class:`UnsupportedReport`) is a :class:`SignatureError` naming it, unless
+    A damaged source (see :class:`UnsupportedReport`) is a :class:`DamagedSignatures` naming it, unless
     ``ignore_bad``: then what could be read is used and the rest counted. ``~`` in paths is the user's home.
 
     With ``cache_dir`` the parsed tables and compiled rules are kept under the set's version (a digest of the
@@ -511,16 +523,8 @@ def load_signatures(
         sigset.cache_dir = str(cdir)
         _remember(cdir, stamp, sigset)
     if sigset.unsupported.damaged and not ignore_bad:
-        raise SignatureError(_damaged_message(sigset.unsupported))
+        raise DamagedSignatures(sigset.unsupported.damaged)
     return sigset
-
-
-def _damaged_message(report: UnsupportedReport, shown: int = 5) -> str:
-    """Which sources are damaged and why, for an error message."""
-    items = list(report.damaged.items())
-    listed = "; ".join(f"{source}: {why}" for source, why in items[:shown])
-    more = f"; and {len(items) - shown} more" if len(items) > shown else ""
-    return f"signature source{'s' if len(items) > 1 else ''} not usable: {listed}{more}"
 
 
 def _remember(cdir: Path, stamp: str, sigset: SignatureSet) -> None:
