@@ -52,7 +52,7 @@ NETWORK_FS = frozenset({
 })
 #: Never entered by a full scan, whatever is mounted there.
 FULL_SCAN_PRUNED = ("/proc", "/sys", "/dev")
-#: The installed ``fleetscan`` package: its code names the test patterns it loads.
+#: The installed ``fleetscan`` package: excluded from every scan, like fleetscan's other own folders.
 PACKAGE_FOLDER = str(Path(__file__).resolve().parents[1])
 
 
