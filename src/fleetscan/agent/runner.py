@@ -178,7 +178,10 @@ class Agent:
     # ------------------------------------------------------------------ one subtask
     def signatures(self) -> SignatureSet:
         """The set for the next scan: loaded again when a source changed on disk (freshclam replaced a database),
-        which costs a ``stat`` of each source per scan. Compiled rules are cached in the state folder."""
+        which costs a ``stat`` of each source per scan. Compiled rules are cached in the state folder.
+
+        A first load that fails (a source missing or damaged) raises :class:`SignatureError`, which fails the
+        subtask with its reason; a reload that fails keeps the last good set (freshclam may be mid-update)."""
         paths, cache_dir = self.settings.signatures, self.state.root / "signatures"
         if self._sigset is None:
             self._sigset = load_signatures(paths, cache_dir=cache_dir)
@@ -198,7 +201,7 @@ class Agent:
         job = ScanJob(
             item,
             saved.get("snapshot"),
-            sigset=self.signatures(),
+            signatures=self.signatures,
             root=self.settings.root,
             state_dir=str(self.state.root),
             workers=self.settings.workers,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine import Detection, Progress, Scanner, ScanOptions, ScanReport, SignatureSet, Skip
+from ..engine import Detection, Progress, Scanner, ScanOptions, ScanReport, SignatureError, SignatureSet, Skip
 from . import paths
 from .findings import finding
 
@@ -79,7 +79,7 @@ class ScanJob:
         item: dict[str, Any],
         saved: dict[str, Any] | None,
         *,
-        sigset: SignatureSet,
+        signatures: Callable[[], SignatureSet],
         root: str | None,
         state_dir: str,
         workers: int | None = None,
@@ -87,7 +87,7 @@ class ScanJob:
         cpu_share: float | None = None,
     ) -> None:
         self.item = item
-        self.sigset = sigset
+        self.signatures = signatures
         self.root = root
         self.snapshot = ScanSnapshot.from_dict(saved) if saved else None
         self.options = ScanOptions(
@@ -99,6 +99,7 @@ class ScanJob:
             bytes_per_second=bytes_per_second,
             cpu_share=cpu_share,
             cache_path=os.path.join(state_dir, "verdicts.db"),
+            own_folders=(state_dir,),  # its rules, checkpoints and quarantine: never scanned, never quarantined
             # Smaller batches than a one-shot scan: live progress and a close checkpoint matter more here.
             batch_files=16,
             batch_bytes=4 << 20,
@@ -141,7 +142,13 @@ class ScanJob:
                 last_tick[0] = p.elapsed
                 tick(current)
 
-        scanner = Scanner(self.sigset, self.options)
+        try:
+            # In the job, so that signatures that cannot be used fail this subtask with their reason, rather
+            # than the scan running without them (or not at all, unreported).
+            sigset = self.signatures()
+        except SignatureError as exc:
+            return Outcome(self.snapshot or ScanSnapshot(), f"signatures: {exc}"[:512])
+        scanner = Scanner(sigset, self.options)
         targets = list(self.item.get("scan_paths") or ()) if self.options.scan_type == "custom" else []
         try:
             report = scanner.run(

@@ -26,6 +26,7 @@ from fleetscan.engine import (
     SignatureSet,
     load_signatures,
 )
+from fleetscan.engine.signatures import DamagedSignatures
 
 __all__ = ["scan", "parse_size"]
 
@@ -103,6 +104,18 @@ def _summary(report: ScanReport, sigset: SignatureSet, verbose: bool) -> str:
     return "\n".join(lines)
 
 
+def _missing_targets(paths: tuple[str, ...], root: str | None) -> list[str]:
+    """``PATH: reason`` for each PATH that cannot be reached, as clamscan names them (the report counts them)."""
+    out = []
+    for p in paths:
+        real = os.path.join(root, p.lstrip("/")) if root else p
+        try:
+            os.stat(real)
+        except OSError as exc:
+            out.append(f"{p}: {exc.strerror or exc}")
+    return out
+
+
 def _detection_line(d: Detection) -> str:
     where = f"{d.path}!{d.member}" if d.member else d.path
     return f"{where}: {d.signature} FOUND"
@@ -128,8 +141,15 @@ def _detection_line(d: Detection) -> str:
     "--signatures",
     "signatures",
     multiple=True,
-    type=click.Path(exists=True),
-    help="YARA rules, hash lists or ClamAV databases (.hdb .hsb .mdb .ndb .cvd .cld ...); files or folders.",
+    type=click.Path(),
+    help="YARA rules, hash lists or ClamAV databases (.hdb .hsb .mdb .ndb .cvd .cld ...); files or folders. A source "
+    "that cannot be used, whole or in part (a malformed line, a YARA file that does not compile, a container whose "
+    "digital signature does not verify), is an error (exit 2).",
+)
+@click.option(
+    "--ignore-bad-signatures",
+    is_flag=True,
+    help="Scan with what the signature sources hold that can be used; the rest is counted (Signatures not usable).",
 )
 @click.option(
     "--exclude",
@@ -177,7 +197,7 @@ def _detection_line(d: Detection) -> str:
     "--cache-dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="Where verdicts and compiled rules are kept (default: ~/.cache/fleetscan).",
+    help="Where verdicts and compiled rules are kept (default: ~/.cache/fleetscan); never scanned.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
 @click.option("--no-progress", is_flag=True, help="No progress bar even on a terminal.")
@@ -187,6 +207,7 @@ def scan(
     scan_type: str | None,
     root: str | None,
     signatures: tuple[str, ...],
+    ignore_bad_signatures: bool,
     exclude: tuple[str, ...],
     include: tuple[str, ...],
     file_types: tuple[int, ...],
@@ -213,12 +234,17 @@ def scan(
         raise click.UsageError("give at least one PATH, or --type quick / --type full")
     if scan_type != "custom" and paths:
         raise click.UsageError(f"a {scan_type} scan chooses its own locations: drop the PATHs or use --type custom")
-    cdir = Path(cache_dir) if cache_dir else _default_cache_dir()
+    cdir = Path(cache_dir).expanduser() if cache_dir else _default_cache_dir()
     try:
-        sigset = load_signatures(list(signatures), cache_dir=cdir / "rules" if cache else None)
+        sigset = load_signatures(
+            list(signatures), cache_dir=cdir / "rules" if cache else None, ignore_bad=ignore_bad_signatures
+        )
     except SignatureError as exc:
-        click.echo(f"ERROR: {exc}", err=True)
+        hint = " (--ignore-bad-signatures scans with what can be used)" if isinstance(exc, DamagedSignatures) else ""
+        click.echo(f"ERROR: {exc}{hint}", err=True)
         sys.exit(2)
+    for problem in _missing_targets(paths, root):
+        click.echo(problem, err=True)
     limits = ArchiveLimits(
         max_depth=archive_max_depth,
         max_members=archive_max_members,
@@ -240,6 +266,7 @@ def scan(
         cpu_share=cpu_share,
         bytes_per_second=max_io_rate,
         cache_path=str(cdir / "verdicts.sqlite") if cache else None,
+        own_folders=(str(cdir),),
     )
     scanner = Scanner(sigset, options)
     show_progress = not as_json and not no_progress and sys.stderr.isatty()
@@ -264,37 +291,61 @@ def scan(
     sys.exit(0)
 
 
+#: Cells the bar itself takes on the progress line, and the space after it.
+_BAR_WIDTH = 16
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "-:--:--"
+    s = int(seconds)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` in at most ``width`` terminal cells, cut on the left: a path's end says most."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return ""
+    while cell_len(text) > width - 1:
+        text = text[1:]
+    return "…" + text
+
+
+def _progress_text(p: Progress, width: int) -> str:
+    """The progress line after the bar, made to fit ``width`` cells: one line, whatever the terminal's width (rich
+    would otherwise squeeze every column to an ellipsis, or wrap the line and garble the next refresh)."""
+    approx = "" if p.totals_final else "~"
+    head = (f"{p.percent:5.1f}% {p.files_done}/{approx}{p.files_total} files "
+            f"{p.bytes_per_second / 1e6:.0f} MB/s {_clock(p.eta)}")
+    room = width - len(head) - 1
+    return _fit(head, width) if room < 8 else f"{head} {_fit(p.current or '', room)}"
+
+
 def _run_with_bar(scanner: Scanner, paths: list[str]) -> ScanReport:
     from rich.console import Console
-    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, TextColumn
     from rich.progress import Progress as Bar
+    from rich.table import Column
 
     console = Console(stderr=True)
     columns = (
-        TextColumn("[bold]scanning"),
-        BarColumn(),
-        TextColumn("{task.percentage:>5.1f}%"),
-        TextColumn("{task.fields[files]}"),
-        TextColumn("{task.fields[rate]}"),
-        TimeRemainingColumn(),
-        TextColumn("[dim]{task.fields[current]}"),
+        BarColumn(bar_width=_BAR_WIDTH),
+        TextColumn("{task.fields[line]}", markup=False, table_column=Column(no_wrap=True, overflow="crop")),
     )
     live_lines = sys.stdout.isatty()
     found: list[Detection] = []
     with Bar(*columns, console=console, transient=True, redirect_stdout=False, redirect_stderr=False) as bar:
-        task = bar.add_task("scan", total=None, files="", rate="", current="")
+        task = bar.add_task("scan", total=None, line="")
 
         def on_progress(p: Progress) -> None:
-            approx = "" if p.totals_final else "~"
-            cur = (p.current or "")[-50:]
-            bar.update(
-                task,
-                total=max(1, p.bytes_total),
-                completed=p.bytes_done,
-                current=cur,
-                files=f"{p.files_done}/{approx}{p.files_total} files",
-                rate=f"{p.bytes_per_second / 1e6:.0f} MB/s",
-            )
+            # Read the width at every update: the terminal may be resized during a long scan. One cell is kept
+            # free, as some terminals wrap a line that fills the last column.
+            line = _progress_text(p, console.width - _BAR_WIDTH - 2)
+            bar.update(task, total=max(1, p.bytes_total), completed=p.bytes_done, line=line)
 
         def on_detection(d: Detection) -> None:
             if live_lines:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .walk import Target
 
-__all__ = ["QUICK_LOCATIONS", "PSEUDO_FS", "NETWORK_FS", "ScanScope", "resolve_scope", "read_mounts"]
+__all__ = ["QUICK_LOCATIONS", "PSEUDO_FS", "NETWORK_FS", "ScanScope", "resolve_scope", "read_mounts", "own_folders",
+           "PACKAGE_FOLDER"]
 
 QUICK_LOCATIONS: dict[str, tuple[str, ...]] = {
     "linux": (
@@ -50,6 +52,8 @@ NETWORK_FS = frozenset({
 })
 #: Never entered by a full scan, whatever is mounted there.
 FULL_SCAN_PRUNED = ("/proc", "/sys", "/dev")
+#: The installed ``fleetscan`` package: excluded from every scan, like fleetscan's other own folders.
+PACKAGE_FOLDER = str(Path(__file__).resolve().parents[1])
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,21 @@ def read_mounts(path: str = "/proc/self/mounts") -> list[tuple[str, str]]:
     except OSError:
         pass
     return out
+
+
+def own_folders(extra: Iterable[str | os.PathLike[str] | None] = ()) -> frozenset[tuple[int, int]]:
+    """(device, inode) of fleetscan's own folders: the installed package and ``extra`` (an agent's state folder, a
+    signature cache), those that exist. By identity rather than by path, so that no other path reaches them."""
+    out = set()
+    for folder in (PACKAGE_FOLDER, *extra):
+        if folder is None:
+            continue
+        try:
+            st = os.stat(os.path.expanduser(folder))
+        except OSError:
+            continue
+        out.add((st.st_dev, st.st_ino))
+    return frozenset(out)
 
 
 def _os_key() -> str:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .cache import VerdictCache
 from .filetypes import parse_classes
 from .limits import ArchiveLimits
-from .locations import resolve_scope
+from .locations import own_folders, resolve_scope
 from .pool import WorkerDied, WorkerPool
 from .progress import PreWalk, Progress, ProgressCallback
 from .results import CLEAN, SKIPPED, Detection, FileResult, ScanReport, Skip, SkipReason
@@ -61,6 +61,9 @@ class ScanOptions:
     bytes_per_second: float | None = None
     nice: int = 0
     cache_path: str | None = None
+    own_folders: Sequence[str] = ()
+    """Folders fleetscan itself writes (an agent's state folder, a cache): never scanned, like the installed
+    package and the signature set's cache folder."""
     prewalk: bool = True
     resume_after: str | None = None
     batch_files: int = 64
@@ -156,6 +159,7 @@ class Scanner:
             follow_symlinks=o.follow_symlinks and o.root is None,
             pruned=scope.pruned,
             resume_after=resume.checkpoint if resume is not None else o.resume_after,
+            own=own_folders([self.sigset.cache_dir, *o.own_folders]),
         )
         cache = VerdictCache(o.cache_path, f"{self.sigset.version}-{o.digest()}")
         scope_key = self._scope_key(report.targets)
@@ -344,7 +348,8 @@ class _State:
                 clean += 1
                 clean_bytes += item.size
             else:
-                report.files_cached += 1
+                if cached[0] != SKIPPED:  # a cached "not scanned" is not a scanned file's verdict
+                    report.files_cached += 1
                 dets, reason, detail = json.loads(cached[1])
                 self._verdict(item, cached[0], [tuple(d) for d in dets], reason, detail, item.size, store=False)
         report.files_cached += clean

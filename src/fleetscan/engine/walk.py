@@ -3,7 +3,8 @@
 Entries are visited depth first in sorted name order, so a walk can be resumed after any path (a checkpoint) by
 comparing path components. Nothing is opened here: FIFOs and devices are recognised from ``lstat`` alone (opening
 a FIFO blocks), symlinks are not followed unless asked, and followed ones cannot loop because every directory
-entered is remembered by (device, inode).
+entered is remembered by (device, inode). fleetscan's own folders are known by (device, inode) too, so no path
+leads into them: not a bind mount, a symlinked target, nor a target given inside one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from dataclasses import dataclass, field
 
 from .results import Skip, SkipReason
 
-__all__ = ["FileEntry", "Target", "WalkOptions", "PathFilter", "walk", "path_key", "open_path"]
+__all__ = ["FileEntry", "Target", "WalkOptions", "PathFilter", "walk", "path_key", "open_path", "OWN_FILES"]
+
+#: The detail of the ``excluded`` skip reported for fleetscan's own folders.
+OWN_FILES = "fleetscan's own files (its package, state or signature cache)"
 
 
 @dataclass(slots=True)
@@ -53,6 +57,9 @@ class WalkOptions:
     pruned: Mapping[str, str] = field(default_factory=dict)
     """Display paths never entered (``/proc``, network mounts...), with the detail reported for them."""
     resume_after: str | None = None
+    own: frozenset[tuple[int, int]] = frozenset()
+    """(device, inode) of fleetscan's own folders (:func:`~.locations.own_folders`): never entered, whatever the
+    path that leads there; a scan must not find the test patterns or rules fleetscan keeps for itself."""
 
 
 def path_key(display: str) -> tuple[str, ...]:
@@ -182,29 +189,60 @@ class _Walker:
         return FileEntry(real, display, st.st_size, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
 
     def _dir_skip(self, display: str, st: os.stat_result, root_dev: int, via_link: bool) -> Skip | None:
+        ident = (st.st_dev, st.st_ino)
+        if ident in self.opts.own:
+            return Skip(display, SkipReason.EXCLUDED, OWN_FILES)
         if display in self.opts.pruned:
             return Skip(display, SkipReason.EXCLUDED, self.opts.pruned[display])
         if self.filter.excluded(display):
             return Skip(display, SkipReason.EXCLUDED, "directory matches an exclude pattern")
         if self.opts.one_filesystem and st.st_dev != root_dev:
             return Skip(display, SkipReason.EXCLUDED, "other filesystem (one filesystem per scan unless asked)")
-        ident = (st.st_dev, st.st_ino)
         if ident in self.visited:
             detail = "symlink loop or directory reached twice" if via_link else "directory reached twice (bind mount)"
             return Skip(display, SkipReason.SYMLINK if via_link else SkipReason.EXCLUDED, detail)
         self.visited.add(ident)
         return None
 
+    def _inside_own(self, path: str) -> bool:
+        """Whether ``path`` lies in one of fleetscan's own folders, by the path as given (which may cross a bind
+        mount) and as resolved (which may cross a symlink): each folder on the way is known by its identity."""
+        if not self.opts.own:
+            return False
+        seen: set[str] = set()
+        for start in (os.path.abspath(path), os.path.realpath(path)):
+            folder = os.path.dirname(start)
+            while folder not in seen:
+                seen.add(folder)
+                try:
+                    st = os.stat(folder)
+                except OSError:
+                    pass
+                else:
+                    if (st.st_dev, st.st_ino) in self.opts.own:
+                        return True
+                parent = os.path.dirname(folder)
+                if parent == folder:
+                    break
+                folder = parent
+        return False
+
     def walk_target(self, target: Target) -> Iterator[FileEntry | Skip]:
         key = path_key(target.display)
+        if self._inside_own(target.real):
+            if not self._before_resume(key, False):
+                yield Skip(target.display, SkipReason.EXCLUDED, OWN_FILES)
+            return
         try:
             st = os.stat(target.real)  # an explicit target is followed even when it is a symlink
         except OSError as exc:
             if not self._before_resume(key, False):
                 if exc.errno == errno.ELOOP:
                     yield Skip(target.display, SkipReason.SYMLINK, "symlink loop")
-                else:
+                elif isinstance(exc, PermissionError):
                     yield _error_skip(target.display, exc, "target")
+                else:  # never there, not "vanished": say what the system said ("No such file or directory")
+                    yield Skip(target.display, SkipReason.READ_ERROR, exc.strerror or str(exc))
             return
         if stat.S_ISREG(st.st_mode):
             if not self._before_resume(key, False):

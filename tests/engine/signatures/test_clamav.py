@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from fleetscan.engine import load_signatures
+import pytest
+
+from fleetscan.engine import SignatureError, load_signatures
 
 from ..conftest import found, scan, sigs, sigtool_hash, sigtool_sections, write
 
@@ -92,9 +94,14 @@ def test_unusable_lines_are_counted_by_kind(tmp_path: Path) -> None:
         "Anchor.Sig:0:*:41424344(B)45",  # word boundary
         "Good.Sig:0:*:4142434445",
     ]) + "\n")
-    write(db / "d.hdb", "not-a-hash:12:Bad\n")
     write(db / "e.pdb", "R:example.com\n")
-    sigset = load_signatures([db])
+    sigset = load_signatures([db])  # what this engine does not evaluate is counted, not an error
+    assert sigset.unsupported.damaged == {}
+    write(db / "d.hdb", "not-a-hash:12:Bad\n")  # a damaged file is an error ...
+    with pytest.raises(SignatureError, match=r"d\.hdb: malformed hash line \(.*d\.hdb:1\)"):
+        load_signatures([db])
+    sigset = load_signatures([db], ignore_bad=True)  # ... unless accepted: then it is counted with the rest
+    assert list(sigset.unsupported.damaged) == [str(db / "d.hdb")]
     u = sigset.unsupported.counts
     assert u["logical signature: PCRE subsignature"] == 1
     assert u["logical signature: macro subsignature"] == 1

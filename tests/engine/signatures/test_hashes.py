@@ -3,7 +3,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from fleetscan.engine import load_signatures
+import pytest
+
+from fleetscan.engine import SignatureError, load_signatures
 from fleetscan.engine.signatures.hashes import HashIndex
 from fleetscan.engine.signatures.model import HashSig
 
@@ -21,7 +23,10 @@ def test_plain_hash_lists_in_several_shapes(tmp_path: Path) -> None:
         "# a comment",
         "xyz not a hash",
     ]
-    sigset = load_signatures([write(tmp_path / "s" / "list.hashes", "\n".join(lines))])
+    source = write(tmp_path / "s" / "list.hashes", "\n".join(lines))
+    with pytest.raises(SignatureError, match=r"list\.hashes: malformed hash line \(.*list\.hashes:6\)"):
+        load_signatures([source])  # a line that is not a hash: the list is damaged
+    sigset = load_signatures([source], ignore_bad=True)
     assert sigset.counts["hash"] == 4
     assert sigset.unsupported.counts == {"malformed hash line": 1}
     names = {s for _, s in found(scan([tmp_path / "t"], sigset))}

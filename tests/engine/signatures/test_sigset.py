@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetscan.engine import EICAR_NAME, SignatureError, load_signatures, sources_stamp
+from fleetscan.engine import EICAR, EICAR_NAME, SignatureError, load_signatures, sources_stamp
 from fleetscan.engine.signatures import sigset as sigset_module
 from fleetscan.engine.signatures.sigset import KEEP_SETS, MatchTables
 
@@ -77,7 +77,8 @@ def test_a_stamp_whose_set_is_gone_reads_the_sources(tmp_path: Path) -> None:
 
 def test_renaming_a_source_to_another_format_changes_the_version(tmp_path: Path) -> None:
     line = "aa15bcf478d165efd2065190eb473bcb:544:A\n"
-    as_text = load_signatures([write(tmp_path / "a" / "x.txt", line)], cache_dir=tmp_path / "cache")
+    write(tmp_path / "a" / "x.txt", line)
+    as_text = load_signatures([tmp_path / "a"], cache_dir=tmp_path / "cache")
     as_hdb = load_signatures([write(tmp_path / "b" / "x.hdb", line)], cache_dir=tmp_path / "cache")
     assert as_text.version != as_hdb.version and as_hdb.counts.get("hash") == 1
 
@@ -125,6 +126,32 @@ def test_missing_path_is_an_error(tmp_path: Path) -> None:
         load_signatures([tmp_path / "nope"])
 
 
-def test_unknown_file_given_explicitly_is_reported(tmp_path: Path) -> None:
-    sigset = load_signatures([write(tmp_path / "rules.weird", "x")])
+def test_unknown_file_given_explicitly_is_an_error(tmp_path: Path) -> None:
+    source = write(tmp_path / "rules.weird", "x")
+    with pytest.raises(SignatureError, match=r"rules\.weird: unrecognised signature file \(\.weird\)"):
+        load_signatures([source])
+    sigset = load_signatures([source], ignore_bad=True)
     assert sigset.unsupported.counts == {"unrecognised signature file (.weird)": 1}
+
+
+def test_compiled_rules_cache_holds_no_pattern_in_the_clear(tmp_path: Path) -> None:
+    db = write(tmp_path / "db" / "x.ndb", "N.One:0:*:" + b"fleetscan-marker-pattern".hex() + "\n")
+    load_signatures([db], cache_dir=tmp_path / "cache")
+    cached = b"".join(f.read_bytes() for f in (tmp_path / "cache").iterdir())
+    assert EICAR not in cached and b"fleetscan-marker-pattern" not in cached
+    again = load_signatures([db], cache_dir=tmp_path / "cache")  # read back through the mask
+    target = write(tmp_path / "t" / "t.bin", b"..fleetscan-marker-pattern..")
+    assert {s for _, s in found(scan([target, eicar_file(tmp_path / "t" / "e.com")], again))} == {
+        "N.One", EICAR_NAME}
+
+
+def test_home_in_signature_and_cache_paths_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "home" / "sigs" / "x.ndb", "N.One:0:*:41424344454647\n")
+    sigset = load_signatures(["~/sigs"], cache_dir="~/.cache/fleetscan/rules")
+    assert sigset.counts["body-pattern"] == 1
+    assert sigset.stamp == sources_stamp([tmp_path / "home" / "sigs"])
+    assert sigset.cache_dir == str(tmp_path / "home" / ".cache" / "fleetscan" / "rules")
+    assert list((tmp_path / "home" / ".cache" / "fleetscan" / "rules").glob("set-*.yarx"))
+    assert not (tmp_path / "~").exists()

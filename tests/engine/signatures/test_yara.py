@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fleetscan.engine import load_signatures
+import pytest
+
+from fleetscan.engine import SignatureError, load_signatures
 
 from ..conftest import found, scan, write
 
@@ -35,10 +37,12 @@ def test_same_rule_name_in_two_files_is_fine(tmp_path: Path) -> None:
     assert load_signatures([tmp_path / "r"]).counts["yara"] == 2
 
 
-def test_broken_rule_file_is_counted_not_fatal(tmp_path: Path) -> None:
+def test_broken_rule_file_is_an_error_unless_accepted(tmp_path: Path) -> None:
     write(tmp_path / "r" / "bad.yar", "rule Broken { condition: $nope }\nrule Also { condition: true }\n")
     write(tmp_path / "r" / "good.yar", 'rule Good { strings: $a = "good-marker" condition: $a }')
-    sigset = load_signatures([tmp_path / "r"])
+    with pytest.raises(SignatureError, match=r"bad\.yar: YARA rule file rejected by yara-x: .*unknown pattern"):
+        load_signatures([tmp_path / "r"])
+    sigset = load_signatures([tmp_path / "r"], ignore_bad=True)
     assert sigset.counts["yara"] == 1
     [(reason, n)] = sigset.unsupported.counts.items()
     assert reason.startswith("YARA rule file rejected by yara-x") and n == 2

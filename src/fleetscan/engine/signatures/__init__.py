@@ -6,12 +6,13 @@ from .eicar import EICAR, EICAR_NAME
 from .hashes import HashIndex
 from .model import BodyPattern, HashSig, UnsupportedReport
 from .ndb import Untranslatable, clamav_hex_to_yara, parse_ndb_line
-from .sigset import SignatureError, SignatureSet, load_signatures, sources_stamp
+from .sigset import DamagedSignatures, SignatureError, SignatureSet, load_signatures, sources_stamp
 
 __all__ = [
     "EICAR",
     "EICAR_NAME",
     "BodyPattern",
+    "DamagedSignatures",
     "HashIndex",
     "HashSig",
     "SignatureError",

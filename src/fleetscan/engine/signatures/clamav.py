@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from .ldb import parse_ldb_line
 from .model import HASH_LENGTHS, HashSig, SignatureParts, UnsupportedReport
-from .ndb import Untranslatable, parse_ndb_line
+from .ndb import Malformed, Untranslatable, parse_ndb_line
 
 __all__ = ["parse_clamav_db", "CLAMAV_SUFFIXES", "METADATA_SUFFIXES"]
 
@@ -70,7 +70,7 @@ def _hash_lines(text: str, origin: str, parts: SignatureParts, section: bool) ->
             algo = HASH_LENGTHS[len(digest)]
             int(digest, 16)
         except (IndexError, KeyError, ValueError):
-            parts.unsupported.add("malformed hash line", f"{origin}:{n}")
+            parts.unsupported.damage(origin, "malformed hash line", f"{origin}:{n}")
             continue
         if section:
             if size is None:
@@ -87,12 +87,16 @@ T = TypeVar("T")
 def _translate_lines(
     text: str, origin: str, parse: Callable[[str], T], into: list[T], kind: str, unsupported: UnsupportedReport
 ) -> None:
-    """Every line translated, or counted with the reason it could not be."""
+    """Every line translated, or counted with the reason it could not be (a malformed one damages the file)."""
     for n, line in _lines(text):
         try:
             into.append(parse(line))
+        except Malformed as exc:
+            unsupported.damage(origin, f"{kind}: {exc}", f"{origin}:{n}")
         except Untranslatable as exc:
             unsupported.add(f"{kind}: {exc}", f"{origin}:{n}")
+        except ValueError:  # a number field that only looks like one ("²".isdigit())
+            unsupported.damage(origin, f"{kind}: malformed line", f"{origin}:{n}")
 
 
 def parse_clamav_db(suffix: str, text: str, origin: str, parts: SignatureParts) -> bool:

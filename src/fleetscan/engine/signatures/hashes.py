@@ -32,7 +32,7 @@ def _split(line: str) -> list[str]:
 
 
 def parse_hash_list(text: str, origin: str, parts: SignatureParts) -> None:
-    """Read a plain hash list; a line that is not a hash is reported as unsupported, not ignored."""
+    """Read a plain hash list; a line that is not a hash makes the list damaged, never ignored."""
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -41,7 +41,7 @@ def parse_hash_list(text: str, origin: str, parts: SignatureParts) -> None:
         digest = tokens[0].lower()
         algo = HASH_LENGTHS.get(len(digest))
         if algo is None or not _HEX.match(digest):
-            parts.unsupported.add("malformed hash line", f"{origin}:{lineno}")
+            parts.unsupported.damage(origin, "malformed hash line", f"{origin}:{lineno}")
             continue
         size: int | None = None
         rest = tokens[1:]

@@ -18,7 +18,7 @@ import re
 from collections.abc import Collection, Mapping
 
 from .model import BodyPattern, Expr, LogicalSig
-from .ndb import Untranslatable, check_engine_levels, check_target, clamav_hex_to_yara, parse_offset
+from .ndb import Malformed, Untranslatable, check_engine_levels, check_target, clamav_hex_to_yara, parse_offset
 
 __all__ = ["parse_ldb_line", "evaluate", "holds_unmatched", "matches_needed"]
 
@@ -41,7 +41,7 @@ def _target(block: str) -> tuple[int, tuple[int, int] | None]:
         else:
             raise Untranslatable(f"target condition {key}")
     if target is None:
-        raise Untranslatable("no Target in the target description")  # ClamAV refuses such a database
+        raise Malformed("no Target in the target description")  # ClamAV refuses such a database
     return check_target(target), size
 
 
@@ -81,7 +81,7 @@ class _Expression:
     def parse(self) -> Expr:
         out = self._sequence()
         if self.pos != len(self.text):
-            raise Untranslatable(f"unexpected {self.text[self.pos]!r} in the logical expression")
+            raise Malformed(f"unexpected {self.text[self.pos]!r} in the logical expression")
         return out
 
     def _sequence(self) -> Expr:
@@ -100,16 +100,16 @@ class _Expression:
             self.pos += 1
             inner = self._sequence()
             if self.pos >= len(self.text) or self.text[self.pos] != ")":
-                raise Untranslatable("unbalanced parentheses in the logical expression")
+                raise Malformed("unbalanced parentheses in the logical expression")
             self.pos += 1
         else:
             m = _INDEX.match(self.text, self.pos)
             if not m:
-                raise Untranslatable("malformed logical expression")
+                raise Malformed("malformed logical expression")
             self.pos = m.end()
             index = int(m.group())
             if index >= len(self.subsigs):
-                raise Untranslatable(f"the expression names subsignature {index}, which is not given")
+                raise Malformed(f"the expression names subsignature {index}, which is not given")
             self.used.add(index)
             inner = ("sub", index)
         count = self._count()
@@ -164,7 +164,7 @@ def holds_unmatched(expr: Expr) -> bool:
 def parse_ldb_line(line: str) -> LogicalSig:
     fields = line.split(";")
     if len(fields) < 4:
-        raise Untranslatable("malformed .ldb line")
+        raise Malformed("malformed .ldb line")
     name, block, expression, specs = fields[0], fields[1], fields[2], fields[3:]
     target, size = _target(block)
     subsigs = [_subsig(f"{name}/{i}", spec.strip(), target) for i, spec in enumerate(specs)]

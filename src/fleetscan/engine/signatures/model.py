@@ -60,16 +60,30 @@ class LogicalSig:
 
 @dataclass
 class UnsupportedReport:
-    """Signature lines that could not be used, counted per reason with a few examples, never dropped silently."""
+    """Signature lines that could not be used, counted per reason with a few examples, never dropped silently.
+
+    Two kinds are told apart. A signature this engine does not evaluate (bytecode, PCRE, a ClamAV normaliser
+    target) is what a real ClamAV database always holds: counted, and the set is still what its author wrote for
+    every signature it could use. A **damaged** source (a malformed line, a YARA file that does not compile, a
+    container that does not verify) is not: the set is not the one the user believes loaded, so loading fails unless
+    they accept it (``load_signatures(..., ignore_bad=True)``).
+    """
 
     counts: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    damaged: dict[str, str] = field(default_factory=dict)
+    """Damaged source -> its first problem (with the line where there is one)."""
 
     def add(self, reason: str, where: str, n: int = 1) -> None:
         self.counts[reason] = self.counts.get(reason, 0) + n
         ex = self.examples.setdefault(reason, [])
         if len(ex) < MAX_UNSUPPORTED_EXAMPLES:
             ex.append(where)
+
+    def damage(self, source: str, reason: str, where: str | None = None, n: int = 1) -> None:
+        """Count a problem that makes ``source`` damaged, whole (``where`` None) or in part."""
+        self.add(reason, where or source, n)
+        self.damaged.setdefault(source, f"{reason} ({where})" if where and where != source else reason)
 
     @property
     def total(self) -> int:

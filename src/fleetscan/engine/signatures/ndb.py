@@ -13,6 +13,7 @@ import re
 from .model import BodyPattern
 
 __all__ = [
+    "Malformed",
     "Untranslatable",
     "parse_ndb_line",
     "parse_offset",
@@ -35,10 +36,14 @@ class Untranslatable(ValueError):
     """A signature uses a ClamAV feature with no faithful YARA translation; ``str()`` is the reason."""
 
 
+class Malformed(Untranslatable):
+    """Not a signature at all: ClamAV itself refuses the database (a garbage line, a broken pattern or offset)."""
+
+
 def _jump(body: str) -> str:
     m = _JUMP.match(body)
     if not m or (not m.group(1) and not m.group(3)):
-        raise Untranslatable("malformed jump")
+        raise Malformed("malformed jump")
     lo, dash, hi = m.groups()
     if not dash:
         return f"[{lo}]"
@@ -75,7 +80,7 @@ def _tokens(sig: str) -> list[str]:
             close = "}" if ch == "{" else "]"
             j = sig.find(close, i)
             if j < 0:
-                raise Untranslatable("unterminated jump")
+                raise Malformed("unterminated jump")
             out.append(_jump(sig[i + 1 : j]))
             i = j + 1
         elif ch == "!" and sig.startswith("!(", i) or ch == "(":
@@ -86,7 +91,7 @@ def _tokens(sig: str) -> list[str]:
                 depth += {"(": 1, ")": -1}.get(sig[j], 0)
                 j += 1
             if depth:
-                raise Untranslatable("unbalanced parentheses")
+                raise Malformed("unbalanced parentheses")
             body = sig[start : j - 1]
             if body in ("B", "L", "W"):
                 raise Untranslatable("word/line boundary anchor")
@@ -103,14 +108,14 @@ def _tokens(sig: str) -> list[str]:
             out.append(sig[i : i + 2].upper())
             i += 2
         else:
-            raise Untranslatable(f"unexpected character {ch!r}")
+            raise Malformed(f"unexpected character {ch!r}")
     return out
 
 
 def clamav_hex_to_yara(sig: str) -> str:
     tokens = _tokens(sig.strip())
     if not tokens:
-        raise Untranslatable("empty pattern")
+        raise Malformed("empty pattern")
     if tokens[0].startswith("[") or tokens[-1].startswith("["):
         raise Untranslatable("jump at pattern edge")
     if not any(not t.startswith("[") and t != "??" for t in tokens):
@@ -130,7 +135,7 @@ def check_engine_levels(spec: str) -> None:
     if not sep:
         hi = lo
     if not (lo or hi) or not all(v.isdigit() for v in (lo, hi) if v):
-        raise Untranslatable("malformed engine level range")
+        raise Malformed("malformed engine level range")
     if (lo and int(lo) > CLAMAV_LEVEL) or (hi and int(hi) < CLAMAV_LEVEL):
         raise Untranslatable(f"made for other ClamAV engine levels (this engine follows level {CLAMAV_LEVEL})")
 
@@ -152,7 +157,7 @@ def parse_offset(spec: str, target: int) -> tuple[str, int, int]:
     base, _, span_s = spec.partition(",")
     span = int(span_s) if span_s else 0
     if span_s and not span_s.isdigit():
-        raise Untranslatable("malformed offset")
+        raise Malformed("malformed offset")
     if base.isdigit():
         return "abs", int(base), span
     if base.startswith("EOF-") and base[4:].isdigit():
@@ -167,16 +172,16 @@ def parse_offset(spec: str, target: int) -> tuple[str, int, int]:
         raise Untranslatable("section-relative offset")
     if base.startswith("VI"):
         raise Untranslatable("version-information offset")
-    raise Untranslatable("malformed offset")
+    raise Malformed("malformed offset")
 
 
 def parse_ndb_line(line: str) -> BodyPattern:
     fields = line.split(":")
     if len(fields) < 4:
-        raise Untranslatable("malformed .ndb line")
+        raise Malformed("malformed .ndb line")
     name, target_s, offset_s, hexsig = fields[0], fields[1], fields[2], fields[3]
     if not target_s.isdigit():
-        raise Untranslatable("malformed target type")
+        raise Malformed("malformed target type")
     target = check_target(int(target_s))
     if len(fields) > 4 and (fields[4] or (len(fields) > 5 and fields[5])):  # MinFL[:MaxFL]
         check_engine_levels(f"{fields[4]}-{fields[5] if len(fields) > 5 else ''}")

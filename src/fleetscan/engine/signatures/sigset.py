@@ -28,11 +28,12 @@ from .ldb import holds_unmatched
 from .model import BodyPattern, Expr, SignatureParts, UnsupportedReport
 from .yara import YARA_SUFFIXES, count_rules
 
-__all__ = ["SignatureSet", "MatchTables", "SignatureError", "load_signatures", "PatternInfo", "LogicalRule",
-           "BODY_NAMESPACE", "LOGICAL_NAMESPACE"]
+__all__ = ["SignatureSet", "MatchTables", "SignatureError", "DamagedSignatures", "load_signatures", "PatternInfo",
+           "LogicalRule", "BODY_NAMESPACE", "LOGICAL_NAMESPACE"]
+
 
 #: Bumped when translation or grouping changes, so that caches keyed by the version are invalidated.
-FORMAT_VERSION = "fleetscan-sig-3"
+FORMAT_VERSION = "fleetscan-sig-4"
 BODY_NAMESPACE = "clamav_body"
 LOGICAL_NAMESPACE = "clamav_logical"
 #: Patterns per generated rule: enough to keep the rule count (and per-file cost) small.
@@ -59,7 +60,18 @@ _TARGET_GUARDS = {
 
 
 class SignatureError(Exception):
-    """A signature path does not exist or cannot be read at all."""
+    """A signature path does not exist or cannot be read, or a source is damaged (and that was not accepted)."""
+
+
+class DamagedSignatures(SignatureError):
+    """Sources that cannot be used, whole or in part: what ``ignore_bad`` would accept, unlike a missing path."""
+
+    def __init__(self, damaged: dict[str, str], shown: int = 5) -> None:
+        self.damaged = dict(damaged)
+        items = list(damaged.items())
+        listed = "; ".join(f"{source}: {why}" for source, why in items[:shown])
+        more = f"; and {len(items) - shown} more" if len(items) > shown else ""
+        super().__init__(f"signature source{'s' if len(items) > 1 else ''} not usable: {listed}{more}")
 
 
 @dataclass
@@ -93,6 +105,8 @@ class SignatureSet:
     notes: list[str] = field(default_factory=list)
     stamp: str = ""
     """:func:`sources_stamp` of the paths it was loaded from: when that changes, the set is stale."""
+    cache_dir: str | None = None
+    """Where its compiled form is kept, if anywhere: a folder scans never enter (it is fleetscan's own)."""
     _rules_bytes: bytes | None = None
 
     @property
@@ -138,6 +152,7 @@ class SignatureSet:
             "unsupported": dict(self.unsupported.counts),
             "unsupported_total": self.unsupported.total,
             "unsupported_examples": {k: list(v) for k, v in self.unsupported.examples.items()},
+            "damaged": dict(self.unsupported.damaged),
             "sources": list(self.sources),
             "notes": list(self.notes),
         }
@@ -152,15 +167,16 @@ def _add_file(name: str, data: bytes, origin: str, parts: SignatureParts, notes:
     parts.sources.append((origin, hashlib.sha256(data).hexdigest()))
     if suffix in CONTAINER_SUFFIXES:
         try:
-            header, members = read_cvd(data, strict=suffix == ".cvd")
+            container = read_cvd(data, suffix)
         except CvdError as exc:
-            parts.unsupported.add(f"unreadable container: {exc}", origin)
+            parts.unsupported.damage(origin, f"unusable container: {exc}")
             return
+        header = container.header
         notes.append(
             f"{origin}: ClamAV container version {header.version} ({header.signatures} signatures declared), "
-            "integrity checked by MD5, publisher signature not verified"
+            f"{container.trust}"
         )
-        for member, content in members:
+        for member, content in container.members:
             _add_file(member, content, f"{origin}/{member}", parts, notes, explicit=False)
         return
     text = data.decode("utf-8", "replace")
@@ -170,11 +186,14 @@ def _add_file(name: str, data: bytes, origin: str, parts: SignatureParts, notes:
         parse_hash_list(text, origin, parts)
     elif parse_clamav_db(suffix, text, origin, parts):
         pass
-    elif explicit or suffix not in METADATA_SUFFIXES:
+    elif explicit:  # named by the user: they meant it to hold signatures
+        parts.unsupported.damage(origin, f"unrecognised signature file ({suffix or 'no suffix'})")
+    elif suffix not in METADATA_SUFFIXES:
         parts.unsupported.add(f"unrecognised signature file ({suffix or 'no suffix'})", origin)
 
 
 def _iter_files(path: Path) -> Iterable[tuple[Path, bool]]:
+    path = path.expanduser()
     if path.is_dir():
         for dirpath, dirnames, filenames in os.walk(path):
             dirnames.sort()
@@ -273,7 +292,8 @@ def _compile(parts: SignatureParts) -> tuple[MatchTables, dict[str, int]]:
             counts["yara"] = counts.get("yara", 0) + count_rules(text)
         except yara_x.CompileError as exc:
             first = str(exc).splitlines()[0] if str(exc) else "compile error"
-            parts.unsupported.add(f"YARA rule file rejected by yara-x: {first[:80]}", origin, count_rules(text))
+            parts.unsupported.damage(origin, f"YARA rule file rejected by yara-x: {first[:80]}", origin,
+                                     count_rules(text))
     compiler.new_namespace(EICAR_NAMESPACE)
     compiler.add_source(EICAR_RULE, origin="builtin:eicar")
     counts["eicar"] = 1
@@ -364,8 +384,15 @@ _META_FIELDS = ("counts", "unsupported", "sources", "notes")
 _TABLE_FIELDS = ("hash_index", "section_index", "patterns", "logical", "pattern_owner")
 
 
+#: The compiled rules are stored through this byte substitution (and read back through its inverse): yara-x's
+#: serialized form holds every pattern in the clear, and a scan of the cache folder, or another antivirus on the
+#: host, would find the EICAR string and every ClamAV pattern in it. ``bytes.translate`` runs at about 800 MB/s.
+_MASK = bytes((i * 167 + 91) & 0xFF for i in range(256))
+_UNMASK = bytes(_MASK.index(i) for i in range(256))
+
+
 def _load_tables(tables_fh: BinaryIO, yarx_fh: BinaryIO) -> MatchTables:
-    rules = yara_x.Rules.deserialize_from(yarx_fh)
+    rules = yara_x.Rules.deserialize_from(io.BytesIO(yarx_fh.read().translate(_UNMASK)))
     fields = pickle.load(tables_fh)
     return MatchTables(rules=rules, **{k: fields[k] for k in _TABLE_FIELDS})
 
@@ -412,7 +439,7 @@ def _store(base: Path, sigset: SignatureSet) -> None:
         base.parent.mkdir(parents=True, exist_ok=True)
         for suffix, write in (
             (".tables", lambda fh: pickle.dump({k: getattr(sigset.tables, k) for k in _TABLE_FIELDS}, fh)),
-            (".yarx", sigset.rules.serialize_into),
+            (".yarx", lambda fh: fh.write(sigset.rules_bytes.translate(_MASK))),
             (".meta", lambda fh: pickle.dump({k: getattr(sigset, k) for k in _META_FIELDS}, fh)),  # last: the mark
         ):
             tmp = base.with_suffix(suffix + ".tmp")
@@ -445,9 +472,15 @@ def _prune(cache_dir: Path, keep: str) -> None:
 
 
 def load_signatures(
-    paths: Sequence[str | os.PathLike[str]] = (), cache_dir: str | os.PathLike[str] | None = None
+    paths: Sequence[str | os.PathLike[str]] = (),
+    cache_dir: str | os.PathLike[str] | None = None,
+    *,
+    ignore_bad: bool = False,
 ) -> SignatureSet:
     """Read YARA, hash-list and ClamAV sources (files or folders) into one set; EICAR is always included.
+
+    A damaged source (see :class:`UnsupportedReport`) is a :class:`DamagedSignatures` naming it, unless
+    ``ignore_bad``: then what could be read is used and the rest counted. ``~`` in paths is the user's home.
 
     With ``cache_dir`` the parsed tables and compiled rules are kept under the set's version (a digest of the
     sources' contents), and the version under the sources' :func:`sources_stamp`. Reloading an unchanged set, as
@@ -456,7 +489,7 @@ def load_signatures(
     as the code (it holds pickles): the CLI uses the user's own cache folder, the agent its state folder.
     """
     stamp = sources_stamp(paths)  # before reading: a source changed meanwhile gets a new stamp next time
-    cdir = Path(cache_dir) if cache_dir is not None else None
+    cdir = Path(cache_dir).expanduser() if cache_dir is not None else None
     version: str | None = None
     sources: list[Source] | None = None
     if cdir is not None:
@@ -487,7 +520,10 @@ def load_signatures(
             _store(cdir / f"set-{version}", sigset)
     sigset.stamp = stamp
     if cdir is not None:
+        sigset.cache_dir = str(cdir)
         _remember(cdir, stamp, sigset)
+    if sigset.unsupported.damaged and not ignore_bad:
+        raise DamagedSignatures(sigset.unsupported.damaged)
     return sigset
 
 
