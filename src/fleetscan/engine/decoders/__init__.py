@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from ..limits import Budget
 from ..results import SkipReason
 
-__all__ = ["Decoder", "Layer", "Undecodable", "REGISTRY", "register", "claiming"]
+__all__ = ["Decoder", "Layer", "Unopened", "Undecodable", "REGISTRY", "register", "claiming"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,16 @@ class Layer:
 
     name: str
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Unopened:
+    """One layer inside that the decoder could not open while the rest goes on (an encrypted member, one member
+    over the size limit): yielded in place of its `Layer`, reported as not scanned under the decoder's chain."""
+
+    name: str
+    reason: SkipReason
+    detail: str
 
 
 class Undecodable(Exception):
@@ -53,7 +63,7 @@ class Decoder:
 
     name: str
     claims: Callable[[bytes, str], bool]
-    decode: Callable[[bytes, str, Budget], Iterator[Layer]]
+    decode: Callable[[bytes, str, Budget], Iterator[Layer | Unopened]]
 
 
 REGISTRY: list[Decoder] = []
