@@ -26,7 +26,9 @@ def test_clamav_testfile_archives(name: str, tmp_path: Path, clam_dir: Path, sig
     assert report.detections[0].member in ("clam.exe", "data")
 
 
-def test_compression_no_decoder_reads_is_reported(clam_dir: Path) -> None:
+def test_compression_no_decoder_reads_is_reported(clam_dir: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no 7-Zip to fall back on
     report = scan([clam_dir / "clam.impl.zip"])
     assert report.skipped == {"unsupported": 1}
     assert "implode" in report.skip_examples["unsupported"][0].detail
@@ -66,12 +68,12 @@ def test_nested_archives_report_the_member_chain(tmp_path: Path) -> None:
 
 
 def test_deeply_nested_archive_stops_at_max_depth(tmp_path: Path) -> None:
-    f = write(tmp_path / "deep.zip", _nested(8))
+    f = write(tmp_path / "deep.zip", _nested(19))
     report = scan([f])
     assert report.detections == []
     assert skips(report, "archive_limit") == {str(f)}
-    assert "nesting deeper than 5" in report.skip_examples["archive_limit"][0].detail
-    deeper = scan([f], archive_limits=ArchiveLimits(max_depth=10))
+    assert "nesting deeper than 17" in report.skip_examples["archive_limit"][0].detail
+    deeper = scan([f], archive_limits=ArchiveLimits(max_depth=20))
     assert [d.signature for d in deeper.detections] == [EICAR_NAME]
 
 

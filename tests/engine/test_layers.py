@@ -238,10 +238,18 @@ def test_at_least_what_clamscan_finds(tmp_path: Path) -> None:
     assert theirs - ours == set()
 
 
-def test_deflate64_is_read_and_implode_and_arj_are_unsupported(tmp_path: Path, clam_dir: Path) -> None:
+def test_deflate64_implode_and_arj(tmp_path: Path, clam_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deflate64 through inflate64 in process; implode and ARJ, which no library reads in process, through 7-Zip,
+    and `unsupported` (never clean) where it is not installed."""
+    _tool("7z")
     hdb = write(tmp_path / "clam.hdb",
                 f"{hashlib.md5((clam_dir / 'clam.exe').read_bytes()).hexdigest()}:544:Clam.Exe.Hash\n")
-    report = scan([clam_dir / "clam.d64.zip", clam_dir / "clam.impl.zip", clam_dir / "clam.arj"],
-                  load_signatures([hdb]))
-    assert found(report) == {(f"{clam_dir / 'clam.d64.zip'}!clam.exe", "Clam.Exe.Hash")}
-    assert report.skipped == {"unsupported": 2}
+    files = [clam_dir / "clam.d64.zip", clam_dir / "clam.impl.zip", clam_dir / "clam.arj"]
+    report = scan(files, load_signatures([hdb]))
+    assert found(report) == {(f"{clam_dir / 'clam.d64.zip'}!clam.exe", "Clam.Exe.Hash"),
+                             (f"{clam_dir / 'clam.impl.zip'}!CLAM.EXE", "Clam.Exe.Hash"),
+                             (f"{clam_dir / 'clam.arj'}!clam.exe", "Clam.Exe.Hash")}
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))  # scanned in this process (workers=0)
+    without = scan(files, load_signatures([hdb]))
+    assert found(without) == {(f"{clam_dir / 'clam.d64.zip'}!clam.exe", "Clam.Exe.Hash")}
+    assert without.skipped == {"unsupported": 2}

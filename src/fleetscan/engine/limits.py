@@ -19,7 +19,8 @@ class ArchiveLimits:
     """Defaults follow ClamAV's (MaxRecursion, MaxFiles, MaxScanSize) scaled to a scanner that keeps members in
     memory: ``max_expanded`` also bounds the memory one file can use, nested levels included."""
 
-    max_depth: int = 5
+    max_depth: int = 17
+    """ClamAV's MaxRecursion: its own test file `clam_cache_emax.tgz` nests six archives."""
     max_members: int = 10_000
     max_expanded: int = 256 * MiB
     max_ratio: int = 250

@@ -38,6 +38,7 @@ from ..filetypes import is_archive
 from ..limits import ArchiveLimitExceeded, Budget
 from ..results import SkipReason
 from . import Decoder, Layer, Undecodable, Unopened, register
+from .archive_7z import extract_7z, seven_zip
 
 __all__ = ["ARCHIVE", "ARJ", "probe", "decode_archive"]
 
@@ -186,7 +187,7 @@ def _walk(data: bytes, name: str, budget: Budget, raw_only: bool, state: dict[st
                 if "(9: deflate64)" in low or "method (9" in low:
                     yield from _deflate64(data, member, budget)
                 elif "implode" in low or "method (6" in low:
-                    yield Unopened(member, SkipReason.UNSUPPORTED, "zip method implode: no in-process decoder")
+                    yield from _by_7z(data, budget, member, "zip method implode")
                 else:
                     yield Unopened(member, reason_for(msg), msg)
                 if getattr(exc, "retcode", None) == ffi.ARCHIVE_FATAL:
@@ -301,9 +302,20 @@ def _claims_arj(head: bytes, _name: str) -> bool:
     return head.startswith(_ARJ_MAGIC) and len(head) > 10 and 0 < int.from_bytes(head[2:4], "little") <= 2600
 
 
-def _decode_arj(_data: bytes, _name: str, _budget: Budget) -> Iterator[Layer | Unopened]:
-    raise Undecodable(SkipReason.UNSUPPORTED, "ARJ archive: no maintained in-process reader (libarchive has none)")
-    yield  # pragma: no cover - a generator that only raises
+def _decode_arj(data: bytes, _name: str, budget: Budget) -> Iterator[Layer | Unopened]:
+    if seven_zip() is None:
+        raise Undecodable(SkipReason.UNSUPPORTED, "ARJ archive: libarchive has no reader, and 7-Zip is not installed")
+    yield from extract_7z(data, budget)
+
+
+def _by_7z(data: bytes, budget: Budget, member: str, what: str) -> Iterator[Layer | Unopened]:
+    if seven_zip() is None:
+        yield Unopened(member, SkipReason.UNSUPPORTED, f"{what}: libarchive cannot read it, and 7-Zip is not installed")
+        return
+    try:
+        yield from extract_7z(data, budget, only=member)
+    except Undecodable as exc:
+        yield Unopened(member, exc.reason, exc.detail)
 
 
 def _claims_archive(head: bytes, _name: str) -> bool:
