@@ -44,10 +44,9 @@ __all__ = ["ARCHIVE", "ARJ", "probe", "decode_archive"]
 
 BLOCK = 256 * 1024
 _FORMATS = ("zip", "7zip", "rar", "rar5", "tar", "cpio", "cab", "iso9660", "ar", "xar", "lha")
-#: Magics of archives found inside a file (SFX stubs, appended data), as ClamAV looks for them.
-_EMBEDDED = (b"PK\x03\x04", b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07")
-#: Files that commonly carry an archive after their own content: executables (SFX stubs) and images.
-_CARRIERS = (b"MZ", b"\x7fELF", b"\xff\xd8\xff", b"\x89PNG", b"GIF8")
+#: Files searched for an archive inside: PE executables (self-extracting stubs) and images (appended archives).
+_SEARCHED = (b"MZ", b"\xff\xd8\xff", b"\x89PNG", b"GIF8")
+_ZIP_METHODS = frozenset({0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 14, 18, 19, 20, 93, 94, 95, 96, 97, 98, 99})
 _STREAM_SUFFIXES = (".gz", ".tgz", ".bz2", ".tbz", ".xz", ".txz", ".lzma", ".zst", ".lz4", ".lz", ".z", ".gzip")
 _ARJ_MAGIC = b"\x60\xea"
 #: Single compressed streams: what no archive format reads is decompressed as one raw stream.
@@ -85,8 +84,8 @@ def _reader(raw_only: bool) -> Iterator[Any]:
                 ffi.get_read_format_function(fmt)(archive_p)
             except (ValueError, ArchiveError):  # a reader this build of libarchive lacks
                 pass
-        if raw_only:
-            ffi.get_read_format_function("raw")(archive_p)
+        # raw bids least: it takes only a (decompressed) stream no archive format reads.
+        ffi.get_read_format_function("raw")(archive_p)
         yield archive_p
     finally:
         ffi.read_free(archive_p)
@@ -156,6 +155,11 @@ def _walk(data: bytes, name: str, budget: Budget, raw_only: bool, state: dict[st
             except ArchiveError as exc:
                 state["error"] = exc
                 return
+            if not state["entries"] and ffi.format_name(archive_p) == b"raw":
+                if not state["filtered"]:  # neither compressed nor an archive any reader knows
+                    state["unreadable"] = True
+                    return
+                raw_only = True
             state["entries"] += 1
             # ar members written by `ar rc` carry a mode without a file type: a member is a file unless it says
             # it is something else.
@@ -207,6 +211,8 @@ def decode_archive(data: bytes, name: str, budget: Budget) -> Iterator[Layer | U
     state: dict[str, Any] = {}
     yield from _walk(data, name, budget, False, state)
     error = state.get("error")
+    if state.get("unreadable"):
+        raise Undecodable(SkipReason.CORRUPT, "an archive's signature, but no archive reader could open it")
     if not state["entries"] and (state.get("filtered") or data.startswith(_STREAMS)):
         # A compressed stream no archive format read, or whose zero blocks the tar reader took for the end of
         # an empty archive: one raw stream.
@@ -265,36 +271,68 @@ def _deflate64(data: bytes, member: str, budget: Budget) -> Iterator[Layer | Uno
 
 def probe(head: bytes, read: Callable[[int, int], bytes], size: int) -> bool:
     """Whether an archive may sit inside a layer no decoder claimed by its first bytes: an ISO 9660 volume
-    descriptor at 32769, a zip's end of central directory at the very end, or an executable or image (which
-    `decode_embedded` then searches)."""
-    if head.startswith(_CARRIERS):
-        return True
+    descriptor at 32769, a zip's end of central directory at the very end (an archive appended to anything), or
+    a PE or image file holding an archive's signature anywhere (a self-extracting 7z or RAR, a zip with a comment
+    appended to a JPEG). Only PE files and images are searched, so an ELF binary or a data file costs two reads at
+    fixed offsets."""
     if size >= 32774 and read(32769, 5) == b"CD001":
         return True
-    return size >= 22 and read(size - 22, 4) == b"PK\x05\x06"
+    if size >= 22 and read(size - 22, 4) == b"PK\x05\x06":
+        return True
+    if head.startswith(_SEARCHED):
+        data = read(0, size)
+        return bool(_embedded_offsets(data)) or data.rfind(b"PK\x05\x06", max(0, size - 65_558)) > 0
+    return False
+
+
+def _embedded_offsets(data: bytes) -> list[int]:
+    """Offsets after the start where an archive's signature is found and its header looks real (a zip local
+    header with a known method and a sane name length, a 7z or RAR signature with its version bytes), so that
+    the bytes "PK\x03\x04" inside a program's code do not make an archive of it."""
+    found = []
+    off = data.find(b"PK\x03\x04", 1)
+    if 0 < off <= len(data) - 30:
+        version, _flags, method = struct.unpack_from("<HHH", data, off + 4)
+        (name_len,) = struct.unpack_from("<H", data, off + 26)
+        if version <= 63 and method in _ZIP_METHODS and 0 < name_len <= 1024:
+            found.append(off)
+    off = data.find(b"7z\xbc\xaf\x27\x1c", 1)
+    if off > 0 and data[off + 6 : off + 7] == b"\x00":
+        found.append(off)
+    off = data.find(b"Rar!\x1a\x07", 1)
+    if off > 0 and data[off + 6 : off + 7] in (b"\x00", b"\x01"):
+        found.append(off)
+    return sorted(found)
 
 
 def decode_embedded(data: bytes, name: str, budget: Budget) -> Iterator[Layer | Unopened]:
     """An archive that does not start at offset 0. libarchive finds ISO images, self-extracting zips, 7z and
-    RAR by itself; otherwise the first archive magic found is decoded from its offset. A magic that turns out
-    not to start a readable archive is a coincidence of bytes, not a damaged archive: nothing is reported."""
-    iso_or_zip_at_end = (len(data) >= 32774 and data[32769:32774] == b"CD001") or data[-22:-18] == b"PK\x05\x06"
-    offsets = sorted(o for o in (data.find(m) for m in _EMBEDDED) if o > 0)
-    if not offsets and not iso_or_zip_at_end:
-        return
-    attempts = ([0] if iso_or_zip_at_end or data.startswith((b"MZ", b"\x7fELF")) else []) + offsets[:3]
+    RAR by itself from offset 0; otherwise each plausible signature found is decoded from its offset, until one
+    gives members. What an attempt could not open is reported once it is plainly an archive (it gave a member,
+    or its place is certain: an ISO descriptor, a zip directory ending the file); otherwise it was a coincidence
+    of bytes, and nothing is reported."""
+    certain = (len(data) >= 32774 and data[32769:32774] == b"CD001") or data[-22:-18] == b"PK\x05\x06"
+    attempts = [0, *_embedded_offsets(data)[:3]] if certain or data.startswith(_SEARCHED) else [0]
     for off in attempts:
-        chunk = data if off == 0 else data[off:]
+        held: list[Layer | Unopened] = []
         gave = False
         try:
-            for item in decode_archive(chunk, name, budget):
-                gave = True
-                yield item
+            for item in decode_archive(data if off == 0 else data[off:], name, budget):
+                if isinstance(item, Layer) and not gave:
+                    gave = True
+                    yield from held
+                if gave:
+                    yield item
+                else:
+                    held.append(item)
         except Undecodable:
-            if gave:
+            if gave or (certain and off == 0 and held):
                 raise
             continue
         if gave:
+            return
+        if certain and off == 0 and held:
+            yield from held
             return
 
 
