@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from fleetscan.engine import EICAR, EICAR_NAME, ArchiveLimits, ScanReport, SignatureSet, load_signatures
+from fleetscan.engine.workers import Matcher, WorkerConfig
 
 from .conftest import found, scan, skips, write
 
@@ -156,6 +157,24 @@ def test_one_member_over_the_limit_is_skipped_alone(tmp_path: Path) -> None:
     report = scan([clean], archive_limits=ArchiveLimits(max_member_size=100_000))
     assert report.skipped == {"archive_limit": 1}
     assert "big.bin" in report.skip_examples["archive_limit"][0].detail
+
+
+def test_skipping_a_member_of_a_compressed_stream_is_charged(tmp_path: Path) -> None:
+    """Skipping a member of a .tar.gz decompresses it: that work counts, so a bomb member stops at the expanded
+    size limit instead of costing its whole size, and a large member within it is skipped alone."""
+    limits = ArchiveLimits(max_member_size=MiB, max_expanded=8 * MiB, max_ratio=10**6)
+    ok = write(tmp_path / "ok.tar.gz", _tar({"zeros": b"\0" * (3 * MiB), "z.com": EICAR}))
+    report = scan([ok], archive_limits=limits)
+    assert found(report) == {(f"{ok}!z.com", EICAR_NAME)}
+    assert _problems(report) == {(f"{ok}!zeros", "archive_limit")}
+    bomb = write(tmp_path / "bomb.tar.gz", _tar({"zeros": b"\0" * (20 * MiB), "z.com": EICAR}))
+    report = scan([bomb], archive_limits=limits)
+    assert report.skipped == {"archive_limit": 1} and report.detections == []
+    matcher = Matcher(WorkerConfig.from_sigset(load_signatures([]), limits=limits))
+    problems = matcher.scan_path(str(bomb))[6]
+    assert [(where, detail.split(" at ")[0]) for where, _, detail in problems] == [
+        ("zeros", "member of 20971520 bytes over the 1048576 bytes member limit"),
+        ("zeros", "expanded size over 8388608 bytes")]
 
 
 def test_a_member_over_the_limit_in_a_zip_does_not_stop_the_zip(tmp_path: Path) -> None:

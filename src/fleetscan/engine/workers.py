@@ -24,7 +24,7 @@ from typing import Any
 import yara_x
 
 from .decoders import Decoder, Undecodable, Unopened, claiming
-from .decoders.archive import EMBEDDED, probe
+from .decoders.archive import EMBEDDED, probe, searched
 from .filetypes import HEAD_SIZE, classify
 from .limits import ArchiveLimitExceeded, ArchiveLimits, Budget
 from .pe import pe_sections
@@ -275,6 +275,8 @@ class Matcher:
         if self.cfg.scan_archives:
             name = os.path.basename(path)
             layers = _Layers(self, Budget(self.cfg.limits, archive_size=size), out, problems)
+            if data is None and searched(head) and not claiming(head, name):
+                data = _read_all(fd, size)  # searched whole for an archive inside: read once
             if data is not None:
                 found = layers.decoders_for(head, name, data)
             else:

@@ -40,12 +40,14 @@ from ..results import SkipReason
 from . import Decoder, Layer, Undecodable, Unopened, register
 from .archive_7z import extract_7z, seven_zip
 
-__all__ = ["ARCHIVE", "ARJ", "probe", "decode_archive"]
+__all__ = ["ARCHIVE", "ARJ", "EMBEDDED", "probe", "searched", "decode_archive", "decode_embedded"]
 
 BLOCK = 256 * 1024
 _FORMATS = ("zip", "7zip", "rar", "rar5", "tar", "cpio", "cab", "iso9660", "ar", "xar", "lha")
 #: Files searched for an archive inside: PE executables (self-extracting stubs) and images (appended archives).
 _SEARCHED = (b"MZ", b"\xff\xd8\xff", b"\x89PNG", b"GIF8")
+#: Formats whose members are skipped by decompressing them (solid or compressed as a whole).
+_SOLID = (b"7-Zip", b"RAR", b"CAB", b"lha", b"xar")
 _ZIP_METHODS = frozenset({0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 14, 18, 19, 20, 93, 94, 95, 96, 97, 98, 99})
 _STREAM_SUFFIXES = (".gz", ".tgz", ".bz2", ".tbz", ".xz", ".txz", ".lzma", ".zst", ".lz4", ".lz", ".z", ".gzip")
 _ARJ_MAGIC = b"\x60\xea"
@@ -135,6 +137,12 @@ def _read_member(archive_p: Any, declared: int, budget: Budget, where: str, cap:
     return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), False
 
 
+def _drain(archive_p: Any, budget: Budget, where: str) -> None:
+    buf = create_string_buffer(BLOCK)
+    while (n := ffi.read_data(archive_p, buf, BLOCK)) > 0:
+        budget.charge(n, where)
+
+
 def _walk(data: bytes, name: str, budget: Budget, raw_only: bool, state: dict[str, Any]) -> Iterator[Layer | Unopened]:
     """One pass of libarchive over ``data``; ``state`` says what it saw: "filtered" (a compression filter
     decoded the stream), "entries" (headers read), "error" (the error that ended the pass)."""
@@ -176,6 +184,9 @@ def _walk(data: bytes, name: str, budget: Budget, raw_only: bool, state: dict[st
             if declared > lim.max_member_size:
                 yield Unopened(member, SkipReason.ARCHIVE_LIMIT,
                                f"member of {declared} bytes over the {lim.max_member_size} bytes member limit")
+                if state["filtered"] or ffi.format_name(archive_p).startswith(_SOLID):
+                    # Skipping it means decompressing it: charged, so that a bomb member stops at a limit.
+                    _drain(archive_p, budget, member)
                 continue
             try:
                 content, cut = _read_member(archive_p, declared, budget, member, lim.max_member_size)
@@ -283,6 +294,11 @@ def probe(head: bytes, read: Callable[[int, int], bytes], size: int) -> bool:
         data = read(0, size)
         return bool(_embedded_offsets(data)) or data.rfind(b"PK\x05\x06", max(0, size - 65_558)) > 0
     return False
+
+
+def searched(head: bytes) -> bool:
+    """Whether `probe` searches a layer with this head for archives inside (it then reads all of it)."""
+    return head.startswith(_SEARCHED)
 
 
 def _embedded_offsets(data: bytes) -> list[int]:
