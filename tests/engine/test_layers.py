@@ -272,3 +272,15 @@ def test_deflate64_implode_and_arj(tmp_path: Path, clam_dir: Path, monkeypatch: 
     without = scan(files, load_signatures([hdb]))
     assert found(without) == {(f"{clam_dir / 'clam.d64.zip'}!clam.exe", "Clam.Exe.Hash")}
     assert without.skipped == {"unsupported": 2}
+
+
+def test_a_cached_verdict_keeps_what_was_not_opened(tmp_path: Path) -> None:
+    f = write(tmp_path / "t" / "z.zip", _zip({"big": b"y" * 200_000, "tail.com": EICAR}))
+    bad = write(tmp_path / "t" / "bad.zip", b"PK\x03\x04" + bytes(range(9, 200)) * 10)
+    opts = {"archive_limits": ArchiveLimits(max_member_size=100_000), "cache_path": str(tmp_path / "v.sqlite")}
+    first, again = scan([tmp_path / "t"], **opts), scan([tmp_path / "t"], **opts)
+    assert again.files_cached == 2
+    for report in (first, again):
+        assert found(report) == {(f"{f}!tail.com", EICAR_NAME)}
+        assert _problems(report) == {(f"{f}!big", "archive_limit"), (str(bad), "corrupt")}
+        assert (report.files_partial, report.skipped, report.files_not_scanned) == (1, {"corrupt": 1}, 2)

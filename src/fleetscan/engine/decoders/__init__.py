@@ -10,7 +10,8 @@ It says *whether* it claims content (`claims`, from the first bytes and the laye
 yields the layers it finds (`decode`). It tells the truth about what it could not open by raising
 `Undecodable` with a `SkipReason`: the engine then reports that layer as not scanned, never clean.
 A decoder that yields some layers and then fails has those layers matched first: what was expanded
-before a failure or a limit is never thrown away.
+before a failure or a limit is never thrown away. One part it cannot open while the rest goes on (an
+encrypted member, one member over a limit) is yielded as `Unopened` in place of its layer.
 
 Each decoder charges what it expands to the budget (`Budget.charge`), so limits on depth, expanded
 size, ratio and members hold across decoders and nesting levels alike.
