@@ -184,9 +184,13 @@ def _walk(data: bytes, name: str, budget: Budget, raw_only: bool, state: dict[st
             if declared > lim.max_member_size:
                 yield Unopened(member, SkipReason.ARCHIVE_LIMIT,
                                f"member of {declared} bytes over the {lim.max_member_size} bytes member limit")
-                if state["filtered"] or ffi.format_name(archive_p).startswith(_SOLID):
+                if state["filtered"] or (ffi.format_name(archive_p) or b"").startswith(_SOLID):
                     # Skipping it means decompressing it: charged, so that a bomb member stops at a limit.
-                    _drain(archive_p, budget, member)
+                    try:
+                        _drain(archive_p, budget, member)
+                    except ArchiveError as exc:
+                        state["error"] = exc
+                        return
                 continue
             try:
                 content, cut = _read_member(archive_p, declared, budget, member, lim.max_member_size)
