@@ -260,14 +260,7 @@ def generate(workdir: Path, seed: int, size_mb: int, nfiles: int) -> Corpus:
     for lvl in range(8):
         deep = _zip({f"l{lvl}.bin" if lvl == 0 else f"l{lvl}.zip": deep})
     p = g.write(where("deep8.zip"), deep)
-    plants.append(
-        Plant(
-            str(p),
-            EICAR_NAME,
-            "EICAR 8 archives deep",
-            fleetscan_reason="archive limit: nesting deeper than 5 (--archive-max-depth)",
-        )
-    )
+    plants.append(Plant(str(p), EICAR_NAME, "EICAR 8 archives deep"))  # depth limit 17, as ClamAV's MaxRecursion
     # A logical (.ldb) signature: two parts that must both be present.
     ldb_a, ldb_b = b"bench-logical-part-one", b"bench-logical-part-two"
     p = g.write(where("logical.txt"), g.text(5000) + ldb_a + g.text(2000) + ldb_b)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The Debian packages the tests need and a fresh machine lacks: PostgreSQL's server binaries (the tests start
 # their own cluster as the unprivileged postgres user), ClamAV and its test files (the engine is measured
-# against clamscan), libarchive, and Chromium (the console is tested in it). Called by `make test` when run as
+# against clamscan), libarchive, 7-Zip (the engine reads ARJ and zip implode through it; the tests build 7z
+# archives with it), the archivers the format tests build their corpus with (ncompress, genisoimage), and
+# Chromium (the console is tested in it). Called by `make test` when run as
 # root and by .ci/run; it installs only what is missing, so a second run costs a few `dpkg -s` calls.
 set -euo pipefail
 
@@ -10,6 +12,9 @@ need=()
 command -v clamscan >/dev/null 2>&1 || need+=(clamav)
 [ -d /usr/share/clamav-testfiles ] || need+=(clamav-testfiles)
 dpkg -s libarchive13 >/dev/null 2>&1 || dpkg -s libarchive13t64 >/dev/null 2>&1 || need+=(libarchive13)
+command -v 7z >/dev/null 2>&1 || need+=(p7zip-full)
+command -v compress >/dev/null 2>&1 || need+=(ncompress)
+command -v genisoimage >/dev/null 2>&1 || need+=(genisoimage)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

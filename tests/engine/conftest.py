@@ -63,6 +63,8 @@ def scan(
     targets: Sequence[Path | str], sigset: SignatureSet | None = None, **options: object
 ) -> ScanReport:
     options.setdefault("workers", 0)
+    # Every match, as the signature tests compare with `clamscan --allmatch`; tests of one result per file say so.
+    options.setdefault("all_matches", True)
     sigset = sigset if sigset is not None else load_signatures([])
     return Scanner(sigset, ScanOptions(**options)).run([str(t) for t in targets])  # type: ignore[arg-type]
 

@@ -58,7 +58,7 @@ def test_read_errors(tmp_path: Path) -> None:
     gone.unlink()  # listed by a walk, deleted before a worker opens it
     assert matcher.scan_path(str(gone))[0:4] == (SKIPPED, [], SkipReason.READ_ERROR, "vanished before it was read")
     # /proc/self/mem opens fine but reading offset 0 (unmapped) fails with EIO: a real read error.
-    status, _, reason, detail, _, _ = matcher.scan_path("/proc/self/mem")
+    status, _, reason, detail, _, _, _ = matcher.scan_path("/proc/self/mem")
     assert (status, reason) == (SKIPPED, SkipReason.READ_ERROR)
     assert detail == "Input/output error"
 

@@ -1,7 +1,9 @@
 """``fleetscan scan``: the engine as a local one-shot scanner, with clamscan's output shape and exit codes.
 
-Exit status: 0 nothing found, 1 detections, 2 an error (bad signatures or arguments, or files that could not be
-read while nothing was detected, as clamscan does).
+Exit status: 1 when something was detected; otherwise 2 on an error (bad arguments or signatures) or when a file
+asked for was not scanned (completely) for a reason the user did not choose (a limit, a container that cannot be
+opened, a read error; `--accept REASON` accepts named reasons; exclusions, symlinks not followed and special files
+never count); 0 otherwise.
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from fleetscan.engine import (
     ScanReport,
     SignatureError,
     SignatureSet,
+    SkipReason,
     load_signatures,
 )
+from fleetscan.engine.results import CHOSEN_SKIPS
 from fleetscan.engine.signatures import DamagedSignatures
 
-__all__ = ["scan", "parse_size"]
+__all__ = ["scan", "parse_size", "exit_status"]
 
 _UNITS = {
     "": 1,
@@ -42,7 +46,7 @@ _UNITS = {
     "t": 1024**4,
     "tb": 1024**4,
 }
-_ERROR_SKIPS = ("permission_denied", "read_error")
+_ACCEPTABLE = sorted(str(r) for r in SkipReason if r not in CHOSEN_SKIPS)
 
 
 def parse_size(text: str) -> int | None:
@@ -86,11 +90,16 @@ def _summary(report: ScanReport, sigset: SignatureSet, verbose: bool) -> str:
         f"Detections: {len(report.detections)}",
         f"Cached verdicts: {report.files_cached}",
     ]
-    skipped = ", ".join(f"{k} {v}" for k, v in sorted(report.skipped.items()))
-    lines.append(f"Not scanned: {report.files_skipped}" + (f" ({skipped})" if skipped else ""))
+    by_reason = dict(report.skipped)
+    for k, v in report.partial.items():
+        by_reason[k] = by_reason.get(k, 0) + v
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(by_reason.items()))
+    if report.files_partial:
+        skipped += f"; {report.files_partial} of them detected"
+    lines.append(f"Not scanned: {report.files_not_scanned}" + (f" ({skipped})" if skipped else ""))
     if verbose:
-        for reason, examples in sorted(report.skip_examples.items()):
-            for s in examples:
+        for reason in sorted(report.skip_examples.keys() | report.partial_examples.keys()):
+            for s in report.skip_examples.get(reason, []) + report.partial_examples.get(reason, []):
                 lines.append(f"  {reason}: {s.path}" + (f" ({s.detail})" if s.detail else ""))
     dur = report.duration
     rate = report.bytes_scanned / dur / 1e6 if dur > 0 else 0.0
@@ -199,6 +208,19 @@ def _detection_line(d: Detection) -> str:
     default=None,
     help="Where verdicts and compiled rules are kept (default: ~/.cache/fleetscan); never scanned.",
 )
+@click.option(
+    "--accept",
+    "accepted",
+    multiple=True,
+    type=click.Choice(_ACCEPTABLE),
+    help="A reason for not scanning a file that does not make the exit status 2 (e.g. --accept encrypted); "
+    "repeatable.",
+)
+@click.option(
+    "--all-matches",
+    is_flag=True,
+    help="Report every match in a file (the container's and each member's), not one result per file.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
 @click.option("--no-progress", is_flag=True, help="No progress bar even on a terminal.")
 @click.option("-v", "--verbose", is_flag=True, help="List example paths for every skip reason.")
@@ -224,11 +246,23 @@ def scan(
     max_io_rate: int | None,
     cache: bool,
     cache_dir: str | None,
+    accepted: tuple[str, ...],
+    all_matches: bool,
     as_json: bool,
     no_progress: bool,
     verbose: bool,
 ) -> None:
-    """Scan PATHs (or the quick/full locations) for malware with YARA, hash and ClamAV signatures."""
+    """Scan PATHs (or the quick/full locations) for malware with YARA, hash and ClamAV signatures.
+
+    \b
+    Exit status:
+      1  something was detected (a file is one result, naming the member: a.zip!x.com);
+      2  an error (bad arguments or signatures), or nothing detected and some file asked for was not scanned
+         (completely) for a reason not accepted with --accept: too_large, archive_limit, encrypted, corrupt,
+         unsupported, needs_clamd, permission_denied, read_error; exclusions, symlinks not followed and special
+         files (FIFOs, sockets, devices) never count;
+      0  otherwise.
+    """
     scan_type = scan_type or "custom"
     if scan_type == "custom" and not paths:
         raise click.UsageError("give at least one PATH, or --type quick / --type full")
@@ -267,6 +301,7 @@ def scan(
         bytes_per_second=max_io_rate,
         cache_path=str(cdir / "verdicts.sqlite") if cache else None,
         own_folders=(str(cdir),),
+        all_matches=all_matches,
     )
     scanner = Scanner(sigset, options)
     show_progress = not as_json and not no_progress and sys.stderr.isatty()
@@ -284,11 +319,17 @@ def scan(
         print(json.dumps(doc, indent=2))
     else:
         print(_summary(report, sigset, verbose))
+    sys.exit(exit_status(report, accepted))
+
+
+def exit_status(report: ScanReport, accepted: tuple[str, ...] | frozenset[str] = ()) -> int:
+    """1 on a detection; else 2 on an error or a file not scanned for a reason neither chosen nor accepted; 0."""
     if report.files_detected:
-        sys.exit(1)
-    if report.errors or any(report.skipped.get(k) for k in _ERROR_SKIPS):
-        sys.exit(2)
-    sys.exit(0)
+        return 1
+    ignored = {str(r) for r in CHOSEN_SKIPS} | set(accepted)
+    if report.errors or report.reasons() - ignored:
+        return 2
+    return 0
 
 
 #: Cells the bar itself takes on the progress line, and the space after it.

@@ -11,8 +11,9 @@ from enum import IntEnum
 
 __all__ = ["FileClass", "classify", "is_archive", "parse_classes", "HEAD_SIZE"]
 
-#: Bytes read from the start of a file to classify it; covers tar's magic at offset 257.
-HEAD_SIZE = 512
+#: Bytes read from the start of a file to classify it and to ask decoders whether they claim it; covers tar's
+#: magic at offset 257.
+HEAD_SIZE = 4096
 
 
 class FileClass(IntEnum):
@@ -30,6 +31,8 @@ class FileClass(IntEnum):
 _ARCHIVE_MAGIC: tuple[tuple[int, bytes], ...] = (
     (0, b"PK\x03\x04"),
     (0, b"PK\x05\x06"),
+    (0, b"PK\x07\x08"),
+    (0, b"\x1f\x9d"),
     (0, b"\x1f\x8b"),
     (0, b"BZh"),
     (0, b"\xfd7zXZ\x00"),

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = ["Detection", "ScanReport", "Skip", "SkipReason", "Severity", "MAX_EXAMPLES", "CLEAN", "DETECTED",
-           "SKIPPED", "DetTuple", "FileResult", "Identity"]
+           "SKIPPED", "DetTuple", "FileResult", "Identity", "Problem", "CHOSEN_SKIPS"]
 
 #: How many example paths a report keeps per skip reason; counts are always exact.
 MAX_EXAMPLES = 20
@@ -23,8 +23,14 @@ DetTuple = tuple[str, str, str, "int | None", "str | None"]
 """(signature, type, severity, offset, archive member chain)"""
 Identity = tuple[int, int, int, int, int]
 """(device, inode, size, mtime_ns, ctime_ns) of a file"""
-FileResult = tuple[int, list[DetTuple], "str | None", str, int, "Identity | None"]
-"""(CLEAN/DETECTED/SKIPPED, detections, skip reason, skip detail, bytes read, the file as opened)"""
+Problem = tuple[str, str, str]
+"""(member chain, skip reason, detail) of a layer inside a file that was not opened; the chain is empty for the
+file itself"""
+FileResult = tuple[int, list[DetTuple], "str | None", str, int, "Identity | None", list[Problem]]
+"""(CLEAN/DETECTED/SKIPPED, detections, skip reason, skip detail, bytes read, the file as opened, problems)
+
+A file is DETECTED when anything in it matched, whatever else it holds; otherwise SKIPPED when some layer was not
+opened (its first problem gives the reason), CLEAN when every layer the engine opened was matched to the end."""
 
 
 class SkipReason(StrEnum):
@@ -37,6 +43,7 @@ class SkipReason(StrEnum):
     EXCLUDED = "excluded"
     SPECIAL_FILE = "special_file"
     SYMLINK = "symlink"
+    """Not followed (the default), dangling, a loop, or pointing back into the scanned tree."""
     ENCRYPTED = "encrypted"
     """A container recognised but encrypted (a password-protected zip member, a 7z with encrypted headers)."""
     CORRUPT = "corrupt"
@@ -45,6 +52,11 @@ class SkipReason(StrEnum):
     """A format or method recognised that no decoder can open (an unknown compression method, ...)."""
     NEEDS_CLAMD = "needs_clamd"
     """A format only libclamav opens (PE packers, NSIS, ...), and no clamd backend is configured."""
+
+
+CHOSEN_SKIPS = frozenset({SkipReason.EXCLUDED, SkipReason.SYMLINK, SkipReason.SPECIAL_FILE})
+"""Not scanned because the user chose so (an exclusion, symlinks not followed), or with no content to scan (a FIFO,
+a socket, a device): these never make `fleetscan scan` exit 2."""
 
 
 class Severity(StrEnum):
@@ -111,6 +123,13 @@ class ScanReport:
     detections: list[Detection] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     skip_examples: dict[str, list[Skip]] = field(default_factory=dict)
+    files_partial: int = 0
+    """Detected files with some layer not opened (an encrypted member, one over a limit): counted here and among
+    the detected files, not in `skipped`, so that every file is counted once in `files_scanned + files_skipped`."""
+    partial: dict[str, int] = field(default_factory=dict)
+    """Those files by the reason of their first unopened layer."""
+    partial_examples: dict[str, list[Skip]] = field(default_factory=dict)
+    """Their unopened layers (``path!member`` chains), up to `MAX_EXAMPLES` per reason."""
     stopped: bool = False
     checkpoint: str | None = None
     errors: list[str] = field(default_factory=list)
@@ -124,6 +143,16 @@ class ScanReport:
         return sum(self.skipped.values())
 
     @property
+    def files_not_scanned(self) -> int:
+        """Files with any layer not opened: not scanned at all, or detected with something left unopened. The
+        summary's "Not scanned" line."""
+        return self.files_skipped + self.files_partial
+
+    def reasons(self) -> set[str]:
+        """Every reason some file, or some layer of a detected file, was not scanned for."""
+        return {k for k, v in self.skipped.items() if v} | {k for k, v in self.partial.items() if v}
+
+    @property
     def duration(self) -> float:
         return max(0.0, self.finished_at - self.started_at)
 
@@ -133,6 +162,16 @@ class ScanReport:
         examples = self.skip_examples.setdefault(key, [])
         if len(examples) < MAX_EXAMPLES:
             examples.append(skip)
+
+    def add_partial(self, path: str, problems: list[tuple[str, str, str]]) -> None:
+        """A detected file some layers of which were not opened."""
+        self.files_partial += 1
+        first = problems[0][1]
+        self.partial[first] = self.partial.get(first, 0) + 1
+        for where, reason, detail in problems:
+            examples = self.partial_examples.setdefault(reason, [])
+            if len(examples) < MAX_EXAMPLES:
+                examples.append(Skip(f"{path}!{where}" if where else path, SkipReason(reason), detail))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -154,6 +193,10 @@ class ScanReport:
             "detections": [d.to_dict() for d in self.detections],
             "skipped": dict(self.skipped),
             "skip_examples": {k: [s.to_dict() for s in v] for k, v in self.skip_examples.items()},
+            "files_partial": self.files_partial,
+            "files_not_scanned": self.files_not_scanned,
+            "partial": dict(self.partial),
+            "partial_examples": {k: [s.to_dict() for s in v] for k, v in self.partial_examples.items()},
             "stopped": self.stopped,
             "checkpoint": self.checkpoint,
             "errors": list(self.errors),
@@ -177,6 +220,9 @@ class ScanReport:
             detections=[Detection.from_dict(d) for d in data.get("detections", [])],
             skipped=dict(data.get("skipped", {})),
             skip_examples={k: [Skip.from_dict(s) for s in v] for k, v in data.get("skip_examples", {}).items()},
+            files_partial=int(data.get("files_partial", 0)),
+            partial=dict(data.get("partial", {})),
+            partial_examples={k: [Skip.from_dict(s) for s in v] for k, v in data.get("partial_examples", {}).items()},
             stopped=bool(data.get("stopped", False)),
             checkpoint=data.get("checkpoint"),
             errors=list(data.get("errors", [])),

@@ -37,7 +37,8 @@ __all__ = ["ScanOptions", "Scanner", "DEFAULT_MAX_FILE_SIZE"]
 
 DEFAULT_MAX_FILE_SIZE = 256 * 1024 * 1024
 #: Outcomes that depend only on content, signatures and options, hence safe to cache.
-_CACHEABLE_SKIPS = {SkipReason.ARCHIVE_LIMIT, SkipReason.EXCLUDED}
+_CACHEABLE_SKIPS = {SkipReason.ARCHIVE_LIMIT, SkipReason.EXCLUDED, SkipReason.ENCRYPTED, SkipReason.CORRUPT,
+                    SkipReason.UNSUPPORTED}
 
 
 @dataclass
@@ -70,6 +71,9 @@ class ScanOptions:
     batch_bytes: int = 32 * 1024 * 1024
     progress_interval: float = 0.25
     file_timeout: int = 120
+    all_matches: bool = False
+    """Report every match in a file; by default a file is one result, as clamscan reports it: the first match
+    inside a member when there is one (``a.zip!x.com``), else the first match."""
 
     def digest(self) -> str:
         """What, besides the signature version, decides a file's verdict (the cache key)."""
@@ -173,7 +177,7 @@ class Scanner:
         pool: WorkerPool | None = None
         matcher: Matcher | None = None
 
-        state = _State(report, self.sigset.version, cache, on_detection, on_skip)
+        state = _State(report, self.sigset.version, cache, on_detection, on_skip, o.all_matches)
         walked_files = walked_bytes = 0
         units: deque[_Unit] = deque()
         last_progress = 0.0
@@ -237,7 +241,7 @@ class Scanner:
                         head.results = head.future.result()
                     except WorkerDied as exc:
                         lost: FileResult = (SKIPPED, [], SkipReason.READ_ERROR, f"{exc} while scanning this batch", 0,
-                                            None)
+                                            None, [])
                         head.results = [lost] * head.npaths
                     inflight -= 1
                 state.apply(units.popleft())
@@ -321,8 +325,9 @@ class _State:
 
     def __init__(self, report: ScanReport, version: str, cache: VerdictCache,
                  on_detection: Callable[[Detection], None] | None,
-                 on_skip: Callable[[Skip], None] | None = None) -> None:
+                 on_skip: Callable[[Skip], None] | None = None, all_matches: bool = False) -> None:
         self.report = report
+        self.all_matches = all_matches
         self.version = version
         self.cache = cache
         self.on_detection = on_detection
@@ -341,17 +346,19 @@ class _State:
                 self._skip(item)
                 self.files_done += 1
             elif cached is None:
-                status, dets, reason, detail, nbytes, opened = next(results)
+                status, dets, reason, detail, nbytes, opened, problems = next(results)
                 walked = (item.dev, item.ino, item.size, item.mtime_ns, item.ctime_ns)
-                self._verdict(item, status, dets, reason, detail, nbytes, store=opened == walked)
+                self._verdict(item, status, dets, reason, detail, nbytes, problems, store=opened == walked)
             elif cached[0] == CLEAN:
                 clean += 1
                 clean_bytes += item.size
             else:
                 if cached[0] != SKIPPED:  # a cached "not scanned" is not a scanned file's verdict
                     report.files_cached += 1
-                dets, reason, detail = json.loads(cached[1])
-                self._verdict(item, cached[0], [tuple(d) for d in dets], reason, detail, item.size, store=False)
+                dets, reason, detail, *rest = json.loads(cached[1])
+                problems = [tuple(p) for p in rest[0]] if rest else []
+                self._verdict(item, cached[0], [tuple(d) for d in dets], reason, detail, item.size, problems,
+                              store=False)
         report.files_cached += clean
         report.files_clean += clean
         report.bytes_scanned += clean_bytes
@@ -367,7 +374,7 @@ class _State:
             self.on_skip(skip)
 
     def _verdict(self, item: FileEntry, status: int, dets: list[Any], reason: str | None, detail: str,
-                 nbytes: int, store: bool) -> None:
+                 nbytes: int, problems: list[Any], store: bool) -> None:
         report = self.report
         self.files_done += 1
         if status == SKIPPED:
@@ -377,7 +384,7 @@ class _State:
             self.bytes_done += item.size
             if store and skip_reason in _CACHEABLE_SKIPS:
                 self.cache.put(item.dev, item.ino, item.size, item.mtime_ns, item.ctime_ns, status,
-                               [[], reason, detail])
+                               [[], reason, detail, [list(p) for p in problems]])
             return
         report.bytes_scanned += item.size
         self.bytes_done += item.size
@@ -385,11 +392,19 @@ class _State:
             report.files_clean += 1
         else:
             report.files_detected += 1
-            for sig, typ, sev, off, member in dets:
+            if problems:
+                report.add_partial(item.display, problems)
+            for sig, typ, sev, off, member in dets if self.all_matches else _one_result(dets):
                 det = Detection(item.display, sig, typ, sev, off, member, self.version)
                 report.detections.append(det)
                 if self.on_detection is not None:
                     self.on_detection(det)
         if store:
             self.cache.put(item.dev, item.ino, item.size, item.mtime_ns, item.ctime_ns, status,
-                           [[list(d) for d in dets], None, detail])
+                           [[list(d) for d in dets], None, detail, [list(p) for p in problems]])
+
+
+def _one_result(dets: list[Any]) -> list[Any]:
+    """A file is one result, as clamscan reports it: its first match inside a member when there is one (the
+    container's own match of the same bytes, a stored zip's, says less), else its first match."""
+    return [next((d for d in dets if d[4]), dets[0])] if dets else []

@@ -1,4 +1,10 @@
-"""Matching one file: open it safely, hash it if a hash signature has its size, run yara-x, expand archives.
+"""Matching one file: open it safely, hash it if a hash signature has its size, run yara-x, then walk its layers.
+
+A file is a tree of layers (the bytes on disk, an archive's members, a stream's content, a mail's parts, ...): each
+layer is matched, then every decoder that claims it (`decoders.claiming`) yields the layers inside, which are
+matched and decoded in turn, depth first, within one `Budget` per file. A layer a decoder recognises but cannot open
+is a *problem* of the file (member chain, skip reason, detail): a file with no detection and a problem is not
+scanned, never clean; a file with a detection keeps its problems.
 
 This runs in worker processes because yara-x's Python binding holds the GIL during a scan, so threads do not
 scale. Results cross the process boundary as small tuples; files are opened by the worker, never read by the
@@ -17,11 +23,12 @@ from typing import Any
 
 import yara_x
 
-from .archives import walk_archive
-from .filetypes import HEAD_SIZE, classify, is_archive
-from .limits import ArchiveLimitExceeded, ArchiveLimits, ArchiveUnreadable, Budget
+from .decoders import Decoder, Undecodable, Unopened, claiming
+from .decoders.archive import EMBEDDED, probe, searched
+from .filetypes import HEAD_SIZE, classify
+from .limits import ArchiveLimitExceeded, ArchiveLimits, Budget
 from .pe import pe_sections
-from .results import CLEAN, DETECTED, SKIPPED, DetTuple, FileResult, SkipReason
+from .results import CLEAN, DETECTED, SKIPPED, DetTuple, FileResult, Problem, SkipReason
 from .signatures.eicar import EICAR_NAME, EICAR_NAMESPACE
 from .signatures.hashes import HashIndex
 from .signatures.ldb import evaluate, holds_unmatched, matches_needed
@@ -32,6 +39,9 @@ from .walk import open_path
 
 __all__ = ["WorkerConfig", "Matcher", "FileResult", "DetTuple", "init_worker", "scan_batch", "CLEAN", "DETECTED",
            "SKIPPED"]
+
+#: Problems kept per file; the first one names the file's skip reason when nothing was detected.
+MAX_PROBLEMS = 20
 
 #: Files up to this size are read into memory when they must be hashed, so yara-x scans the same bytes.
 IN_MEMORY_MAX = 32 * 1024 * 1024
@@ -196,19 +206,6 @@ class Matcher:
         self._hash_hits(data, member, out)
         self._interpret(self.scanner.scan(data), len(data), member, out)
 
-    def _expand(self, fd: int | None, data: bytes | None, size: int, path: str, out: list[DetTuple]) -> str | None:
-        """Scan archive members; returns the limit or read problem that kept some content unscanned, if any."""
-        expander = _Expander(self, Budget(self.cfg.limits, archive_size=size), out)
-        try:
-            walk_archive(fd=fd, data=data, chain="", depth=1, budget=expander.budget, on_member=expander.on_member)
-        except ArchiveLimitExceeded as exc:
-            return f"{SkipReason.ARCHIVE_LIMIT}:{exc}"
-        except ArchiveUnreadable as exc:
-            return f"{SkipReason.READ_ERROR}:archive content unreadable: {exc}"
-        except yara_x.TimeoutError:
-            return f"{SkipReason.READ_ERROR}:archive member scan timed out"
-        return None
-
     # -- one file ---------------------------------------------------------------------------------------------------
 
     def scan_path(self, path: str) -> FileResult:
@@ -218,31 +215,33 @@ class Matcher:
             except PermissionError:
                 fd = open_path(path, _OPEN_FLAGS)  # O_NOATIME needs ownership; retry honestly without it
         except PermissionError as exc:
-            return SKIPPED, [], SkipReason.PERMISSION_DENIED, exc.strerror or "permission denied", 0, None
+            return _skip(SkipReason.PERMISSION_DENIED, exc.strerror or "permission denied")
         except FileNotFoundError:
-            return SKIPPED, [], SkipReason.READ_ERROR, "vanished before it was read", 0, None
+            return _skip(SkipReason.READ_ERROR, "vanished before it was read")
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                return SKIPPED, [], SkipReason.SYMLINK, "became a symlink before it was read", 0, None
-            return SKIPPED, [], SkipReason.READ_ERROR, exc.strerror or str(exc), 0, None
+                return _skip(SkipReason.SYMLINK, "became a symlink before it was read")
+            return _skip(SkipReason.READ_ERROR, exc.strerror or str(exc))
         try:
             st = os.fstat(fd)
             # What was read, as the walk saw it: the scanner caches the verdict only when the two agree, so a file
             # swapped between the walk and the open cannot lend its verdict to another.
             opened = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-            return (*self._scan_fd(fd, path, st), opened)
+            status, dets, reason, detail, nbytes, problems = self._scan_fd(fd, path, st)
+            return status, dets, reason, detail, nbytes, opened, problems
         except OSError as exc:
-            return SKIPPED, [], SkipReason.READ_ERROR, exc.strerror or str(exc), 0, None
+            return _skip(SkipReason.READ_ERROR, exc.strerror or str(exc))
         except yara_x.TimeoutError:
-            return SKIPPED, [], SkipReason.READ_ERROR, f"scan timed out after {self.cfg.timeout} s", 0, None
+            return _skip(SkipReason.READ_ERROR, f"scan timed out after {self.cfg.timeout} s")
         except yara_x.ScanError as exc:
-            return SKIPPED, [], SkipReason.READ_ERROR, f"scan error: {exc}", 0, None
+            return _skip(SkipReason.READ_ERROR, f"scan error: {exc}")
         finally:
             os.close(fd)
 
-    def _scan_fd(self, fd: int, path: str, st: os.stat_result) -> tuple[int, list[DetTuple], str | None, str, int]:
+    def _scan_fd(self, fd: int, path: str, st: os.stat_result
+                 ) -> tuple[int, list[DetTuple], str | None, str, int, list[Problem]]:
         if not stat.S_ISREG(st.st_mode):
-            return SKIPPED, [], SkipReason.SPECIAL_FILE, "not a regular file when opened", 0
+            return SKIPPED, [], SkipReason.SPECIAL_FILE, "not a regular file when opened", 0, []
         size = st.st_size
         # Small files are read whole in one call: cheaper than yara-x opening and mapping them again.
         data: bytes | None = os.pread(fd, SMALL_FILE + 1, 0) if size <= SMALL_FILE else None
@@ -250,7 +249,7 @@ class Matcher:
         if self.classes:
             cls = classify(head, path)
             if cls not in self.classes:
-                return SKIPPED, [], SkipReason.EXCLUDED, f"file type {cls.name.lower()}", 0
+                return SKIPPED, [], SkipReason.EXCLUDED, f"file type {cls.name.lower()}", 0, []
         out: list[DetTuple] = []
         if data is not None and len(data) != size:
             data = None  # the file is changing under us: read it whole below, or let yara-x read it
@@ -273,38 +272,111 @@ class Matcher:
         else:
             res = self.scanner.scan_file(f"/proc/self/fd/{fd}" if _PROC_FD else path)
         self._interpret(res, size, None, out)
-        problem = None
-        if self.cfg.scan_archives and is_archive(head):
-            problem = self._expand(fd, None, size, path, out)
+        problems: list[Problem] = []
+        if self.cfg.scan_archives:
+            name = os.path.basename(path)
+            layers = _Layers(self, Budget(self.cfg.limits, archive_size=size), out, problems)
+            if data is None and searched(head) and not claiming(head, name):
+                data = _read_all(fd, size)  # searched whole for an archive inside: read once
+            if data is not None:
+                found = layers.decoders_for(head, name, data)
+            else:
+                found = claiming(head, name)
+                if not found and probe(head, lambda off, n: os.pread(fd, n, off), size):
+                    found = [EMBEDDED]
+            if found:
+                layers.expand(found, data if data is not None else _read_all(fd, size), name, "", 1)
         if self.throttle.active:
             self.throttle.account(size)
-        if problem and not out:
-            reason, _, detail = problem.partition(":")
-            return SKIPPED, [], reason, detail, size
-        return (DETECTED if out else CLEAN), out, None, problem or "", size
+        if out:
+            return DETECTED, out, None, "", size, problems
+        if problems:
+            where, reason, detail = problems[0]
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            return SKIPPED, [], reason, (f"{where}: {detail}" if where else detail) + more, size, problems
+        return CLEAN, out, None, "", size, problems
 
 
-class _Expander:
-    """Scans archive members, recursing into nested archives.
+class _Layers:
+    """The walk over the layers of one file: match a layer, ask the decoders that claim it for the layers inside,
+    recurse. Limits are charged to one budget: a limit on one member is that member's problem and the walk goes on;
+    a limit on the whole file (expanded size, ratio, member count) ends the walk, after what was expanded before it
+    has been matched.
 
     A class rather than a recursive closure: a closure that refers to itself is a reference cycle, which would keep
     the yara-x scanner alive until the garbage collector frees it, possibly from another thread, which yara-x's
     scanner does not allow.
     """
 
-    __slots__ = ("matcher", "budget", "out")
+    __slots__ = ("matcher", "budget", "out", "problems")
 
-    def __init__(self, matcher: Matcher, budget: Budget, out: list[DetTuple]) -> None:
+    def __init__(self, matcher: Matcher, budget: Budget, out: list[DetTuple], problems: list[Problem]) -> None:
         self.matcher = matcher
         self.budget = budget
         self.out = out
+        self.problems = problems
 
-    def on_member(self, content: bytes, where: str, depth: int) -> None:
-        self.matcher.scan_bytes(content, where, self.out)
-        if is_archive(content[:HEAD_SIZE]):
-            walk_archive(
-                fd=None, data=content, chain=where, depth=depth + 1, budget=self.budget, on_member=self.on_member
-            )
+    def limit_hit(self, where: str) -> None:
+        """A limit on the whole file ended the walk: one problem, at the innermost layer it cut."""
+        if not any(p[1] == SkipReason.ARCHIVE_LIMIT and p[2] == self.budget.exhausted for p in self.problems):
+            self.problem(where, SkipReason.ARCHIVE_LIMIT, self.budget.exhausted or "archive limit")
+
+    def problem(self, where: str, reason: str, detail: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append((where, str(reason), detail))
+
+    @staticmethod
+    def decoders_for(head: bytes, name: str, data: bytes) -> list[Decoder]:
+        """The decoders that claim a layer by its first bytes and name or, failing that, the search for an archive
+        inside it (`probe` looks at two fixed offsets, and searches only executables and images)."""
+        found = claiming(head, name)
+        if not found and probe(head, lambda off, n: data[off : off + n], len(data)):
+            found = [EMBEDDED]
+        return found
+
+    def expand(self, decoders: list[Decoder], data: bytes, name: str, chain: str, depth: int) -> None:
+        lim = self.budget.limits
+        for decoder in decoders:
+            if self.budget.exhausted:
+                return
+            if depth > lim.max_depth:
+                self.problem(chain, SkipReason.ARCHIVE_LIMIT, f"nesting deeper than {lim.max_depth} at {chain or name}")
+                return
+            items = decoder.decode(data, name, self.budget)
+            where = chain
+            try:
+                for item in items:
+                    where = f"{chain}!{item.name}" if chain else item.name
+                    if isinstance(item, Unopened):
+                        self.problem(where, item.reason, item.detail)
+                        continue
+                    self.budget.count_member(where)
+                    self.layer(item.data, os.path.basename(item.name), where, depth)
+                    if self.budget.exhausted:
+                        self.limit_hit(where)
+                        break
+            except Undecodable as exc:
+                self.problem(chain, exc.reason, exc.detail)
+            except ArchiveLimitExceeded:
+                self.limit_hit(where)
+            except yara_x.TimeoutError:
+                self.problem(where, SkipReason.READ_ERROR, "scan of an expanded layer timed out")
+            except Exception as exc:  # a decoder's bug must cost its layer, not the batch of files
+                self.problem(chain, SkipReason.READ_ERROR, f"{decoder.name} decoder failed: {exc!r}")
+            finally:
+                close = getattr(items, "close", None)
+                if close is not None:
+                    close()
+
+    def layer(self, data: bytes, name: str, where: str, depth: int) -> None:
+        self.matcher.scan_bytes(data, where, self.out)
+        found = self.decoders_for(data[:HEAD_SIZE], name, data)
+        if found:
+            self.expand(found, data, name, where, depth + 1)
+
+
+def _skip(reason: SkipReason, detail: str) -> FileResult:
+    return SKIPPED, [], reason, detail, 0, None, []
 
 
 def _add(out: list[DetTuple], det: DetTuple) -> None:

@@ -10,7 +10,8 @@ It says *whether* it claims content (`claims`, from the first bytes and the laye
 yields the layers it finds (`decode`). It tells the truth about what it could not open by raising
 `Undecodable` with a `SkipReason`: the engine then reports that layer as not scanned, never clean.
 A decoder that yields some layers and then fails has those layers matched first: what was expanded
-before a failure or a limit is never thrown away.
+before a failure or a limit is never thrown away. One part it cannot open while the rest goes on (an
+encrypted member, one member over a limit) is yielded as `Unopened` in place of its layer.
 
 Each decoder charges what it expands to the budget (`Budget.charge`), so limits on depth, expanded
 size, ratio and members hold across decoders and nesting levels alike.
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from ..limits import Budget
 from ..results import SkipReason
 
-__all__ = ["Decoder", "Layer", "Undecodable", "REGISTRY", "register", "claiming"]
+__all__ = ["Decoder", "Layer", "Unopened", "Undecodable", "REGISTRY", "register", "claiming"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,16 @@ class Layer:
 
     name: str
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Unopened:
+    """One layer inside that the decoder could not open while the rest goes on (an encrypted member, one member
+    over the size limit): yielded in place of its `Layer`, reported as not scanned under the decoder's chain."""
+
+    name: str
+    reason: SkipReason
+    detail: str
 
 
 class Undecodable(Exception):
@@ -53,7 +64,7 @@ class Decoder:
 
     name: str
     claims: Callable[[bytes, str], bool]
-    decode: Callable[[bytes, str, Budget], Iterator[Layer]]
+    decode: Callable[[bytes, str, Budget], Iterator[Layer | Unopened]]
 
 
 REGISTRY: list[Decoder] = []
