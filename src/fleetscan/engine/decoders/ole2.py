@@ -9,7 +9,7 @@ the decompression and the ``dir`` records are implemented here (60 lines) rather
 dependencies (pyparsing, colorclass, easygui, msoffcrypto-tool with cryptography) are far larger than that.
 
 Layers are named by the stream's path (``Macros/VBA/Module1``) and ``<path> (VBA source)`` for a module's
-decompressed code (lower-cased). The file an OLE1 package wraps (an ``\x01Ole10Native`` stream) and PowerPoint's
+decompressed code. The file an OLE1 package wraps (an ``\x01Ole10Native`` stream) and PowerPoint's
 embedded objects (zlib-compressed ``ExOleObjStg`` records) are layers too, as ClamAV opens them. Limits: streams per file, and the member size per stream (a stream over it is skipped alone).
 An encrypted document (``EncryptedPackage``, or Word's ``fEncrypted`` flag) is ``encrypted`` after its streams.
 """
@@ -43,7 +43,8 @@ def decompress_vba(data: bytes, limit: int) -> bytes:
         if pos + 2 > len(data):
             raise ValueError("chunk header truncated", bytes(out))
         (header,) = struct.unpack_from("<H", data, pos)
-        chunk_end = min(pos + (header & 0x0FFF) + 3, len(data))
+        declared_end = pos + (header & 0x0FFF) + 3
+        chunk_end = min(declared_end, len(data))
         if (header >> 12) & 7 != 3:
             raise ValueError(f"bad chunk signature at {pos}", bytes(out))
         pos += 2
@@ -51,6 +52,8 @@ def decompress_vba(data: bytes, limit: int) -> bytes:
         if not header & 0x8000:  # an uncompressed chunk: 4,096 bytes as they are
             out += data[pos : pos + 4096]
             pos += 4096
+            if pos > len(data):
+                raise ValueError("uncompressed chunk truncated", bytes(out))
             continue
         while pos < chunk_end:
             flags = data[pos]
@@ -77,6 +80,8 @@ def decompress_vba(data: bytes, limit: int) -> bytes:
                 else:
                     for i in range(length):
                         out.append(out[src + i])
+        if declared_end > len(data):
+            raise ValueError("chunk truncated", bytes(out))
         if len(out) > limit:
             raise OverflowError(f"VBA source over {limit} bytes")
     return bytes(out)
@@ -172,7 +177,7 @@ def decode_ole2(data: bytes, name: str, budget: Budget) -> Iterator[Layer]:
         paths = ole.listdir(streams=True, storages=False)
         if len(paths) > MAX_STREAMS:
             problem = (SkipReason.ARCHIVE_LIMIT, f"more than {MAX_STREAMS} streams at {where}")
-        streams: dict[str, bytes] = {}
+        streams: dict[str, tuple[str, bytes]] = {}  # by lower-cased path: VBA names streams in any case
         for entry in paths[:MAX_STREAMS]:
             path = _display("/".join(entry))
             try:
@@ -184,7 +189,7 @@ def decode_ole2(data: bytes, name: str, budget: Budget) -> Iterator[Layer]:
                 problem = problem or (SkipReason.CORRUPT, f"stream unreadable ({exc}) at {where}!{path}")
                 continue
             budget.charge(len(content), f"{where}!{path}")
-            streams[path.lower()] = content
+            streams[path.lower()] = (path, content)
             yield Layer(path, content)
             leaf = entry[-1].lower()
             if leaf == "\x01ole10native":  # the one stream name that keeps its control character here
@@ -200,18 +205,17 @@ def decode_ole2(data: bytes, name: str, budget: Budget) -> Iterator[Layer]:
                     yield from _powerpoint(content, f"{where}!{path}", budget)
                 except Undecodable as exc:
                     problem = problem or (exc.reason, exc.detail)
-    for path, content in list(streams.items()):
-        if not path.endswith("vba/dir") and path != "vba/dir":
-            continue
-        trouble = yield from _vba(path[: -len("dir")], content, streams, f"{where}!{path}", budget)
-        problem = problem or trouble
-    if "encryptedpackage" in streams or _word_encrypted(streams.get("worddocument", b"")):
+    for key, (path, content) in list(streams.items()):
+        if key.endswith("vba/dir"):
+            trouble = yield from _vba(key[: -len("dir")], content, streams, f"{where}!{path}", budget)
+            problem = problem or trouble
+    if "encryptedpackage" in streams or _word_encrypted(streams.get("worddocument", ("", b""))[1]):
         problem = problem or (SkipReason.ENCRYPTED, f"encrypted document at {where}")
     if problem:
         raise Undecodable(*problem)
 
 
-def _vba(storage: str, dir_compressed: bytes, streams: dict[str, bytes], where: str,
+def _vba(storage: str, dir_compressed: bytes, streams: dict[str, tuple[str, bytes]], where: str,
          budget: Budget) -> Iterator[Layer]:
     """The decompressed source of each module of one VBA project; returns the first problem met."""
     cap = budget.limits.max_member_size
@@ -223,11 +227,11 @@ def _vba(storage: str, dir_compressed: bytes, streams: dict[str, bytes], where: 
         return SkipReason.ARCHIVE_LIMIT, f"{exc} at {where}"
     problem: tuple[SkipReason, str] | None = None
     for stream, offset in modules:
-        label = f"{storage}{stream}"
-        content = streams.get(label.lower())
-        if content is None:
+        found = streams.get(f"{storage}{stream}".lower())
+        if found is None:
             problem = problem or (SkipReason.CORRUPT, f"VBA module stream {stream!r} missing at {where}")
             continue
+        label, content = found
         try:
             source = decompress_vba(content[offset:], cap)
         except ValueError as exc:
