@@ -27,6 +27,7 @@ from typing import Any
 from ..limits import Budget
 from ..results import SkipReason
 from . import Decoder, Layer, Undecodable, register
+from .text import NORMALISED
 
 __all__ = ["MAX_STREAMS", "decode_pdf"]
 
@@ -194,7 +195,7 @@ def decode_pdf(data: bytes, name: str, budget: Budget) -> Iterator[Layer]:
 
 
 def _claims(head: bytes, name: str) -> bool:
-    return b"%PDF-" in head[:1024]
+    return b"%PDF-" in head[:1024] and name != NORMALISED
 
 
 DECODER = register(Decoder("pdf", _claims, decode_pdf))
