@@ -54,7 +54,7 @@ def cfb(streams: dict[str, bytes]) -> bytes:
     directory = b""
     for node in nodes:
         kids = node["kids"]
-        for a, b in zip(kids, kids[1:]):
+        for a, b in zip(kids, kids[1:], strict=False):
             nodes[a]["right"] = b
         name = node["name"].encode("utf-16-le") + b"\0\0"
         directory += struct.pack(

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+import fleetscan.engine.decoders.content  # noqa: F401  (importing it registers the content decoders)
 from fleetscan.engine import load_signatures
 from fleetscan.engine.decoders import Undecodable, claiming
-from fleetscan.engine.decoders import html, mail, ole2, pdf, rtf, text  # noqa: F401  (they register themselves)
 from fleetscan.engine.limits import ArchiveLimitExceeded, ArchiveLimits, Budget
 from fleetscan.engine.workers import Matcher, WorkerConfig
 

@@ -1,14 +1,15 @@
 """Mail: mbox files and single messages (``.eml``), every MIME part a layer.
 
-The stdlib's ``email`` parser with the ``compat32`` policy (the lenient one, which keeps going on the malformed
-mail malware arrives in) splits the parts, nested multiparts and ``message/rfc822`` parts included, and decodes
-base64 and quoted-printable. What it does quietly wrong is done here: uuencoded parts (it returns the encoded text
-when one line is bad), ``begin 644`` blocks and BinHex inside text parts (old clients and ClamAV's test files put
-them there, claimed in every text layer by the ``encoded-text`` decoder), and damage it only records as a defect (bad base64), which becomes ``Undecodable(corrupt)`` after the
-part's bytes were yielded. A TNEF ``winmail.dat`` part is a layer like any other; :mod:`.tnef` opens it.
+The stdlib's ``email`` parser with the ``compat32`` policy (the lenient one, which keeps going on the malformed mail
+malware arrives in) splits the parts, nested multiparts and ``message/rfc822`` parts included, and decodes base64
+and quoted-printable. What it does quietly wrong is done here: uuencoded parts (it returns the encoded text when one
+line is bad), ``begin 644`` blocks and BinHex inside text parts (old clients and ClamAV's test files put them there;
+the ``encoded-text`` decoder claims them in every text layer), and damage it only records as a defect (bad base64),
+which becomes ``Undecodable(corrupt)`` after the part's bytes were yielded. A TNEF ``winmail.dat`` part is a layer
+like any other; :mod:`.tnef` opens it.
 
-Layers are named by the part's file name, else ``part N``; an mbox's messages ``message N``. A text file that is
-not mail but holds a uuencoded or BinHex block (a ``.uu``, a ``.hqx``, a mail's text part) is opened the same way.
+Layers are named by the part's file name, else ``part N``; an mbox's messages ``message N``. A text file that is not
+mail but holds a uuencoded or BinHex block (a ``.uu``, a ``.hqx``, a mail's text part) is opened the same way.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _uu_line(line: bytes) -> bytes:
 def _uudecode(lines: list[bytes], where: str) -> tuple[bytes, str | None]:
     """The bytes of a uuencoded block (the lines after ``begin``), and a problem if it was damaged or cut short.
     A zero-length line (a lone backquote) ends the data, so a block whose ``end`` line was lost is still whole."""
-    out = []
+    out: list[bytes] = []
     for n, line in enumerate(lines):
         line = line.rstrip(b"\r\n")
         if line.strip() == b"end":

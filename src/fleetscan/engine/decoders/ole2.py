@@ -10,7 +10,8 @@ dependencies (pyparsing, colorclass, easygui, msoffcrypto-tool with cryptography
 
 Layers are named by the stream's path (``Macros/VBA/Module1``) and ``<path> (VBA source)`` for a module's
 decompressed code. The file an OLE1 package wraps (an ``\x01Ole10Native`` stream) and PowerPoint's
-embedded objects (zlib-compressed ``ExOleObjStg`` records) are layers too, as ClamAV opens them. Limits: streams per file, and the member size per stream (a stream over it is skipped alone).
+embedded objects (zlib-compressed ``ExOleObjStg`` records) are layers too, as ClamAV opens them. Limits:
+streams per file, and the member size per stream (a stream over it is skipped alone).
 An encrypted document (``EncryptedPackage``, or Word's ``fEncrypted`` flag) is ``encrypted`` after its streams.
 """
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from ..limits import Budget
 from ..results import SkipReason
@@ -216,7 +217,7 @@ def decode_ole2(data: bytes, name: str, budget: Budget) -> Iterator[Layer]:
 
 
 def _vba(storage: str, dir_compressed: bytes, streams: dict[str, tuple[str, bytes]], where: str,
-         budget: Budget) -> Iterator[Layer]:
+         budget: Budget) -> Generator[Layer, None, tuple[SkipReason, str] | None]:
     """The decompressed source of each module of one VBA project; returns the first problem met."""
     cap = budget.limits.max_member_size
     try:

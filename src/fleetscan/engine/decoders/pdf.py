@@ -1,17 +1,17 @@
 """PDF: every stream decoded through its filter chain, embedded files named by their file specification.
 
-`pypdf` (pure Python, no dependencies) reads the cross-reference table, decrypts with the empty user password,
-and decodes FlateDecode, ASCIIHexDecode, ASCII85Decode, LZWDecode and RunLengthDecode, chained in any order, with
-its own output limits per filter (set here to the member-size limit). Chosen over `pikepdf` (qpdf's binding) for
-its footprint: one pure-Python wheel against qpdf plus Pillow and lxml, and the work that costs is zlib, in C
-either way; on damage, qpdf repairs more, which the raw pass below makes up for.
+`pypdf` (pure Python, no dependencies) reads the cross-reference table, decrypts with the empty user password, and
+decodes FlateDecode, ASCIIHexDecode, ASCII85Decode, LZWDecode and RunLengthDecode, chained in any order, with its
+own output limits per filter (set here to the member-size limit). Chosen over `pikepdf` (qpdf's binding) for its
+footprint: one pure-Python wheel against qpdf plus Pillow and lxml, and the work that costs is zlib, in C either
+way; on damage, qpdf repairs more, which the raw pass below makes up for.
 
-ClamAV does not trust the cross-reference table: it finds objects by scanning for ``N G obj``. So does this
-decoder, after pypdf: every ``obj ... stream ... endstream`` that pypdf did not list (an earlier revision, an
-object nothing refers to, or all of a file too damaged for pypdf to open) is decoded from its raw bytes (the filters named in its dictionary, or zlib when
-it starts like a zlib stream). A file pypdf could not open, or a stream no filter could decode, is reported
-``corrupt`` after its layers were yielded; an encrypted file the empty password does not open is ``encrypted``.
-Streams are named ``stream N`` (the object number) or by the embedded file's name.
+ClamAV does not trust the cross-reference table: it finds objects by scanning for ``N G obj``. So does this decoder,
+after pypdf: every ``obj ... stream ... endstream`` that pypdf did not list (an earlier revision, an object nothing
+refers to, or all of a file too damaged for pypdf to open) is decoded from its raw bytes (the filters named in its
+dictionary, or zlib when it starts like a zlib stream). A file pypdf could not open, or a stream no filter could
+decode, is reported ``corrupt`` after its layers were yielded; an encrypted file the empty password does not open is
+``encrypted``. Streams are named ``stream N`` (the object number) or by the embedded file's name.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def _file_names(spec: Any, names: dict[int, str]) -> None:
 
 def _raw_decode(raw: bytes, header: bytes) -> bytes:
     """Decode a stream from its raw bytes and the filters its dictionary names; zlib when it looks like zlib."""
-    from pypdf.filters import LZWDecode, RunLengthDecode, a85decode
+    from pypdf.filters import ASCII85Decode, LZWDecode, RunLengthDecode
 
     match = _FILTER.search(header)
     filters = [n.decode() for n in _NAME.findall(match.group(1))] if match else []
@@ -146,7 +146,7 @@ def _raw_decode(raw: bytes, header: bytes) -> bytes:
             hexdigits = re.sub(rb"[^0-9A-Fa-f]", b"", data.split(b">", 1)[0])
             data = binascii.unhexlify(hexdigits + b"0" * (len(hexdigits) % 2))
         elif f in ("ASCII85Decode", "A85"):
-            data = a85decode(data)
+            data = ASCII85Decode.decode(data)
         elif f in ("LZWDecode", "LZW"):
             data = LZWDecode.decode(data)
         elif f in ("RunLengthDecode", "RL"):
