@@ -21,6 +21,7 @@ def test_text_is_claimed_binary_is_not() -> None:
     assert is_text("\ufeffWrite-Host".encode("utf-16-le")) and is_text("Write-Host hello".encode("utf-16-be"))
     assert is_text("Windows Registry Editor Version 5.00\r\n".encode("utf-16-le"))
     assert not is_text(b"\x7fELF\x02\x01\x01\x00" + bytes(100))
+    assert not is_text(b"\x7fELF" + bytes(4092)) and not is_text(bytes(4096))  # mostly NUL is not UTF-16
     assert not is_text(b"MZ\x90\x00\x03\x00\x00\x00")
     assert not is_text(b"")
     assert [d.name for d in claiming(b"\x00\x01\x02binary", "x.bin")] == []

@@ -20,6 +20,7 @@ import binascii
 import io
 import logging
 import re
+import time
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -29,10 +30,11 @@ from ..results import SkipReason
 from . import Decoder, Layer, Undecodable, register
 from .text import NORMALISED
 
-__all__ = ["MAX_STREAMS", "decode_pdf"]
+__all__ = ["MAX_SECONDS", "MAX_STREAMS", "decode_pdf"]
 
-#: Streams decoded per PDF; past it the rest is a named limit.
+#: Streams decoded per PDF, and seconds spent on one (pypdf is pure Python); past them the rest is a named limit.
 MAX_STREAMS = 100_000
+MAX_SECONDS = 60.0
 
 _OBJ = re.compile(rb"(?<![0-9])(\d{1,10})\s+(\d{1,5})\s+obj\b")
 _STREAM = re.compile(rb"stream\r?\n")
@@ -52,9 +54,15 @@ class _Streams:
         self.count = 0
         self.done: set[int] = set()  # offsets of the "N G obj" pypdf handled
         self.problem: tuple[SkipReason, str] | None = None
+        self.deadline = time.monotonic() + MAX_SECONDS
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise Undecodable(SkipReason.ARCHIVE_LIMIT, f"decoding took over {MAX_SECONDS:.0f} s at {self.where}")
 
     def layer(self, label: str, data: bytes) -> Layer:
         self.count += 1
+        self.check_time()
         if self.count > MAX_STREAMS:
             raise Undecodable(SkipReason.ARCHIVE_LIMIT, f"more than {MAX_STREAMS} streams at {self.where}")
         self.budget.charge(len(data), f"{self.where}!{label}")
@@ -90,6 +98,7 @@ def _library(data: bytes, found: _Streams) -> Iterator[Layer]:
         names: dict[int, str] = {}
         streams: list[tuple[int, Any]] = []
         for offset, num, gen in objects:
+            found.check_time()
             try:
                 obj = reader.get_object(IndirectObject(num, gen, reader))
             except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError):

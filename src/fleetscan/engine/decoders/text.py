@@ -7,8 +7,10 @@ this when the first 1,024 bytes hold none of the bytes ``textdet.c`` calls binar
 Dropping NULs and high bytes is how ClamAV reads UTF-16 too: a UTF-16LE PowerShell script's ``I\\0E\\0X\\0``
 becomes ``iex``. This module does exactly that, with two C-speed calls (``bytes.translate`` and one regex).
 
-Binary files are not claimed (so they are never matched a second time): ClamAV's own UTF-16 test accepts almost any
-binary without a BOM, so without one UTF-16 is taken only when nearly every other byte is NUL.
+Text over the member-size limit (64 MiB) is matched as it is only; ClamAV stops normalising at 5 MB
+(``MaxScriptNormalize``). Binary files are not claimed (so they are never matched a second time): ClamAV's own
+UTF-16 test accepts almost any binary without a BOM, so without one UTF-16 is taken only when nearly every other
+byte is NUL.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def _utf16(head: bytes) -> bool:
         return False
     even, odd = head[0::2], head[1::2]
     for zeros, chars in ((odd, even), (even, odd)):  # LE: high bytes (odd offsets) NUL; BE: the other way round
-        if zeros.count(0) * 10 >= len(zeros) * 9 and not chars.replace(b"\x00", b"").translate(None, _TEXTUAL):
+        if (zeros.count(0) * 10 >= len(zeros) * 9 and chars.count(0) * 10 <= len(chars)
+                and not chars.replace(b"\x00", b"").translate(None, _TEXTUAL)):
             return True
     return False
 
@@ -69,6 +72,8 @@ def _claims(head: bytes, name: str) -> bool:
 
 
 def _decode(data: bytes, name: str, budget: Budget) -> Iterator[Layer]:
+    if len(data) > budget.limits.max_member_size:
+        return  # ClamAV normalises up to MaxScriptNormalize (5 MB); past the member size, neither do we
     out = normalise(data)
     if out and out != data:  # already normal (lower-case, single spaces): matching it again finds nothing new
         budget.charge(len(out), f"{name}!{NORMALISED}" if name else NORMALISED)
