@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from ..limits import Budget
 from ..results import SkipReason
 from . import Decoder, Layer, Undecodable, register
+from .guard import guarded
 from .text import NORMALISED, is_text
 
 __all__ = ["MAX_URIS", "decode_data_uris"]
@@ -59,4 +60,4 @@ def _claims(head: bytes, name: str) -> bool:
     return name != NORMALISED and is_text(head)
 
 
-DECODER = register(Decoder("html", _claims, decode_data_uris))
+DECODER = register(Decoder("html", _claims, guarded("data URI", decode_data_uris)))

@@ -26,6 +26,7 @@ from ..limits import Budget
 from ..results import SkipReason
 from . import Decoder, Layer, Undecodable, register
 from .binhex import BANNER, decode_binhex
+from .guard import guarded
 from .text import NORMALISED, is_text
 
 __all__ = ["MAX_MESSAGES", "MAX_PARTS", "decode_mail", "decode_encoded_text", "is_mail"]
@@ -182,5 +183,7 @@ def _claims(head: bytes, name: str) -> bool:
     return name != NORMALISED and is_text(head) and is_mail(head)
 
 
-DECODER = register(Decoder("mail", _claims, decode_mail))
-ENCODED_TEXT = register(Decoder("encoded-text", _claims_encoded, decode_encoded_text))
+DECODER = register(Decoder("mail", _claims, guarded("mail", decode_mail)))
+ENCODED_TEXT = register(
+    Decoder("encoded-text", _claims_encoded, guarded("uuencode/BinHex", decode_encoded_text))
+)

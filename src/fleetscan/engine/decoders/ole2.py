@@ -25,6 +25,7 @@ from collections.abc import Generator, Iterator
 from ..limits import Budget
 from ..results import SkipReason
 from . import Decoder, Layer, Undecodable, register
+from .guard import guarded
 
 __all__ = ["MAGIC", "MAX_STREAMS", "decode_ole2", "decompress_vba", "ole10native", "vba_modules"]
 
@@ -175,7 +176,10 @@ def decode_ole2(data: bytes, name: str, budget: Budget) -> Iterator[Layer]:
     problem: tuple[SkipReason, str] | None = None
     cap = budget.limits.max_member_size
     with ole:
-        paths = ole.listdir(streams=True, storages=False)
+        try:
+            paths = ole.listdir(streams=True, storages=False)
+        except RecursionError as exc:  # a directory whose entries point back at each other
+            raise Undecodable(SkipReason.CORRUPT, f"OLE2 directory loops at {where}") from exc
         if len(paths) > MAX_STREAMS:
             problem = (SkipReason.ARCHIVE_LIMIT, f"more than {MAX_STREAMS} streams at {where}")
         streams: dict[str, tuple[str, bytes]] = {}  # by lower-cased path: VBA names streams in any case
@@ -262,4 +266,4 @@ def _claims(head: bytes, name: str) -> bool:
     return head[:8] == MAGIC
 
 
-DECODER = register(Decoder("ole2", _claims, decode_ole2))
+DECODER = register(Decoder("ole2", _claims, guarded("OLE2", decode_ole2)))

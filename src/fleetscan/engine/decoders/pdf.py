@@ -28,6 +28,7 @@ from typing import Any
 from ..limits import Budget
 from ..results import SkipReason
 from . import Decoder, Layer, Undecodable, register
+from .guard import guarded
 from .text import NORMALISED
 
 __all__ = ["MAX_SECONDS", "MAX_STREAMS", "decode_pdf"]
@@ -207,4 +208,4 @@ def _claims(head: bytes, name: str) -> bool:
     return b"%PDF-" in head[:1024] and name != NORMALISED
 
 
-DECODER = register(Decoder("pdf", _claims, decode_pdf))
+DECODER = register(Decoder("pdf", _claims, guarded("PDF", decode_pdf)))

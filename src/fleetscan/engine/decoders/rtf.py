@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from ..limits import Budget
 from ..results import SkipReason
 from . import Decoder, Layer, Undecodable, register
+from .guard import guarded
 from .ole2 import ole10native
 from .text import NORMALISED
 
@@ -107,4 +108,4 @@ def _claims(head: bytes, name: str) -> bool:
     return head[:4] == b"{\\rt" and name != NORMALISED  # Word opens "{\rt" as RTF; so does malware that skips the "f"
 
 
-DECODER = register(Decoder("rtf", _claims, decode_rtf))
+DECODER = register(Decoder("rtf", _claims, guarded("RTF", decode_rtf)))

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from ..limits import Budget
 from ..results import SkipReason
 from . import Decoder, Layer, Undecodable, register
+from .guard import guarded
 
 __all__ = ["SIGNATURE", "MAX_ATTRIBUTES", "decode_tnef"]
 
@@ -68,4 +69,4 @@ def _claims(head: bytes, name: str) -> bool:
     return head[:4] == SIGNATURE
 
 
-DECODER = register(Decoder("tnef", _claims, decode_tnef))
+DECODER = register(Decoder("tnef", _claims, guarded("TNEF", decode_tnef)))
