@@ -119,3 +119,8 @@ def test_damaged_truncated_and_encrypted(marker: Marker) -> None:
     word[11] |= 1
     got, err = _problem(cfb({"WordDocument": bytes(word)}))
     assert err.reason == SkipReason.ENCRYPTED
+    bof = struct.pack("<HH", 0x0809, 16) + bytes(16)
+    filepass = struct.pack("<HH", 0x002F, 6) + bytes(6)
+    got, err = _problem(cfb({"Workbook": bof + filepass + secrets.token_bytes(5000)}))
+    assert err.reason == SkipReason.ENCRYPTED and got == ["Workbook"]
+    assert list(decode_ole2(cfb({"Workbook": bof + struct.pack("<HH", 0x000A, 0) + bytes(5000)}), "b.xls", _budget()))

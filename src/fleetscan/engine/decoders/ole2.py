@@ -12,7 +12,8 @@ Layers are named by the stream's path (``Macros/VBA/Module1``) and ``<path> (VBA
 decompressed code. The file an OLE1 package wraps (an ``\x01Ole10Native`` stream) and PowerPoint's
 embedded objects (zlib-compressed ``ExOleObjStg`` records) are layers too, as ClamAV opens them. Limits:
 streams per file, and the member size per stream (a stream over it is skipped alone).
-An encrypted document (``EncryptedPackage``, or Word's ``fEncrypted`` flag) is ``encrypted`` after its streams.
+An encrypted document (``EncryptedPackage``, PowerPoint's ``EncryptedSummary``, Word's ``fEncrypted`` flag, an
+Excel ``FILEPASS`` record) is ``encrypted`` after its streams.
 """
 
 from __future__ import annotations
@@ -214,7 +215,9 @@ def decode_ole2(data: bytes, name: str, budget: Budget) -> Iterator[Layer]:
         if key.endswith("vba/dir"):
             trouble = yield from _vba(key[: -len("dir")], content, streams, f"{where}!{path}", budget)
             problem = problem or trouble
-    if "encryptedpackage" in streams or _word_encrypted(streams.get("worddocument", ("", b""))[1]):
+    if ("encryptedpackage" in streams or "encryptedsummary" in streams
+            or _word_encrypted(streams.get("worddocument", ("", b""))[1])
+            or _excel_encrypted(streams.get("workbook", ("", b""))[1])):
         problem = problem or (SkipReason.ENCRYPTED, f"encrypted document at {where}")
     if problem:
         raise Undecodable(*problem)
@@ -260,6 +263,21 @@ def _display(path: str) -> str:
 def _word_encrypted(word: bytes) -> bool:
     """The FIB's fEncrypted bit (MS-DOC 2.5.2): a .doc whose text streams are encrypted."""
     return len(word) >= 12 and word[:2] in (b"\xec\xa5", b"\xdc\xa5") and bool(word[11] & 0x01)
+
+
+def _excel_encrypted(book: bytes) -> bool:
+    """A FILEPASS record (0x002F) among the workbook globals' first records (MS-XLS 2.4.117): it follows BOF."""
+    pos = 0
+    for _ in range(64):
+        if pos + 4 > len(book):
+            return False
+        rec, size = struct.unpack_from("<HH", book, pos)
+        if rec == 0x002F:
+            return True
+        if rec == 0x000A:  # EOF of the globals substream
+            return False
+        pos += 4 + size
+    return False
 
 
 def _claims(head: bytes, name: str) -> bool:

@@ -1,6 +1,7 @@
 """PDF: every stream decoded through its filter chain, embedded files named by their file specification.
 
-`pypdf` (pure Python, no dependencies) reads the cross-reference table, decrypts with the empty user password, and
+`pypdf` (pure Python, no dependencies) reads the cross-reference table, decrypts with the empty user password (AES
+through `cryptography`: PDFs with only an owner password, common, are AES-encrypted with an empty user one), and
 decodes FlateDecode, ASCIIHexDecode, ASCII85Decode, LZWDecode and RunLengthDecode, chained in any order, with its
 own output limits per filter (set here to the member-size limit). Chosen over `pikepdf` (qpdf's binding) for its
 footprint: one pure-Python wheel against qpdf plus Pillow and lxml, and the work that costs is zlib, in C either
