@@ -85,6 +85,18 @@ def test_streams_vba_packages_and_ppt_objects_match_at_least_as_clamscan(
         "PowerPoint Document/object 1!ObjectPool/_1/Ole10Native/invoice.exe"}
 
 
+def test_msi_stream_names_are_decoded(marker: Marker) -> None:
+    def encode(name: str, table: bool = False) -> str:
+        alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._"
+        codes = [alphabet.index(c) for c in name]
+        pairs = [chr(0x3800 + a + (b << 6)) for a, b in zip(codes[0::2], codes[1::2], strict=False)]
+        tail = [chr(0x4800 + codes[-1])] if len(codes) % 2 else []
+        return ("\u4840" if table else "") + "".join(pairs + tail)
+
+    msi = cfb({encode("Binary.payload"): marker.payload, encode("File", table=True): bytes(8)})
+    assert [x.name for x in decode_ole2(msi, "x.msi", _budget())] == ["Binary.payload", "table File"]
+
+
 def test_vba_decompression_round_trips() -> None:
     text = (b"Attribute VB_Name = \"M\"\r\n" + b"Dim a As String\r\n" * 400 + secrets.token_hex(3000).encode())
     assert decompress_vba(ovba_compress(text), 1 << 20) == text

@@ -254,10 +254,30 @@ def _vba(storage: str, dir_compressed: bytes, streams: dict[str, tuple[str, byte
     return problem
 
 
+_MSI_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._"
+
+
+def _msi_name(name: str) -> str:
+    """An MSI stream name as Windows Installer wrote it: two characters of ``[0-9A-Za-z._]`` packed in each code
+    point from U+3800, one in U+4800..U+483F, and U+4840 marking a table (as Wine's ``decode_streamname``)."""
+    out: list[str] = []
+    for ch in name:
+        c = ord(ch)
+        if 0x3800 <= c < 0x4800:
+            out += (_MSI_ALPHABET[(c - 0x3800) & 0x3F], _MSI_ALPHABET[((c - 0x3800) >> 6) & 0x3F])
+        elif 0x4800 <= c < 0x4840:
+            out.append(_MSI_ALPHABET[c - 0x4800])
+        elif c == 0x4840:
+            out.append("table ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def _display(path: str) -> str:
-    """A stream path as a member name: without the control characters OLE2 names start with (``\x05Summary...``)
-    and without ``!``, which separates members."""
-    return "".join(c for c in path if c >= " ").replace("!", "_")
+    """A stream path as a member name: MSI names decoded, without the control characters OLE2 names start with
+    (``\x05Summary...``) and without ``!``, which separates members."""
+    return "".join(c for c in _msi_name(path) if c >= " ").replace("!", "_")
 
 
 def _word_encrypted(word: bytes) -> bool:
