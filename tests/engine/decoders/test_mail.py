@@ -142,9 +142,16 @@ def test_damaged_mail_says_corrupt_after_what_it_could_read(marker: Marker) -> N
     assert err.reason == SkipReason.CORRUPT and "truncated" in err.detail and got == ["mac.exe"]
     got, err = _problem(decode_encoded_text, BANNER + b" 4.0)\n:!!!!:")
     assert err.reason == SkipReason.CORRUPT and got == []
+    quoted = b"Old Mac files start with " + BANNER + b" 4.0) and then: the data.\nSee: the manual.\n"
+    assert list(decode_encoded_text(quoted, "notes.txt", _budget())) == []
     winmail = tnef(marker.payload, "r.exe")
     got, err = _problem(decode_tnef, winmail[:-100])
     assert err.reason == SkipReason.CORRUPT and got == []
+
+
+def test_prose_that_says_begin_is_not_uuencoded_data() -> None:
+    text = b"To deploy:\nbegin 644 config.txt\nthen copy the file and restart the service.\nend of notes\n"
+    assert list(decode_encoded_text(text, "notes.txt", _budget())) == []
 
 
 def test_part_and_message_limits_are_named(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -46,13 +46,18 @@ def _unrle(data: bytes, limit: int) -> bytes:
     return bytes(out)
 
 
-def decode_binhex(text: bytes, limit: int) -> tuple[str, list[tuple[str, bytes]], str | None]:
+def decode_binhex(text: bytes, limit: int) -> tuple[str, list[tuple[str, bytes]], str | None] | None:
     """The forks of the first BinHex file in ``text``, as (name, [(layer name, bytes)], problem or None): what could
-    be read is returned even when the rest is damaged, with the problem said."""
+    be read is returned even when the rest is damaged, with the problem said. None when the banner is not followed,
+    on a line of its own, by the ``:`` that starts the data (a text that only quotes the banner)."""
     start = text.find(BANNER)
-    colon = text.find(b":", start + len(BANNER)) if start >= 0 else -1
-    if colon < 0:
-        raise Undecodable(SkipReason.CORRUPT, "BinHex banner without data")
+    if start < 0:
+        return None
+    line_end = text.find(b"\n", start)
+    data = text[line_end + 1 :].lstrip() if line_end >= 0 else b""
+    if not data.startswith(b":"):
+        return None
+    colon = len(text) - len(data)
     end = text.find(b":", colon + 1)
     body = text[colon + 1 : end if end >= 0 else len(text)]
     body = _NOT_ALPHABET.sub(b"", body)

@@ -41,6 +41,7 @@ _FIRST_HEADER = re.compile(rb"(?:From \S[^\r\n]*\r?\n)?[!-9;-~]+:")
 _MBOX_FROM = re.compile(rb"(?:\A|\n\r?\n)From [^\r\n]*\r?\n")
 _UU_BEGIN = re.compile(rb"^begin(?:-base64)? [0-7]{3,4} ([^\r\n]*)\r?$", re.MULTILINE)
 _UU_CTE = ("x-uuencode", "uuencode", "uue", "x-uue")
+_UU_ALPHABET = bytes(range(0x20, 0x61))
 _BASE64_DEFECTS = (email.errors.InvalidBase64PaddingDefect, email.errors.InvalidBase64CharactersDefect,
                    email.errors.InvalidBase64LengthDefect)
 
@@ -87,18 +88,33 @@ def _uudecode(lines: list[bytes], where: str) -> tuple[bytes, str | None]:
     return b"".join(out), f"uuencoded data without 'end' in {where} (truncated)"
 
 
+def _looks_uuencoded(lines: list[bytes]) -> bool:
+    """Whether the first line after ``begin`` is a uuencoded line (its length character matches its length, every
+    character in the alphabet), so that prose that happens to say "begin 644 x" is not taken for damaged data."""
+    line = next((x.rstrip(b"\r") for x in lines if x.strip()), b"")
+    if not line or line.strip() == b"end" or line.translate(None, _UU_ALPHABET):
+        return False
+    expected = 1 + ((((line[0] - 32) & 63) + 2) // 3) * 4
+    return expected - 1 <= len(line) <= expected + 2  # trailing spaces dropped, or a checksum character added
+
+
 def _embedded(text: bytes, where: str, budget: Budget) -> Iterator[Layer]:
     """The ``begin 644 name`` blocks and the BinHex file in a text, as layers; damage raised after yielding."""
     problem = None
-    for match in _UU_BEGIN.finditer(text):
+    begins = list(_UU_BEGIN.finditer(text))
+    for k, match in enumerate(begins):
         name = match.group(1).strip().decode("latin-1") or "uuencoded"
-        data, trouble = _uudecode(text[match.end() + 1 :].split(b"\n"), f"{where}!{name}")
+        block = text[match.end() + 1 : begins[k + 1].start() if k + 1 < len(begins) else len(text)].split(b"\n")
+        if not _looks_uuencoded(block[:3]):
+            continue
+        data, trouble = _uudecode(block, f"{where}!{name}")
         if data:
             budget.charge(len(data), f"{where}!{name}")
             yield Layer(name, data)
         problem = problem or trouble
-    if BANNER in text:
-        _, forks, trouble = decode_binhex(text, budget.limits.max_member_size)
+    found = decode_binhex(text, budget.limits.max_member_size) if BANNER in text else None
+    if found is not None:
+        _, forks, trouble = found
         for name, data in forks:
             budget.charge(len(data), f"{where}!{name}")
             yield Layer(name, data)
