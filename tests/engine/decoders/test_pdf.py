@@ -114,6 +114,15 @@ def test_every_filter_chain_and_embedded_file_match_at_least_as_clamscan(
     assert Marker.HASH in walks["FlateDecode.pdf"].clamscan
 
 
+def test_sloppy_xref_offsets_do_not_decode_twice(marker: Marker) -> None:
+    good = pdf(stream(marker.payload, "FlateDecode"))
+    xref, at = good.index(b"xref\n"), good.index(b"3 0 obj")
+    entry = f"{at:010d} 00000 n".encode()
+    sloppy = good[:xref] + good[xref:].replace(entry, f"{at - 2:010d} 00000 n".encode())  # pypdf rebuilds the xref
+    names = [x.name for x in decode_pdf(sloppy, "x.pdf", _budget())]
+    assert names == ["stream 3"]
+
+
 def test_clam_pdf_embedded_file(clam_dir: Path) -> None:
     data = (clam_dir / "clam.pdf").read_bytes()
     layers = {x.name: x.data for x in decode_pdf(data, "clam.pdf", _budget())}
