@@ -24,7 +24,9 @@ from typing import Any
 import yara_x
 
 from .decoders import Decoder, Undecodable, Unopened, claiming
+from .decoders import content as _content  # noqa: F401  (importing it registers the content decoders)
 from .decoders.archive import EMBEDDED, probe, searched
+from .decoders.text import NORMALISED
 from .filetypes import HEAD_SIZE, classify
 from .limits import ArchiveLimitExceeded, ArchiveLimits, Budget
 from .pe import pe_sections
@@ -201,9 +203,11 @@ class Matcher:
             for name, typ in index.lookup(n, digests):
                 _add(out, (name, typ, "high", off, member))
 
-    def scan_bytes(self, data: bytes, member: str | None, out: list[DetTuple]) -> None:
-        """Hash and match one in-memory buffer (an archive member), without recursion."""
-        self._hash_hits(data, member, out)
+    def scan_bytes(self, data: bytes, member: str | None, out: list[DetTuple], *, hashes: bool = True) -> None:
+        """Hash and match one in-memory buffer (an archive member), without recursion. `hashes=False` for a
+        normalised copy of a text, which ClamAV matches with patterns only: its hash is nobody's file's."""
+        if hashes:
+            self._hash_hits(data, member, out)
         self._interpret(self.scanner.scan(data), len(data), member, out)
 
     # -- one file ---------------------------------------------------------------------------------------------------
@@ -349,6 +353,12 @@ class _Layers:
                     where = f"{chain}!{item.name}" if chain else item.name
                     if isinstance(item, Unopened):
                         self.problem(where, item.reason, item.detail)
+                        continue
+                    if item.name == NORMALISED:
+                        # ClamAV matches a text's normalised form as the text itself: a hit is the text's own, under
+                        # its chain, and the copy is neither a member nor anything to decode further.
+                        where = chain
+                        self.matcher.scan_bytes(item.data, chain or None, self.out, hashes=False)
                         continue
                     self.budget.count_member(where)
                     self.layer(item.data, os.path.basename(item.name), where, depth)
