@@ -67,6 +67,9 @@ class ScanOptions:
     batch_bytes: int = 32 * 1024 * 1024
     progress_interval: float = 0.25
     file_timeout: int = 120
+    clamd: str | None = None
+    """clamd's address (unix socket path or ``host:port``): formats only libclamav opens (PE packers, installers,
+    CHM, SIS, SZDD, ...) are streamed to it. Without one they are reported as not scanned (``needs_clamd``)."""
 
     def digest(self) -> str:
         """What, besides the signature version, decides a file's verdict (the cache key)."""
@@ -75,6 +78,8 @@ class ScanOptions:
             "archives": self.scan_archives,
             "limits": self.archive_limits.to_dict(),
         }
+        if self.clamd:  # clamd's verdicts are kept apart from those made without it
+            doc["clamd"] = self.clamd
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -110,6 +115,7 @@ class Scanner:
             bytes_per_second=(o.bytes_per_second / max(1, n_workers)) if o.bytes_per_second else None,
             nice=o.nice,
             timeout=o.file_timeout,
+            clamd=o.clamd,
         )
 
     def _scope_key(self, displays: list[str]) -> str:

@@ -18,6 +18,8 @@ from typing import Any
 import yara_x
 
 from .archives import walk_archive
+from .clamd import Clamd
+from .exotic import second_opinion
 from .filetypes import HEAD_SIZE, classify, is_archive
 from .limits import ArchiveLimitExceeded, ArchiveLimits, ArchiveUnreadable, Budget
 from .pe import pe_sections
@@ -61,6 +63,8 @@ class WorkerConfig:
     nice: int = 0
     timeout: int = 120
     max_matches: int = 1000
+    clamd: str | None = None
+    """A clamd address (socket path or host:port) for formats only libclamav opens; None: they are not scanned."""
 
     @classmethod
     def from_sigset(cls, sigset: SignatureSet, **kwargs: Any) -> WorkerConfig:
@@ -115,6 +119,7 @@ class Matcher:
         self.scanner.max_matches_per_pattern(cfg.max_matches)
         self.throttle = Throttle(cfg.cpu_share, cfg.bytes_per_second)
         self.classes = cfg.classes
+        self.clamd = Clamd(cfg.clamd, timeout=cfg.timeout) if cfg.clamd else None
         #: Logical signatures that hold with no subsignature matched: evaluated on every file of their type.
         self.always = [k for k, (_, _, _, expr) in enumerate(cfg.logical) if holds_unmatched(expr)]
 
@@ -208,6 +213,20 @@ class Matcher:
             return f"{SkipReason.READ_ERROR}:archive member scan timed out"
         return None
 
+    def _second_opinion(self, fd: int, data: bytes | None, head: bytes, size: int, path: str, problem: str | None,
+                        out: list[DetTuple]) -> str | None:
+        """Formats only libclamav opens go to clamd, or are reported as needing it (see exotic.py)."""
+        if data is not None:
+            buf = data
+            dets, problem = second_opinion(self.clamd, head, lambda off, n: buf[off : off + n], size,
+                                           os.path.basename(path), buf, problem, bool(out), lambda c: c.scan_bytes(buf))
+        else:
+            dets, problem = second_opinion(self.clamd, head, lambda off, n: os.pread(fd, n, off), size,
+                                           os.path.basename(path), None, problem, bool(out), lambda c: c.scan_fd(fd))
+        for det in dets:
+            _add(out, det)
+        return problem
+
     # -- one file ---------------------------------------------------------------------------------------------------
 
     def scan_path(self, path: str) -> FileResult:
@@ -275,6 +294,7 @@ class Matcher:
         problem = None
         if self.cfg.scan_archives and is_archive(head):
             problem = self._expand(fd, None, size, path, out)
+        problem = self._second_opinion(fd, data, head, size, path, problem, out)
         if self.throttle.active:
             self.throttle.account(size)
         if problem and not out:
