@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from fleetscan.engine.clamd import Clamd, ClamdError
+from tests.support.postgres import free_port
 
 
 def _user() -> str | None:
@@ -34,7 +35,7 @@ def _user() -> str | None:
 class ClamdServer:
     """``start()`` waits for PONG; ``stop()`` ends it and removes its folder."""
 
-    def __init__(self, signatures: Iterable[Path] = (), *, stream_max: str = "100M") -> None:
+    def __init__(self, signatures: Iterable[Path] = (), *, stream_max: str = "100M", tcp: bool = False) -> None:
         binary = shutil.which("clamd") or "/usr/sbin/clamd"
         if not os.path.exists(binary):
             raise RuntimeError("clamd is not installed (apt-get install clamav-daemon)")
@@ -48,6 +49,7 @@ class ClamdServer:
         self.log = self.root / "clamd.log"
         self.user = _user()
         self.stream_max = stream_max
+        self.port = free_port() if tcp else None
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -69,6 +71,8 @@ class ClamdServer:
             f"StreamMaxLength {self.stream_max}",
             "SelfCheck 0",
         ]
+        if self.port is not None:
+            lines += [f"TCPSocket {self.port}", "TCPAddr 127.0.0.1"]
         if self.user:
             lines.append(f"User {self.user}")
             for path in (self.root, self.database, *self.database.iterdir()):

@@ -179,6 +179,15 @@ def _detection_line(d: Detection) -> str:
     default=None,
     help="Where verdicts and compiled rules are kept (default: ~/.cache/fleetscan).",
 )
+@click.option(
+    "--clamd",
+    "clamd",
+    default=None,
+    metavar="SOCKET",
+    help="clamd's unix socket or host:port: PE packers, installers (NSIS, InstallShield, MSI, AutoIt), CHM, SIS, "
+    "SZDD and other formats only libclamav opens are streamed to it. Without it they are reported as not scanned "
+    "(needs_clamd).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
 @click.option("--no-progress", is_flag=True, help="No progress bar even on a terminal.")
 @click.option("-v", "--verbose", is_flag=True, help="List example paths for every skip reason.")
@@ -203,6 +212,7 @@ def scan(
     max_io_rate: int | None,
     cache: bool,
     cache_dir: str | None,
+    clamd: str | None,
     as_json: bool,
     no_progress: bool,
     verbose: bool,
@@ -213,6 +223,8 @@ def scan(
         raise click.UsageError("give at least one PATH, or --type quick / --type full")
     if scan_type != "custom" and paths:
         raise click.UsageError(f"a {scan_type} scan chooses its own locations: drop the PATHs or use --type custom")
+    if clamd is not None:
+        _check_clamd(clamd)
     cdir = Path(cache_dir) if cache_dir else _default_cache_dir()
     try:
         sigset = load_signatures(list(signatures), cache_dir=cdir / "rules" if cache else None)
@@ -240,6 +252,7 @@ def scan(
         cpu_share=cpu_share,
         bytes_per_second=max_io_rate,
         cache_path=str(cdir / "verdicts.sqlite") if cache else None,
+        clamd=clamd,
     )
     scanner = Scanner(sigset, options)
     show_progress = not as_json and not no_progress and sys.stderr.isatty()
@@ -262,6 +275,19 @@ def scan(
     if report.errors or any(report.skipped.get(k) for k in _ERROR_SKIPS):
         sys.exit(2)
     sys.exit(0)
+
+
+def _check_clamd(address: str) -> None:
+    """A clamd that is named but not answering is an error before the scan, not one per exotic file after it."""
+    from fleetscan.engine.clamd import Clamd, ClamdError
+
+    try:
+        Clamd(address, timeout=30).ping()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--clamd") from exc
+    except ClamdError as exc:
+        click.echo(f"ERROR: {exc}", err=True)
+        sys.exit(2)
 
 
 def _run_with_bar(scanner: Scanner, paths: list[str]) -> ScanReport:

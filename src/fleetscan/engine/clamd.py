@@ -148,7 +148,12 @@ class Clamd:
         """Everything clamd sends until it closes the connection, NUL and newline separators turned to newlines."""
         parts = []
         while True:
-            block = sock.recv(65536)
+            try:
+                block = sock.recv(65536)
+            except ConnectionError:
+                if parts:  # clamd answered, then reset a connection that still held our unread stream
+                    break
+                raise
             if not block:
                 break
             parts.append(block)
