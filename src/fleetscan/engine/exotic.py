@@ -199,13 +199,19 @@ _MAIL_HEADERS = (b"From ", b"From: ", b"Received: ", b"Return-Path: ", b"Deliver
 _DATA_URI = re.compile(rb"data:[\w/.+-]*;base64,", re.I)
 
 
+#: First bytes of the containers below that sit at offset 0; other heads need only the PDF and data: URI checks.
+_CONTAINER_FIRST = frozenset(b"\xd0{(x`b" + bytes(h[0] for h in _MAIL_HEADERS))
+
+
 def _container(head: bytes, window: bytes) -> str | None:
+    if b"%PDF-" in head:  # anywhere in the head, as ClamAV's "1:*:255044462d??2e" finds it
+        return "PDF"
+    if head[:1] and head[0] not in _CONTAINER_FIRST:
+        return "data: URI" if b";base64," in window and _DATA_URI.search(window) else None
     if head.startswith(_OLE2):
         return "OLE2"
     if head.startswith(b"{\\rt"):
         return "RTF"
-    if b"%PDF-" in head[:1024]:
-        return "PDF"
     if head.startswith(b"(This file must be converted with BinHex"):
         return "BinHex"
     if head.startswith(b"\x78\x9f\x3e\x22"):
@@ -216,7 +222,7 @@ def _container(head: bytes, window: bytes) -> str | None:
         return "uuencoded"
     if head.startswith(_MAIL_HEADERS) and (head.startswith(b"From ") or b"\n" in head) and b": " in head:
         return "mail"
-    if _DATA_URI.search(window):
+    if b";base64," in window and _DATA_URI.search(window):  # the plain find first: most text has neither
         return "data: URI"
     return None
 
@@ -224,7 +230,8 @@ def _container(head: bytes, window: bytes) -> str | None:
 def undecoded(head: bytes, name: str, read: Read) -> str | None:
     """A container fleetscan recognises (mail, PDF, OLE2, RTF, BinHex, TNEF, ARJ, base64 ``data:`` URIs) while no
     registered decoder claims it: until one does, its content is seen only by clamd."""
-    window = read(0, _WINDOW)
+    # The data: URI check needs more than the head, and only text holds one: binary heads skip the read.
+    window = read(0, _WINDOW) if b"\x00" not in head else head
     kind = _container(head, window)
     if kind is None or claiming(window, name):
         return None
