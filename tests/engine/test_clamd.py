@@ -134,13 +134,17 @@ def test_silent_clamd_times_out(tmp_path: Path) -> None:
 # -- recognition -------------------------------------------------------------------------------------------------
 
 
+def _exotic(path: Path) -> str | None:
+    """As a worker sees a small file: the head, and the whole file in memory."""
+    data = path.read_bytes()
+    return exotic(data[:512], lambda off, n: data[off : off + n], len(data), path.name, data)
+
+
 def test_exotic_formats_recognised() -> None:
     _need_testfiles()
     for name, kind in CLAMD_ONLY.items():
-        data = (TESTFILES / name).read_bytes()
-        assert exotic(data[:512], lambda off, n: data[off : off + n], len(data), name, data) == kind, name
-    plain = (TESTFILES / "clam.exe").read_bytes()
-    assert exotic(plain[:512], lambda off, n: plain[off : off + n], len(plain), "clam.exe", plain) is None
+        assert _exotic(TESTFILES / name) == kind, name
+    assert _exotic(TESTFILES / "clam.exe") is None
 
 
 def test_ordinary_files_are_not_exotic(tmp_path: Path) -> None:
@@ -149,8 +153,7 @@ def test_ordinary_files_are_not_exotic(tmp_path: Path) -> None:
     paths += sorted(Path(shutil.__file__).parent.glob("**/*.exe"))[:20]
     paths += [write(tmp_path / "t.txt", "To whom it may concern\n"), write(tmp_path / "z.gz", b"\x1f\x8b\x08")]
     for p in paths:
-        data = p.read_bytes()
-        assert exotic(data[:512], lambda off, n: data[off : off + n], len(data), p.name, data) is None, p
+        assert _exotic(p) is None, p
 
 
 # -- the engine ----------------------------------------------------------------------------------------------------
@@ -231,7 +234,8 @@ def test_clamav_testfiles_with_and_without_clamd(clamd: ClamdServer, sigset: Sig
         print(f"\nclamav-testfiles {label}: {report.files_detected} detected, {report.files_skipped} not scanned "
               f"{dict(report.skipped)}, {report.files_clean} clean of {len(files)}")
     verdicts = {f.name: _verdict(scan([f], sigset)) for f in files}
-    print("without clamd:", {v: sorted(n for n in verdicts if verdicts[n] == v) for v in sorted(set(verdicts.values()))})
+    by_verdict = {v: sorted(n for n in verdicts if verdicts[n] == v) for v in sorted(set(verdicts.values()))}
+    print("without clamd:", by_verdict)
     assert with_clamd.files_detected == len(files) == 44
     for name in CLAMD_ONLY:
         assert verdicts[name] in ("detected", SkipReason.NEEDS_CLAMD), name

@@ -146,7 +146,7 @@ class Clamd:
 
     def _answer(self, sock: socket.socket) -> str:
         """Everything clamd sends until it closes the connection, NUL and newline separators turned to newlines."""
-        parts = []
+        parts: list[bytes] = []
         while True:
             try:
                 block = sock.recv(65536)
@@ -163,7 +163,7 @@ class Clamd:
         return text
 
     def _verdict(self, answer: str) -> list[str]:
-        found = []
+        found: list[str] = []
         for line in answer.splitlines():
             line = line.strip()
             if not line:
