@@ -278,3 +278,15 @@ def test_agent_scan_job_passes_clamd(tmp_path: Path, clamd: ClamdServer, sigset:
     job = ScanJob(item, None, sigset=sigset, root=None, state_dir=str(tmp_path), workers=0, clamd=clamd.address)
     outcome = job.run(tick=lambda _s: None, should_stop=lambda: False, interval=60)
     assert [(d["signature"], d["sig_type"]) for d in outcome.snapshot.detections] == [(CLAM, "clamav")]
+
+
+def test_agent_command_refuses_a_bad_clamd_address(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "fleetscan", "agent", "--server", "http://127.0.0.1:9", "--state-dir", str(tmp_path),
+         "--clamd", "nonsense"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "FLEETSCAN_CLAMD": ""},
+    )
+    assert done.returncode == 2 and "not a clamd address: 'nonsense'" in done.stderr
+    help_text = subprocess.run([sys.executable, "-m", "fleetscan", "agent", "--help"], capture_output=True, text=True,
+                               timeout=60).stdout
+    assert "--clamd SOCKET" in help_text

@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-__all__ = ["PeHeader", "Section", "parse_pe", "pe_sections"]
+__all__ = ["PE_HEADER_SIZE", "PeHeader", "Section", "parse_pe", "pe_sections"]
 
 #: Bytes from the start of a file that hold the headers and the section table of nearly every PE.
 PE_HEADER_SIZE = 65536
