@@ -290,3 +290,10 @@ def test_agent_command_refuses_a_bad_clamd_address(tmp_path: Path) -> None:
     help_text = subprocess.run([sys.executable, "-m", "fleetscan", "agent", "--help"], capture_output=True, text=True,
                                timeout=60).stdout
     assert "--clamd SOCKET" in help_text
+
+
+def test_scan_options_refuse_a_bad_clamd_address() -> None:
+    from fleetscan.engine import ScanOptions
+
+    with pytest.raises(ValueError, match="not a clamd address: 'clamd'"):
+        ScanOptions(clamd="clamd")

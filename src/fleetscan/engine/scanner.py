@@ -71,6 +71,12 @@ class ScanOptions:
     """clamd's address (unix socket path or ``host:port``): formats only libclamav opens (PE packers, installers,
     CHM, SIS, SZDD, ...) are streamed to it. Without one they are reported as not scanned (``needs_clamd``)."""
 
+    def __post_init__(self) -> None:
+        if self.clamd is not None:  # a bad address fails here, not in every worker process
+            from .clamd import parse_address
+
+            parse_address(self.clamd)
+
     def digest(self) -> str:
         """What, besides the signature version, decides a file's verdict (the cache key)."""
         doc = {
