@@ -216,13 +216,16 @@ class Matcher:
     def _second_opinion(self, fd: int, data: bytes | None, head: bytes, size: int, path: str, problem: str | None,
                         out: list[DetTuple]) -> str | None:
         """Formats only libclamav opens go to clamd, or are reported as needing it (see exotic.py)."""
-        if data is not None:
-            buf = data
-            dets, problem = second_opinion(self.clamd, head, lambda off, n: buf[off : off + n], size,
-                                           os.path.basename(path), buf, problem, bool(out), lambda c: c.scan_bytes(buf))
-        else:
-            dets, problem = second_opinion(self.clamd, head, lambda off, n: os.pread(fd, n, off), size,
-                                           os.path.basename(path), None, problem, bool(out), lambda c: c.scan_fd(fd))
+        buf = data  # the whole file when it is in memory anyway
+
+        def read(off: int, n: int) -> bytes:
+            return buf[off : off + n] if buf is not None else os.pread(fd, n, off)
+
+        def stream(clamd: Clamd) -> list[str]:
+            return clamd.scan_bytes(buf) if buf is not None else clamd.scan_fd(fd)
+
+        dets, problem = second_opinion(self.clamd, head, read, size, os.path.basename(path), buf, problem, bool(out),
+                                       stream)
         for det in dets:
             _add(out, det)
         return problem
