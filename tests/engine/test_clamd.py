@@ -297,3 +297,36 @@ def test_scan_options_refuse_a_bad_clamd_address() -> None:
 
     with pytest.raises(ValueError, match="not a clamd address: 'clamd'"):
         ScanOptions(clamd="clamd")
+
+
+def _ole2(clsid: bytes) -> bytes:
+    """The smallest OLE2 file the check reads: a header (512-byte sectors, directory at sector 0) and a root entry."""
+    header = bytearray(512)
+    header[:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    header[0x1E:0x20] = (9).to_bytes(2, "little")
+    header[0x30:0x34] = (0).to_bytes(4, "little")
+    root = bytearray(512)
+    root[:10] = "Root".encode("utf-16-le") + b"\x00\x00"
+    root[0x50:0x60] = clsid
+    return bytes(header + root)
+
+
+def test_msi_is_told_from_other_ole2() -> None:
+    msi = _ole2(bytes.fromhex("84100c0000000000c000000000000046"))
+    doc = _ole2(bytes.fromhex("0609020000000000c000000000000046"))
+    assert exotic(msi[:512], lambda off, n: msi[off : off + n], len(msi), "setup.msi", msi) == "MSI"
+    assert exotic(doc[:512], lambda off, n: doc[off : off + n], len(doc), "a.doc", doc) == "OLE2"
+
+
+def test_a_container_a_decoder_claims_is_not_exotic() -> None:
+    """Mail, PDF, OLE2 ... go to clamd only while no in-process decoder claims them (engine/decoders)."""
+    from fleetscan.engine.decoders import REGISTRY, Decoder
+
+    pdf = b"%PDF-1.4\n1 0 obj\n"
+    assert exotic(pdf, lambda off, n: pdf[off : off + n], len(pdf), "a.pdf", pdf) == "PDF"
+    decoder = Decoder("pdf", lambda head, _name: head.startswith(b"%PDF-"), lambda _d, _n, _b: iter(()))
+    REGISTRY.append(decoder)
+    try:
+        assert exotic(pdf, lambda off, n: pdf[off : off + n], len(pdf), "a.pdf", pdf) is None
+    finally:
+        REGISTRY.remove(decoder)
