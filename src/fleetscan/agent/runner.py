@@ -47,6 +47,8 @@ class AgentSettings:
     workers: int | None = None
     bytes_per_second: float | None = None
     cpu_share: float | None = None
+    clamd: str | None = None
+    """clamd's socket or host:port, for the formats only libclamav opens (see docs/engine.md)."""
 
 
 class Agent:
@@ -207,6 +209,7 @@ class Agent:
             workers=self.settings.workers,
             bytes_per_second=self.settings.bytes_per_second,
             cpu_share=self.settings.cpu_share,
+            clamd=self.settings.clamd,
         )
         cancelled = threading.Event()
         log.info("scan starting", extra={"fields": {"subtask": subtask_id, "resume": bool(saved)}})

@@ -85,6 +85,7 @@ class ScanJob:
         workers: int | None = None,
         bytes_per_second: float | None = None,
         cpu_share: float | None = None,
+        clamd: str | None = None,
     ) -> None:
         self.item = item
         self.signatures = signatures
@@ -98,6 +99,7 @@ class ScanJob:
             workers=workers,
             bytes_per_second=bytes_per_second,
             cpu_share=cpu_share,
+            clamd=clamd,
             cache_path=os.path.join(state_dir, "verdicts.db"),
             own_folders=(state_dir,),  # its rules, checkpoints and quarantine: never scanned, never quarantined
             # Smaller batches than a one-shot scan: live progress and a close checkpoint matter more here.

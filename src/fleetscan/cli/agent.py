@@ -30,6 +30,13 @@ from ..agent.runner import Agent, AgentSettings
 @click.option("--workers", default=None, type=int, help="Scanning processes (default: the engine's choice).")
 @click.option("--max-bytes-per-second", default=None, type=float, help="Cap the scan's reading rate.")
 @click.option("--cpu-share", default=None, type=float, help="Cap the scan's CPU use, as a share of the cores (0-1).")
+@click.option(
+    "--clamd",
+    envvar="FLEETSCAN_CLAMD",
+    default=None,
+    metavar="SOCKET",
+    help="clamd's unix socket or host:port, for PE packers, installers and other formats only libclamav opens.",
+)
 @click.option("--log-level", default="info", show_default=True)
 def agent(
     server: str,
@@ -45,10 +52,18 @@ def agent(
     workers: int | None,
     max_bytes_per_second: float | None,
     cpu_share: float | None,
+    clamd: str | None,
     log_level: str,
 ) -> None:
     """Enroll this host (once), then take its scan subtasks, scan, and report until stopped."""
     setup(log_level)
+    if clamd is not None:
+        from ..engine.clamd import parse_address
+
+        try:
+            parse_address(clamd)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--clamd") from exc
     settings = AgentSettings(
         server=server,
         state_dir=state_dir,
@@ -63,6 +78,7 @@ def agent(
         workers=workers,
         bytes_per_second=max_bytes_per_second,
         cpu_share=cpu_share,
+        clamd=clamd,
     )
     runner = Agent(settings)
     runner.install_signal_handlers()

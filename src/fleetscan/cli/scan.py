@@ -221,6 +221,15 @@ def _detection_line(d: Detection) -> str:
     is_flag=True,
     help="Report every match in a file (the container's and each member's), not one result per file.",
 )
+@click.option(
+    "--clamd",
+    "clamd",
+    default=None,
+    metavar="SOCKET",
+    help="clamd's unix socket or host:port: PE packers, installers (NSIS, InstallShield, MSI, AutoIt), CHM, SIS, "
+    "SZDD and other formats only libclamav opens are streamed to it. Without it they are reported as not scanned "
+    "(needs_clamd).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
 @click.option("--no-progress", is_flag=True, help="No progress bar even on a terminal.")
 @click.option("-v", "--verbose", is_flag=True, help="List example paths for every skip reason.")
@@ -248,6 +257,7 @@ def scan(
     cache_dir: str | None,
     accepted: tuple[str, ...],
     all_matches: bool,
+    clamd: str | None,
     as_json: bool,
     no_progress: bool,
     verbose: bool,
@@ -268,6 +278,8 @@ def scan(
         raise click.UsageError("give at least one PATH, or --type quick / --type full")
     if scan_type != "custom" and paths:
         raise click.UsageError(f"a {scan_type} scan chooses its own locations: drop the PATHs or use --type custom")
+    if clamd is not None:
+        _check_clamd(clamd)
     cdir = Path(cache_dir).expanduser() if cache_dir else _default_cache_dir()
     try:
         sigset = load_signatures(
@@ -302,6 +314,7 @@ def scan(
         cache_path=str(cdir / "verdicts.sqlite") if cache else None,
         own_folders=(str(cdir),),
         all_matches=all_matches,
+        clamd=clamd,
     )
     scanner = Scanner(sigset, options)
     show_progress = not as_json and not no_progress and sys.stderr.isatty()
@@ -364,6 +377,19 @@ def _progress_text(p: Progress, width: int) -> str:
             f"{p.bytes_per_second / 1e6:.0f} MB/s {_clock(p.eta)}")
     room = width - len(head) - 1
     return _fit(head, width) if room < 8 else f"{head} {_fit(p.current or '', room)}"
+
+
+def _check_clamd(address: str) -> None:
+    """A clamd that is named but not answering is an error before the scan, not one per exotic file after it."""
+    from fleetscan.engine.clamd import Clamd, ClamdError
+
+    try:
+        Clamd(address, timeout=30).ping()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--clamd") from exc
+    except ClamdError as exc:
+        click.echo(f"ERROR: {exc}", err=True)
+        sys.exit(2)
 
 
 def _run_with_bar(scanner: Scanner, paths: list[str]) -> ScanReport:

@@ -74,6 +74,15 @@ class ScanOptions:
     all_matches: bool = False
     """Report every match in a file; by default a file is one result, as clamscan reports it: the first match
     inside a member when there is one (``a.zip!x.com``), else the first match."""
+    clamd: str | None = None
+    """clamd's address (unix socket path or ``host:port``): formats only libclamav opens (PE packers, installers,
+    CHM, SIS, SZDD, ...) are streamed to it. Without one they are reported as not scanned (``needs_clamd``)."""
+
+    def __post_init__(self) -> None:
+        if self.clamd is not None:  # a bad address fails here, not in every worker process
+            from .clamd import parse_address
+
+            parse_address(self.clamd)
 
     def digest(self) -> str:
         """What, besides the signature version, decides a file's verdict (the cache key)."""
@@ -82,6 +91,8 @@ class ScanOptions:
             "archives": self.scan_archives,
             "limits": self.archive_limits.to_dict(),
         }
+        if self.clamd:  # clamd's verdicts are kept apart from those made without it
+            doc["clamd"] = self.clamd
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -117,6 +128,7 @@ class Scanner:
             bytes_per_second=(o.bytes_per_second / max(1, n_workers)) if o.bytes_per_second else None,
             nice=o.nice,
             timeout=o.file_timeout,
+            clamd=o.clamd,
         )
 
     def _scope_key(self, displays: list[str]) -> str:

@@ -23,10 +23,12 @@ from typing import Any
 
 import yara_x
 
+from .clamd import Clamd
 from .decoders import Decoder, Undecodable, Unopened, claiming
 from .decoders import content as _content  # noqa: F401  (importing it registers the content decoders)
 from .decoders.archive import EMBEDDED, probe, searched
 from .decoders.text import NORMALISED
+from .exotic import second_opinion
 from .filetypes import HEAD_SIZE, classify
 from .limits import ArchiveLimitExceeded, ArchiveLimits, Budget
 from .pe import pe_sections
@@ -74,6 +76,8 @@ class WorkerConfig:
     nice: int = 0
     timeout: int = 120
     max_matches: int = 1000
+    clamd: str | None = None
+    """A clamd address (socket path or host:port) for formats only libclamav opens; None: they are not scanned."""
 
     @classmethod
     def from_sigset(cls, sigset: SignatureSet, **kwargs: Any) -> WorkerConfig:
@@ -128,6 +132,7 @@ class Matcher:
         self.scanner.max_matches_per_pattern(cfg.max_matches)
         self.throttle = Throttle(cfg.cpu_share, cfg.bytes_per_second)
         self.classes = cfg.classes
+        self.clamd = Clamd(cfg.clamd, timeout=cfg.timeout) if cfg.clamd else None
         #: Logical signatures that hold with no subsignature matched: evaluated on every file of their type.
         self.always = [k for k, (_, _, _, expr) in enumerate(cfg.logical) if holds_unmatched(expr)]
 
@@ -210,6 +215,27 @@ class Matcher:
             self._hash_hits(data, member, out)
         self._interpret(self.scanner.scan(data), len(data), member, out)
 
+    def _second_opinion(self, fd: int, data: bytes | None, head: bytes, size: int, path: str,
+                        problems: list[Problem], out: list[DetTuple]) -> None:
+        """Formats only libclamav opens go to clamd, or are reported as needing it (see exotic.py); a file whose own
+        layers left a problem and nothing detected is shown to clamd too."""
+        buf = data  # the whole file when it is in memory anyway
+
+        def read(off: int, n: int) -> bytes:
+            return buf[off : off + n] if buf is not None else os.pread(fd, n, off)
+
+        def stream(clamd: Clamd) -> list[str]:
+            return clamd.scan_bytes(buf) if buf is not None else clamd.scan_fd(fd)
+
+        first = f"{problems[0][1]}:{problems[0][2]}" if problems else None
+        dets, problem = second_opinion(self.clamd, head, read, size, os.path.basename(path), buf, first, bool(out),
+                                       stream)
+        for det in dets:
+            _add(out, det)
+        if problem is not None and problem != first:
+            reason, _, detail = problem.partition(":")
+            problems.append(("", reason, detail))
+
     # -- one file ---------------------------------------------------------------------------------------------------
 
     def scan_path(self, path: str) -> FileResult:
@@ -290,6 +316,7 @@ class Matcher:
                     found = [EMBEDDED]
             if found:
                 layers.expand(found, data if data is not None else _read_all(fd, size), name, "", 1)
+        self._second_opinion(fd, data, head, size, path, problems, out)
         if self.throttle.active:
             self.throttle.account(size)
         if out:
