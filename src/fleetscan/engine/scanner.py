@@ -26,7 +26,7 @@ from .locations import own_folders, resolve_scope
 from .pool import WorkerDied, WorkerPool
 from .progress import PreWalk, Progress, ProgressCallback, TotalsEstimate
 from .results import CLEAN, SKIPPED, Detection, FileResult, ScanReport, Skip, SkipReason
-from .signatures.sigset import SignatureSet
+from .signatures.signature_set import SignatureSet
 from .throttle import split_cpu_share
 from .walk import FileEntry, WalkOptions, walk
 

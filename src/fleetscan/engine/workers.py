@@ -33,10 +33,11 @@ from .filetypes import HEAD_SIZE, classify
 from .limits import ArchiveLimitExceeded, ArchiveLimits, Budget
 from .pe import pe_sections
 from .results import CLEAN, DETECTED, SKIPPED, DetTuple, FileResult, Problem, SkipReason
+from .signatures.compile import BODY_NAMESPACE, LOGICAL_NAMESPACE
 from .signatures.eicar import EICAR_NAME, EICAR_NAMESPACE
 from .signatures.hashes import HashIndex
 from .signatures.ldb import evaluate, holds_unmatched, matches_needed
-from .signatures.sigset import BODY_NAMESPACE, LOGICAL_NAMESPACE, LogicalRule, PatternInfo, SignatureSet
+from .signatures.signature_set import LogicalRule, PatternInfo, SignatureSet
 from .signatures.yara import severity_from_meta
 from .throttle import Throttle
 from .walk import open_path
