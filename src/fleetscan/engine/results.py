@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["Detection", "ScanReport", "Skip", "SkipReason", "Severity", "MAX_EXAMPLES", "CLEAN", "DETECTED",
-           "SKIPPED", "DetTuple", "FileResult", "Identity", "Problem", "CHOSEN_SKIPS"]
+           "SKIPPED", "DetTuple", "FileResult", "Identity", "Problem", "CHOSEN_SKIPS", "add_hit"]
 
 #: How many example paths a report keeps per skip reason; counts are always exact.
 MAX_EXAMPLES = 20
@@ -23,14 +23,29 @@ DetTuple = tuple[str, str, str, "int | None", "str | None"]
 """(signature, type, severity, offset, archive member chain)"""
 Identity = tuple[int, int, int, int, int]
 """(device, inode, size, mtime_ns, ctime_ns) of a file"""
-Problem = tuple[str, str, str]
-"""(member chain, skip reason, detail) of a layer inside a file that was not opened; the chain is empty for the
-file itself"""
+
+
+class Problem(NamedTuple):
+    """A layer inside a file that was not opened. A plain tuple on the wire and in the verdict cache."""
+
+    where: str
+    """The member chain (``a.tar!b.zip!x``); empty for the file itself."""
+    reason: str
+    """A `SkipReason` value."""
+    detail: str
+
+
 FileResult = tuple[int, list[DetTuple], "str | None", str, int, "Identity | None", list[Problem]]
 """(CLEAN/DETECTED/SKIPPED, detections, skip reason, skip detail, bytes read, the file as opened, problems)
 
 A file is DETECTED when anything in it matched, whatever else it holds; otherwise SKIPPED when some layer was not
 opened (its first problem gives the reason), CLEAN when every layer the engine opened was matched to the end."""
+
+
+def add_hit(out: list[DetTuple], det: DetTuple) -> None:
+    """Add a hit unless the same signature already hit at the same member: a file's hits name each once."""
+    if not any(d[0] == det[0] and d[4] == det[4] for d in out):
+        out.append(det)
 
 
 class SkipReason(StrEnum):
@@ -163,7 +178,7 @@ class ScanReport:
         if len(examples) < MAX_EXAMPLES:
             examples.append(skip)
 
-    def add_partial(self, path: str, problems: list[tuple[str, str, str]]) -> None:
+    def add_partial(self, path: str, problems: list[Problem]) -> None:
         """A detected file some layers of which were not opened."""
         self.files_partial += 1
         first = problems[0][1]

@@ -25,7 +25,7 @@ from .limits import ArchiveLimits
 from .locations import own_folders, resolve_scope
 from .pool import WorkerDied, WorkerPool
 from .progress import PreWalk, Progress, ProgressCallback, TotalsEstimate
-from .results import CLEAN, SKIPPED, Detection, FileResult, ScanReport, Skip, SkipReason
+from .results import CLEAN, SKIPPED, Detection, FileResult, Problem, ScanReport, Skip, SkipReason
 from .signatures.signature_set import SignatureSet
 from .throttle import split_cpu_share
 from .walk import FileEntry, WalkOptions, walk
@@ -386,7 +386,7 @@ class _VerdictLedger:
                 if cached[0] != SKIPPED:  # a cached "not scanned" is not a scanned file's verdict
                     report.files_cached += 1
                 dets, reason, detail, *rest = json.loads(cached[1])
-                problems = [tuple(p) for p in rest[0]] if rest else []
+                problems = [Problem(*p) for p in rest[0]] if rest else []
                 self._verdict(item, cached[0], [tuple(d) for d in dets], reason, detail, item.size, problems,
                               store=False)
         report.files_cached += clean
@@ -404,7 +404,7 @@ class _VerdictLedger:
             self.on_skip(skip)
 
     def _verdict(self, item: FileEntry, status: int, dets: list[Any], reason: str | None, detail: str,
-                 nbytes: int, problems: list[Any], store: bool) -> None:
+                 nbytes: int, problems: list[Problem], store: bool) -> None:
         report = self.report
         self.files_done += 1
         if status == SKIPPED:
