@@ -19,7 +19,7 @@ from collections.abc import Callable
 from .clamd import Clamd, ClamdError, StreamTooLong
 from .decoders import claiming
 from .pe import PE_HEADER_SIZE, PeHeader, parse_pe
-from .results import DetTuple, Problem, Severity, SkipReason
+from .results import HitTuple, Problem, Severity, SkipReason
 
 __all__ = ["Read", "exotic", "clamd_only", "undecoded", "second_opinion"]
 
@@ -257,7 +257,7 @@ def second_opinion(
     problem: Problem | None,
     detected: bool,
     stream: Callable[[Clamd], list[str]],
-) -> tuple[list[DetTuple], Problem | None]:
+) -> tuple[list[HitTuple], Problem | None]:
     """Detections clamd adds, and the problem this adds to the file's (None: none), for a file fleetscan has
     matched; ``problem`` is the file's first problem so far.
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .walk import PathFilter, Target, WalkOptions
+from .walk import PathFilter, WalkOptions, WalkRoot
 
 __all__ = ["Progress", "PreWalk", "ProgressCallback", "TotalsEstimate"]
 
@@ -85,7 +85,7 @@ class PreWalk:
     estimated by the scanner from the files' mean size so far; both become exact when the walk ends.
     """
 
-    def __init__(self, targets: Iterable[Target], opts: WalkOptions) -> None:
+    def __init__(self, targets: Iterable[WalkRoot], opts: WalkOptions) -> None:
         self.files = 0
         self.done = False
         self._stop = False

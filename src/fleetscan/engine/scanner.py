@@ -25,7 +25,7 @@ from .limits import ArchiveLimits
 from .locations import own_folders, resolve_scope
 from .pool import WorkerDied, WorkerPool
 from .progress import PreWalk, Progress, ProgressCallback, TotalsEstimate
-from .results import CLEAN, SKIPPED, Detection, FileResult, Problem, ScanReport, Skip, SkipReason
+from .results import CLEAN, SKIPPED, FileResult, Hit, Problem, ScanReport, Skip, SkipReason
 from .signatures.signature_set import SignatureSet
 from .throttle import split_cpu_share
 from .walk import FileEntry, WalkOptions, walk
@@ -143,7 +143,7 @@ class Scanner:
         self,
         targets: Sequence[str] = (),
         on_progress: ProgressCallback | None = None,
-        on_detection: Callable[[Detection], None] | None = None,
+        on_detection: Callable[[Hit], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         resume: ScanReport | None = None,
         on_skip: Callable[[Skip], None] | None = None,
@@ -164,7 +164,7 @@ class _ScanRun:
         scanner: Scanner,
         targets: Sequence[str],
         on_progress: ProgressCallback | None,
-        on_detection: Callable[[Detection], None] | None,
+        on_detection: Callable[[Hit], None] | None,
         should_stop: Callable[[], bool] | None,
         resume: ScanReport | None,
         on_skip: Callable[[Skip], None] | None,
@@ -354,7 +354,7 @@ class _VerdictLedger:
     and records the new ones in the verdict cache."""
 
     def __init__(self, report: ScanReport, version: str, cache: VerdictCache,
-                 on_detection: Callable[[Detection], None] | None,
+                 on_detection: Callable[[Hit], None] | None,
                  on_skip: Callable[[Skip], None] | None = None, all_matches: bool = False) -> None:
         self.report = report
         self.all_matches = all_matches
@@ -425,7 +425,7 @@ class _VerdictLedger:
             if problems:
                 report.add_partial(item.display, problems)
             for sig, typ, sev, off, member in dets if self.all_matches else _one_result(dets):
-                det = Detection(item.display, sig, typ, sev, off, member, self.version)
+                det = Hit(item.display, sig, typ, sev, off, member, self.version)
                 report.detections.append(det)
                 if self.on_detection is not None:
                     self.on_detection(det)

@@ -32,7 +32,7 @@ from .exotic import second_opinion
 from .filetypes import HEAD_SIZE, classify
 from .limits import ArchiveLimitExceeded, ArchiveLimits, Budget
 from .pe import pe_sections
-from .results import CLEAN, DETECTED, SKIPPED, DetTuple, FileResult, Problem, Severity, SkipReason, add_hit
+from .results import CLEAN, DETECTED, SKIPPED, FileResult, HitTuple, Problem, Severity, SkipReason, add_hit
 from .signatures.clamav_match import MatchReader
 from .signatures.hashes import HashIndex
 from .signatures.ldb import matches_needed
@@ -40,7 +40,7 @@ from .signatures.signature_set import LogicalRule, PatternInfo, SignatureSet
 from .throttle import Throttle
 from .walk import open_path
 
-__all__ = ["WorkerConfig", "Matcher", "FileResult", "DetTuple", "init_worker", "scan_batch", "CLEAN", "DETECTED",
+__all__ = ["WorkerConfig", "Matcher", "FileResult", "HitTuple", "init_worker", "scan_batch", "CLEAN", "DETECTED",
            "SKIPPED"]
 
 #: Problems kept per file; the first one names the file's skip reason when nothing was detected.
@@ -112,7 +112,7 @@ class Matcher:
     # -- matching -------------------------------------------------------------------------------------------------
 
     def _hash_hits(self, source: bytes | int, size: int, head: bytes, member: str | None,
-                   out: list[DetTuple]) -> None:
+                   out: list[HitTuple]) -> None:
         """Whole-content and PE section hashes of a layer, in memory (``bytes``) or a file (its descriptor). Only
         sizes some signature has are hashed."""
         algos = self.cfg.hash_index.algos_for(size)
@@ -127,7 +127,7 @@ class Matcher:
                 fd = source
                 self._section_hits(lambda off, n: os.pread(fd, n, off), os.pread(fd, 65536, 0), size, member, out)
 
-    def _section_hits(self, read: Any, head: bytes, size: int, member: str | None, out: list[DetTuple]) -> None:
+    def _section_hits(self, read: Any, head: bytes, size: int, member: str | None, out: list[HitTuple]) -> None:
         index = self.cfg.section_index
         for off, n in pe_sections(head, size):
             algos = index.algos_for(n)
@@ -139,7 +139,7 @@ class Matcher:
             for name, typ in index.lookup(n, _digests(chunk, algos)):
                 add_hit(out, (name, typ, _HIGH, off, member))
 
-    def scan_bytes(self, data: bytes, member: str | None, out: list[DetTuple], *, hashes: bool = True) -> None:
+    def scan_bytes(self, data: bytes, member: str | None, out: list[HitTuple], *, hashes: bool = True) -> None:
         """Hash and match one in-memory buffer (an archive member), without recursion. `hashes=False` for a
         normalised copy of a text, which ClamAV matches with patterns only: its hash is nobody's file's."""
         if hashes:
@@ -147,7 +147,7 @@ class Matcher:
         self.reader.read(self.scanner.scan(data), len(data), member, out)
 
     def _second_opinion(self, fd: int, data: bytes | None, head: bytes, size: int, path: str,
-                        problems: list[Problem], out: list[DetTuple]) -> None:
+                        problems: list[Problem], out: list[HitTuple]) -> None:
         """Formats only libclamav opens go to clamd, or are reported as needing it (see exotic.py); a file whose own
         layers left a problem and nothing detected is shown to clamd too."""
         buf = data  # the whole file when it is in memory anyway
@@ -198,7 +198,7 @@ class Matcher:
             os.close(fd)
 
     def _scan_fd(self, fd: int, path: str, st: os.stat_result
-                 ) -> tuple[int, list[DetTuple], str | None, str, int, list[Problem]]:
+                 ) -> tuple[int, list[HitTuple], str | None, str, int, list[Problem]]:
         if not stat.S_ISREG(st.st_mode):
             return SKIPPED, [], SkipReason.SPECIAL_FILE, "not a regular file when opened", 0, []
         size = st.st_size
@@ -209,7 +209,7 @@ class Matcher:
             cls = classify(head, path)
             if cls not in self.classes:
                 return SKIPPED, [], SkipReason.EXCLUDED, f"file type {cls.name.lower()}", 0, []
-        out: list[DetTuple] = []
+        out: list[HitTuple] = []
         if data is not None and len(data) != size:
             data = None  # the file is changing under us: read it whole below, or let yara-x read it
         if data is None and size <= IN_MEMORY_MAX and self.cfg.hash_index.algos_for(size):
@@ -259,7 +259,7 @@ class _Layers:
 
     __slots__ = ("matcher", "budget", "out", "problems")
 
-    def __init__(self, matcher: Matcher, budget: Budget, out: list[DetTuple], problems: list[Problem]) -> None:
+    def __init__(self, matcher: Matcher, budget: Budget, out: list[HitTuple], problems: list[Problem]) -> None:
         self.matcher = matcher
         self.budget = budget
         self.out = out

@@ -12,7 +12,7 @@ from .load import load_signatures
 from .model import BodyPattern, HashSig, UnsupportedReport
 from .ndb import Untranslatable, clamav_hex_to_yara, parse_ndb_line
 from .signature_set import MatchTables, SignatureSet
-from .sources import DamagedSignatures, SignatureError, sources_stamp
+from .sources import DamagedSignatures, SignatureSourceError, sources_stamp
 
 __all__ = [
     "EICAR",
@@ -22,10 +22,10 @@ __all__ = [
     "HashIndex",
     "HashSig",
     "MatchTables",
-    "SignatureError",
     "SignatureSet",
-    "Untranslatable",
+    "SignatureSourceError",
     "UnsupportedReport",
+    "Untranslatable",
     "clamav_hex_to_yara",
     "load_signatures",
     "parse_ndb_line",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..results import DetTuple, Severity, add_hit
+from ..results import HitTuple, Severity, add_hit
 from .compile import BODY_NAMESPACE, LOGICAL_NAMESPACE
 from .eicar import EICAR_NAME, EICAR_NAMESPACE
 from .ldb import evaluate, holds_unmatched
@@ -69,7 +69,7 @@ class MatchReader:
         #: Logical signatures that hold with no subsignature matched: evaluated on every file of their type.
         self.always = [k for k, (_, _, _, expr) in enumerate(logical) if holds_unmatched(expr)]
 
-    def read(self, res: Any, size: int, member: str | None, out: list[DetTuple]) -> None:
+    def read(self, res: Any, size: int, member: str | None, out: list[HitTuple]) -> None:
         """Add the hits of one yara-x scan result (of a layer ``size`` bytes long, at ``member``) to ``out``."""
         hits: Subsigs = {}
         types = {0}  # target types this file is, as far as logical signatures that need no match ask
@@ -88,7 +88,7 @@ class MatchReader:
         if hits or self.always:
             self._logical(hits, types, size, member, out)
 
-    def _body(self, rule: Any, res: Any, size: int, member: str | None, hits: Subsigs, out: list[DetTuple]) -> None:
+    def _body(self, rule: Any, res: Any, size: int, member: str | None, hits: Subsigs, out: list[HitTuple]) -> None:
         """A rule of packed ClamAV patterns: each pattern that matched where its offset allows."""
         ep: int | None = None
         ep_loaded = False
@@ -108,7 +108,7 @@ class MatchReader:
             elif off is not None:
                 add_hit(out, (name, "body-pattern", _HIGH, off, member))
 
-    def _logical(self, hits: Subsigs, types: set[int], size: int, member: str | None, out: list[DetTuple]) -> None:
+    def _logical(self, hits: Subsigs, types: set[int], size: int, member: str | None, out: list[HitTuple]) -> None:
         """Evaluate the logical signatures some subsignature of which matched (their patterns' rules already
         checked the file type), and those that hold with none, on files of their type."""
         for k in sorted(hits.keys() | set(self.always)):

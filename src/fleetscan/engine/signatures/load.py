@@ -9,7 +9,7 @@ from pathlib import Path
 from .compile import build_set
 from .set_cache import cached_version, load_cached, remember, store
 from .signature_set import SignatureSet
-from .sources import DamagedSignatures, SignatureError, Source, read_sources, sources_stamp, sources_version
+from .sources import DamagedSignatures, SignatureSourceError, Source, read_sources, sources_stamp, sources_version
 
 __all__ = ["load_signatures"]
 
@@ -45,7 +45,7 @@ def load_signatures(
         def rebuild() -> SignatureSet:
             again = read_sources(paths)
             if sources_version(again) != expected:
-                raise SignatureError("the signature sources changed during the scan")
+                raise SignatureSourceError("the signature sources changed during the scan")
             return build_set(again, expected)
 
         sigset = load_cached(cdir / f"set-{version}", version, rebuild)

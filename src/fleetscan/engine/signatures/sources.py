@@ -15,18 +15,18 @@ from .hashes import HASH_LIST_SUFFIXES, parse_hash_list
 from .model import SignatureParts
 from .yara import YARA_SUFFIXES
 
-__all__ = ["SignatureError", "DamagedSignatures", "Source", "FORMAT_VERSION", "read_sources", "parse_sources",
+__all__ = ["SignatureSourceError", "DamagedSignatures", "Source", "FORMAT_VERSION", "read_sources", "parse_sources",
            "read_parts", "sources_stamp", "sources_version"]
 
 #: Bumped when translation or grouping changes, so that caches keyed by the version are invalidated.
 FORMAT_VERSION = "fleetscan-sig-4"
 
 
-class SignatureError(Exception):
+class SignatureSourceError(Exception):
     """A signature path does not exist or cannot be read, or a source is damaged (and that was not accepted)."""
 
 
-class DamagedSignatures(SignatureError):
+class DamagedSignatures(SignatureSourceError):
     """Sources that cannot be used, whole or in part: what ``ignore_bad`` would accept, unlike a missing path."""
 
     def __init__(self, damaged: dict[str, str], shown: int = 5) -> None:
@@ -81,7 +81,7 @@ def _iter_files(path: Path) -> Iterable[tuple[Path, bool]]:
     elif path.exists():
         yield path, True
     else:
-        raise SignatureError(f"signature path not found: {path}")
+        raise SignatureSourceError(f"signature path not found: {path}")
 
 
 def sources_stamp(paths: Sequence[str | os.PathLike[str]]) -> str:
@@ -97,7 +97,7 @@ def sources_stamp(paths: Sequence[str | os.PathLike[str]]) -> str:
             try:
                 st = f.stat()
             except OSError as exc:
-                raise SignatureError(f"cannot read {f}: {exc}") from exc
+                raise SignatureSourceError(f"cannot read {f}: {exc}") from exc
             h.update(f"{f}\0{explicit}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_dev}\0"
                      f"{st.st_ino}\n".encode())
     return h.hexdigest()[:16]
@@ -114,7 +114,7 @@ def read_sources(paths: Sequence[str | os.PathLike[str]]) -> list[Source]:
             try:
                 out.append((str(f), f.read_bytes(), explicit))
             except OSError as exc:
-                raise SignatureError(f"cannot read {f}: {exc}") from exc
+                raise SignatureSourceError(f"cannot read {f}: {exc}") from exc
     return out
 
 
