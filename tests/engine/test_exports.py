@@ -7,6 +7,6 @@ def test_public_surface() -> None:
     assert sorted(engine.__all__) == sorted(set(engine.__all__))
     for name in engine.__all__:
         assert getattr(engine, name) is not None
-    for name in ("load_signatures", "Scanner", "ScanOptions", "ScanReport", "Detection", "Skip", "SkipReason",
+    for name in ("load_signatures", "Scanner", "ScanOptions", "ScanReport", "Hit", "Skip", "SkipReason",
                  "Progress", "SignatureSet", "ArchiveLimits"):
         assert name in engine.__all__

@@ -98,7 +98,7 @@ def test_rescan_uses_the_cache_and_notices_changes(
 def test_a_verdict_is_cached_only_for_the_file_the_walk_saw(tmp_path: Path) -> None:
     from fleetscan.engine.cache import VerdictCache
     from fleetscan.engine.results import CLEAN
-    from fleetscan.engine.scanner import _State, _Unit
+    from fleetscan.engine.scanner import _Unit, _VerdictLedger
     from fleetscan.engine.walk import FileEntry
     from fleetscan.engine.workers import Matcher, WorkerConfig
 
@@ -112,7 +112,7 @@ def test_a_verdict_is_cached_only_for_the_file_the_walk_saw(tmp_path: Path) -> N
     for result, kept in ((swapped, False), (as_opened, True)):
         cache = VerdictCache(tmp_path / f"c{kept}.sqlite", "k")
         report = ScanReport()
-        _State(report, "v", cache, None).apply(_Unit([(entry, None)], 1, results=[result]))
+        _VerdictLedger(report, "v", cache, None).apply(_Unit([(entry, None)], 1, results=[result]))
         assert report.files_clean == 1  # the verdict counts either way; only caching it depends on the match
         found_again = cache.get(entry.dev, entry.ino, entry.size, entry.mtime_ns, entry.ctime_ns)
         assert (found_again is not None) is kept

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from fleetscan.engine import SkipReason
 from fleetscan.engine.results import Skip
-from fleetscan.engine.walk import FileEntry, Target, WalkOptions, path_key, walk
+from fleetscan.engine.walk import FileEntry, WalkOptions, WalkRoot, path_key, walk
 
 from .conftest import as_nobody, write
 
@@ -16,7 +16,7 @@ def _tree(root: Path) -> None:
 
 
 def _items(root: Path, **kw: object) -> list[FileEntry | Skip]:
-    return list(walk([Target(str(root), str(root))], WalkOptions(**kw)))  # type: ignore[arg-type]
+    return list(walk([WalkRoot(str(root), str(root))], WalkOptions(**kw)))  # type: ignore[arg-type]
 
 
 def _paths(items: list[FileEntry | Skip]) -> list[str]:
@@ -35,10 +35,10 @@ def test_display_paths_do_not_depend_on_how_the_target_is_spelled(tmp_path: Path
     _tree(tmp_path)
     plain = _items(tmp_path)
     for spelled in (f"{tmp_path}/", f"{tmp_path}//"):
-        items = list(walk([Target(spelled, str(tmp_path))]))
+        items = list(walk([WalkRoot(spelled, str(tmp_path))]))
         assert _paths(items) == _paths(plain)
         assert all(isinstance(i, FileEntry) and os.path.samefile(i.path, i.display) for i in items)
-    mounted = list(walk([Target(str(tmp_path), "/")]))  # a mounted root, reported as seen inside it
+    mounted = list(walk([WalkRoot(str(tmp_path), "/")]))  # a mounted root, reported as seen inside it
     assert _paths(mounted) == ["/a/sub/deep/w", "/a/x", "/a/y", "/a-b/z", "/b", "/c.log"]
     assert [i.path for i in mounted if isinstance(i, FileEntry)][0] == f"{tmp_path}/a/sub/deep/w"
 

@@ -13,12 +13,14 @@ import pwd
 import stat
 from typing import Any
 
+from ..engine.results import Severity
 from ..engine.walk import open_path
 from . import paths
 
 INT64_MAX = 2**63 - 1
 _OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-SEVERITIES = {"low": "Low", "medium": "Medium", "high": "High", "critical": "Critical"}
+#: The protocol's word for each engine severity ("high" -> "High", as the server's `core.models.Severity`).
+SEVERITIES = {level.value: level.value.capitalize() for level in Severity}
 
 
 def _owner(uid: int) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..engine import SignatureError, SignatureSet, load_signatures, sources_stamp
+from ..engine import SignatureSet, SignatureSourceError, load_signatures, sources_stamp
 from . import paths
 from .actions import Actions, Whitelist
 from .client import AgentClient, ProtocolError
@@ -182,7 +182,7 @@ class Agent:
         """The set for the next scan: loaded again when a source changed on disk (freshclam replaced a database),
         which costs a ``stat`` of each source per scan. Compiled rules are cached in the state folder.
 
-        A first load that fails (a source missing or damaged) raises :class:`SignatureError`, which fails the
+        A first load that fails (a source missing or damaged) raises :class:`SignatureSourceError`, which fails the
         subtask with its reason; a reload that fails keeps the last good set (freshclam may be mid-update)."""
         paths, cache_dir = self.settings.signatures, self.state.root / "signatures"
         if self._sigset is None:
@@ -192,7 +192,7 @@ class Agent:
             if sources_stamp(paths) != self._sigset.stamp:
                 self._sigset = load_signatures(paths, cache_dir=cache_dir)
                 log.info("signatures reloaded", extra={"fields": {"version": self._sigset.version}})
-        except SignatureError as exc:  # e.g. caught in the middle of an update: the next scan tries again
+        except SignatureSourceError as exc:  # e.g. caught in the middle of an update: the next scan tries again
             log.warning("signatures not reloaded", extra={"fields": {"error": str(exc)}})
         return self._sigset
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine import Detection, Progress, Scanner, ScanOptions, ScanReport, SignatureError, SignatureSet, Skip
+from ..engine import Hit, Progress, Scanner, ScanOptions, ScanReport, SignatureSet, SignatureSourceError, Skip
 from . import paths
 from .findings import finding
 
@@ -54,7 +54,7 @@ class ScanSnapshot:
             files_clean=self.files_scanned - detected_files,
             files_detected=detected_files,
             bytes_scanned=self.bytes_scanned,
-            detections=[Detection.from_dict(d) for d in self.detections],
+            detections=[Hit.from_dict(d) for d in self.detections],
             skipped=self._resumed_skips(),
             checkpoint=self.checkpoint,
         )
@@ -107,7 +107,7 @@ class ScanJob:
             batch_bytes=4 << 20,
         )
 
-    def _finding(self, det: Detection) -> dict[str, Any]:
+    def _finding(self, det: Hit) -> dict[str, Any]:
         real = os.path.join(self.root, det.path.lstrip("/")) if self.root else det.path
         shown = f"{det.path}!{det.member}" if det.member else det.path
         return finding(real, shown, det.signature, det.sig_type, det.severity, det.offset)
@@ -126,7 +126,7 @@ class ScanJob:
         examples = {k: list(v) for k, v in snap.skip_examples.items()}
         last_tick = [0.0]
 
-        def on_detection(det: Detection) -> None:
+        def on_detection(det: Hit) -> None:
             found_detections.append(det.to_dict())
             found_findings.append(self._finding(det))
 
@@ -148,7 +148,7 @@ class ScanJob:
             # In the job, so that signatures that cannot be used fail this subtask with their reason, rather
             # than the scan running without them (or not at all, unreported).
             sigset = self.signatures()
-        except SignatureError as exc:
+        except SignatureSourceError as exc:
             return Outcome(self.snapshot or ScanSnapshot(), f"signatures: {exc}"[:512])
         scanner = Scanner(sigset, self.options)
         targets = list(self.item.get("scan_paths") or ()) if self.options.scan_type == "custom" else []

@@ -19,13 +19,13 @@ import click
 
 from fleetscan.engine import (
     ArchiveLimits,
-    Detection,
+    Hit,
     Progress,
     Scanner,
     ScanOptions,
     ScanReport,
-    SignatureError,
     SignatureSet,
+    SignatureSourceError,
     SkipReason,
     load_signatures,
 )
@@ -125,7 +125,7 @@ def _missing_targets(paths: tuple[str, ...], root: str | None) -> list[str]:
     return out
 
 
-def _detection_line(d: Detection) -> str:
+def _detection_line(d: Hit) -> str:
     where = f"{d.path}!{d.member}" if d.member else d.path
     return f"{where}: {d.signature} FOUND"
 
@@ -285,7 +285,7 @@ def scan(
         sigset = load_signatures(
             list(signatures), cache_dir=cdir / "rules" if cache else None, ignore_bad=ignore_bad_signatures
         )
-    except SignatureError as exc:
+    except SignatureSourceError as exc:
         hint = " (--ignore-bad-signatures scans with what can be used)" if isinstance(exc, DamagedSignatures) else ""
         click.echo(f"ERROR: {exc}{hint}", err=True)
         sys.exit(2)
@@ -404,7 +404,7 @@ def _run_with_bar(scanner: Scanner, paths: list[str]) -> ScanReport:
         TextColumn("{task.fields[line]}", markup=False, table_column=Column(no_wrap=True, overflow="crop")),
     )
     live_lines = sys.stdout.isatty()
-    found: list[Detection] = []
+    found: list[Hit] = []
     with Bar(*columns, console=console, transient=True, redirect_stdout=False, redirect_stderr=False) as bar:
         task = bar.add_task("scan", total=None, line="")
 
@@ -414,7 +414,7 @@ def _run_with_bar(scanner: Scanner, paths: list[str]) -> ScanReport:
             line = _progress_text(p, console.width - _BAR_WIDTH - 2)
             bar.update(task, total=max(1, p.bytes_total), completed=p.bytes_done, line=line)
 
-        def on_detection(d: Detection) -> None:
+        def on_detection(d: Hit) -> None:
             if live_lines:
                 bar.console.print(_detection_line(d), markup=False, highlight=False)
             else:

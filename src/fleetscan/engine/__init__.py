@@ -12,13 +12,13 @@ from .filetypes import FileClass, classify
 from .limits import ArchiveLimits
 from .locations import QUICK_LOCATIONS, ScanScope, resolve_scope
 from .progress import Progress, ProgressCallback
-from .results import Detection, ScanReport, Severity, Skip, SkipReason
+from .results import Hit, ScanReport, Severity, Skip, SkipReason
 from .scanner import DEFAULT_MAX_FILE_SIZE, Scanner, ScanOptions
 from .signatures import (
     EICAR,
     EICAR_NAME,
-    SignatureError,
     SignatureSet,
+    SignatureSourceError,
     UnsupportedReport,
     load_signatures,
     sources_stamp,
@@ -30,8 +30,8 @@ __all__ = [
     "EICAR_NAME",
     "QUICK_LOCATIONS",
     "ArchiveLimits",
-    "Detection",
     "FileClass",
+    "Hit",
     "Progress",
     "ProgressCallback",
     "ScanOptions",
@@ -39,8 +39,8 @@ __all__ = [
     "ScanScope",
     "Scanner",
     "Severity",
-    "SignatureError",
     "SignatureSet",
+    "SignatureSourceError",
     "Skip",
     "SkipReason",
     "UnsupportedReport",

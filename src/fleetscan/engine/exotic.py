@@ -19,7 +19,7 @@ from collections.abc import Callable
 from .clamd import Clamd, ClamdError, StreamTooLong
 from .decoders import claiming
 from .pe import PE_HEADER_SIZE, PeHeader, parse_pe
-from .results import DetTuple, SkipReason
+from .results import HitTuple, Problem, Severity, SkipReason
 
 __all__ = ["Read", "exotic", "clamd_only", "undecoded", "second_opinion"]
 
@@ -27,6 +27,7 @@ Read = Callable[[int, int], bytes]
 """``read(offset, length)``: bytes of the file (fewer at its end)."""
 
 _WINDOW = 4096
+_HIGH = Severity.HIGH.value
 
 # -- PE packers, as libclamav's pe.c recognises them ---------------------------------------------------------------
 
@@ -253,27 +254,30 @@ def second_opinion(
     size: int,
     name: str,
     data: bytes | None,
-    problem: str | None,
+    problem: Problem | None,
     detected: bool,
     stream: Callable[[Clamd], list[str]],
-) -> tuple[list[DetTuple], str | None]:
-    """Detections clamd adds and the problem (``reason:detail``) left, for a file fleetscan has matched.
+) -> tuple[list[HitTuple], Problem | None]:
+    """Detections clamd adds, and the problem this adds to the file's (None: none), for a file fleetscan has
+    matched; ``problem`` is the file's first problem so far.
 
     An exotic file goes to clamd, whose ``OK`` makes it clean; without clamd it is not scanned (`NEEDS_CLAMD`). A
     file whose own pass left a problem (an unreadable archive, a limit) is also shown to clamd while nothing was
     detected in it: a detection there is reported, an ``OK`` leaves the problem standing, as clamd may have skipped
-    the same content.
+    the same content. A file that already has a problem gets no second one from here.
     """
     kind = exotic(head, read, size, name, data)
-    if kind is None and (problem is None or detected or problem.startswith(SkipReason.ENCRYPTED)):
-        return [], problem
+    if kind is None and (problem is None or detected or problem.reason == SkipReason.ENCRYPTED):
+        return [], None
     if clamd is None:
-        return [], problem or (f"{SkipReason.NEEDS_CLAMD}:{kind}: needs the clamd backend" if kind else None)
+        if problem is None and kind:
+            return [], Problem("", SkipReason.NEEDS_CLAMD.value, f"{kind}: needs the clamd backend")
+        return [], None
     what = f"{kind}: " if kind else ""
     try:
         names = stream(clamd)
     except StreamTooLong as exc:
-        return [], problem or f"{SkipReason.TOO_LARGE}:{what}{exc}"
+        return [], None if problem else Problem("", SkipReason.TOO_LARGE.value, f"{what}{exc}")
     except ClamdError as exc:
-        return [], problem or f"{SkipReason.READ_ERROR}:{what}{exc}"
-    return [(n, "clamav", "high", None, None) for n in names], problem
+        return [], None if problem else Problem("", SkipReason.READ_ERROR.value, f"{what}{exc}")
+    return [(n, "clamav", _HIGH, None, None) for n in names], None

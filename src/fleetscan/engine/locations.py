@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .walk import Target
+from .walk import WalkRoot
 
 __all__ = ["QUICK_LOCATIONS", "PSEUDO_FS", "NETWORK_FS", "ScanScope", "resolve_scope", "read_mounts", "own_folders",
            "PACKAGE_FOLDER"]
@@ -58,7 +58,7 @@ PACKAGE_FOLDER = str(Path(__file__).resolve().parents[1])
 
 @dataclass(frozen=True)
 class ScanScope:
-    targets: list[Target]
+    targets: list[WalkRoot]
     pruned: dict[str, str] = field(default_factory=dict)
     one_filesystem: bool = True
 
@@ -127,7 +127,7 @@ def resolve_scope(scan_type: str, paths: Sequence[str] = (), root: str | None = 
             display = os.path.normpath(p if root is not None else os.path.abspath(p))
             if root is not None and not display.startswith("/"):
                 display = "/" + display
-            targets.append(Target(_real(root, display), display))
+            targets.append(WalkRoot(_real(root, display), display))
         return ScanScope(targets)
     if scan_type == "quick":
         seen: set[str] = set()
@@ -140,7 +140,7 @@ def resolve_scope(scan_type: str, paths: Sequence[str] = (), root: str | None = 
             if any(found.startswith(s.rstrip("/") + "/") for s in seen):
                 continue
             seen.add(found)
-            targets.append(Target(_real(root, found), found))
+            targets.append(WalkRoot(_real(root, found), found))
         return ScanScope(targets)
     if scan_type == "full":
         pruned = {p: "pseudo filesystem (never scanned)" for p in FULL_SCAN_PRUNED}
@@ -150,5 +150,5 @@ def resolve_scope(scan_type: str, paths: Sequence[str] = (), root: str | None = 
                     pruned.setdefault(mnt, f"pseudo filesystem {fstype}")
                 elif fstype in NETWORK_FS:
                     pruned.setdefault(mnt, f"network filesystem {fstype}")
-        return ScanScope([Target(_real(root, "/"), "/")], pruned=pruned, one_filesystem=False)
+        return ScanScope([WalkRoot(_real(root, "/"), "/")], pruned=pruned, one_filesystem=False)
     raise ValueError(f"unknown scan type {scan_type!r} (quick, full or custom)")

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .walk import PathFilter, Target, WalkOptions
+from .walk import PathFilter, WalkOptions, WalkRoot
 
-__all__ = ["Progress", "PreWalk", "ProgressCallback"]
+__all__ = ["Progress", "PreWalk", "ProgressCallback", "TotalsEstimate"]
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class PreWalk:
     estimated by the scanner from the files' mean size so far; both become exact when the walk ends.
     """
 
-    def __init__(self, targets: Iterable[Target], opts: WalkOptions) -> None:
+    def __init__(self, targets: Iterable[WalkRoot], opts: WalkOptions) -> None:
         self.files = 0
         self.done = False
         self._stop = False
@@ -129,3 +129,38 @@ class PreWalk:
             if n % 64 == 0:
                 time.sleep(0)  # let the scanning thread have the GIL
         self.done = not self._stop
+
+
+class TotalsEstimate:
+    """The totals a progress line shows: estimated while the walk runs, exact once it has ended.
+
+    While walking, the file total is the pre-walk's count and the byte total extrapolates the mean size of the files
+    walked so far to the files still ahead; without a pre-walk (a rescan), the previous scan of the same scope gives
+    both. Neither is ever less than what was walked. A resumed scan's counts include what its report had done.
+    The scanner writes ``walked_files`` and ``walked_bytes`` as it walks.
+    """
+
+    def __init__(self, files_before: int, bytes_before: int, prewalk: PreWalk | None,
+                 prior: tuple[int, int] | None) -> None:
+        self.files_before = files_before
+        self.bytes_before = bytes_before
+        self.prewalk = prewalk
+        self.prior = prior
+        self.walked_files = 0
+        self.walked_bytes = 0
+
+    def so_far(self) -> tuple[int, int]:
+        """Files and bytes walked, with those of the resumed report: the exact totals once the walk has ended."""
+        return self.files_before + self.walked_files, self.bytes_before + self.walked_bytes
+
+    def estimate(self, walk_done: bool) -> tuple[int, int]:
+        files, nbytes = self.so_far()
+        if walk_done:
+            return files, nbytes
+        if self.prewalk is not None:
+            mean = self.walked_bytes / self.walked_files if self.walked_files else 0.0
+            est_files = self.prewalk.files
+            est_bytes = nbytes + int(max(0, est_files - files) * mean)
+        else:
+            est_files, est_bytes = self.prior or (0, 0)
+        return max(est_files, files), max(est_bytes, nbytes)

@@ -9,28 +9,43 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["Detection", "ScanReport", "Skip", "SkipReason", "Severity", "MAX_EXAMPLES", "CLEAN", "DETECTED",
-           "SKIPPED", "DetTuple", "FileResult", "Identity", "Problem", "CHOSEN_SKIPS"]
+__all__ = ["Hit", "ScanReport", "Skip", "SkipReason", "Severity", "MAX_EXAMPLES", "CLEAN", "DETECTED",
+           "SKIPPED", "HitTuple", "FileResult", "Identity", "Problem", "CHOSEN_SKIPS", "add_hit"]
 
 #: How many example paths a report keeps per skip reason; counts are always exact.
 MAX_EXAMPLES = 20
 
 #: A file's verdict as a worker process returns it and the verdict cache stores it.
 CLEAN, DETECTED, SKIPPED = 0, 1, 2
-DetTuple = tuple[str, str, str, "int | None", "str | None"]
+HitTuple = tuple[str, str, str, "int | None", "str | None"]
 """(signature, type, severity, offset, archive member chain)"""
 Identity = tuple[int, int, int, int, int]
 """(device, inode, size, mtime_ns, ctime_ns) of a file"""
-Problem = tuple[str, str, str]
-"""(member chain, skip reason, detail) of a layer inside a file that was not opened; the chain is empty for the
-file itself"""
-FileResult = tuple[int, list[DetTuple], "str | None", str, int, "Identity | None", list[Problem]]
+
+
+class Problem(NamedTuple):
+    """A layer inside a file that was not opened. A plain tuple on the wire and in the verdict cache."""
+
+    where: str
+    """The member chain (``a.tar!b.zip!x``); empty for the file itself."""
+    reason: str
+    """A `SkipReason` value."""
+    detail: str
+
+
+FileResult = tuple[int, list[HitTuple], "str | None", str, int, "Identity | None", list[Problem]]
 """(CLEAN/DETECTED/SKIPPED, detections, skip reason, skip detail, bytes read, the file as opened, problems)
 
 A file is DETECTED when anything in it matched, whatever else it holds; otherwise SKIPPED when some layer was not
 opened (its first problem gives the reason), CLEAN when every layer the engine opened was matched to the end."""
+
+
+def add_hit(out: list[HitTuple], det: HitTuple) -> None:
+    """Add a hit unless the same signature already hit at the same member: a file's hits name each once."""
+    if not any(d[0] == det[0] and d[4] == det[4] for d in out):
+        out.append(det)
 
 
 class SkipReason(StrEnum):
@@ -60,7 +75,9 @@ a socket, a device): these never make `fleetscan scan` exit 2."""
 
 
 class Severity(StrEnum):
-    """The four levels HSS uses; Alibaba's three map onto low/medium/high."""
+    """A signature's severity as the engine reports it, in lower case (``Hit.severity`` holds its value). The
+    server's `core.models.Severity` is the stored one ("Low"...); the agent maps one onto the other. The four
+    levels HSS uses; Alibaba's three map onto low/medium/high."""
 
     LOW = "low"
     MEDIUM = "medium"
@@ -69,8 +86,9 @@ class Severity(StrEnum):
 
 
 @dataclass(frozen=True)
-class Detection:
-    """One signature hit. ``member`` is the chain of archive members (``a.zip!b.tar!x.exe``) when inside one."""
+class Hit:
+    """One signature hit in a scanned file, as the engine reports it (the server stores it as a
+    `core.models.Detection`). ``member`` is the chain of archive members (``a.zip!b.tar!x.exe``) when inside one."""
 
     path: str
     signature: str
@@ -84,7 +102,7 @@ class Detection:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Detection:
+    def from_dict(cls, data: dict[str, Any]) -> Hit:
         return cls(**data)
 
 
@@ -120,7 +138,7 @@ class ScanReport:
     files_detected: int = 0
     files_cached: int = 0
     bytes_scanned: int = 0
-    detections: list[Detection] = field(default_factory=list)
+    detections: list[Hit] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     skip_examples: dict[str, list[Skip]] = field(default_factory=dict)
     files_partial: int = 0
@@ -163,7 +181,7 @@ class ScanReport:
         if len(examples) < MAX_EXAMPLES:
             examples.append(skip)
 
-    def add_partial(self, path: str, problems: list[tuple[str, str, str]]) -> None:
+    def add_partial(self, path: str, problems: list[Problem]) -> None:
         """A detected file some layers of which were not opened."""
         self.files_partial += 1
         first = problems[0][1]
@@ -217,7 +235,7 @@ class ScanReport:
             files_detected=int(data.get("files_detected", 0)),
             files_cached=int(data.get("files_cached", 0)),
             bytes_scanned=int(data.get("bytes_scanned", 0)),
-            detections=[Detection.from_dict(d) for d in data.get("detections", [])],
+            detections=[Hit.from_dict(d) for d in data.get("detections", [])],
             skipped=dict(data.get("skipped", {})),
             skip_examples={k: [Skip.from_dict(s) for s in v] for k, v in data.get("skip_examples", {}).items()},
             files_partial=int(data.get("files_partial", 0)),

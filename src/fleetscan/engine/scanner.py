@@ -24,9 +24,9 @@ from .filetypes import parse_classes
 from .limits import ArchiveLimits
 from .locations import own_folders, resolve_scope
 from .pool import WorkerDied, WorkerPool
-from .progress import PreWalk, Progress, ProgressCallback
-from .results import CLEAN, SKIPPED, Detection, FileResult, ScanReport, Skip, SkipReason
-from .signatures.sigset import SignatureSet
+from .progress import PreWalk, Progress, ProgressCallback, TotalsEstimate
+from .results import CLEAN, SKIPPED, FileResult, Hit, Problem, ScanReport, Skip, SkipReason
+from .signatures.signature_set import SignatureSet
 from .throttle import split_cpu_share
 from .walk import FileEntry, WalkOptions, walk
 
@@ -143,7 +143,7 @@ class Scanner:
         self,
         targets: Sequence[str] = (),
         on_progress: ProgressCallback | None = None,
-        on_detection: Callable[[Detection], None] | None = None,
+        on_detection: Callable[[Hit], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         resume: ScanReport | None = None,
         on_skip: Callable[[Skip], None] | None = None,
@@ -152,191 +152,209 @@ class Scanner:
 
         ``on_detection`` and ``on_skip`` are called in walk order, as the report counts them.
         """
-        o = self.options
-        scope = resolve_scope(o.scan_type, targets, o.root)
-        report = ScanReport.from_dict(resume.to_dict()) if resume is not None else ScanReport()
+        return _ScanRun(self, targets, on_progress, on_detection, should_stop, resume, on_skip).run()
+
+
+class _ScanRun:
+    """One call of :meth:`Scanner.run`: walk and batch, dispatch batches to the workers, drain their verdicts in
+    walk order into the ledger, report progress; then release the workers and the cache whatever happened."""
+
+    def __init__(
+        self,
+        scanner: Scanner,
+        targets: Sequence[str],
+        on_progress: ProgressCallback | None,
+        on_detection: Callable[[Hit], None] | None,
+        should_stop: Callable[[], bool] | None,
+        resume: ScanReport | None,
+        on_skip: Callable[[Skip], None] | None,
+    ) -> None:
+        self.scanner = scanner
+        self.on_progress = on_progress
+        self.should_stop = should_stop
+        o = self.options = scanner.options
+        sigset = scanner.sigset
+        self.scope = resolve_scope(o.scan_type, targets, o.root)
+        report = self.report = ScanReport.from_dict(resume.to_dict()) if resume is not None else ScanReport()
         report.stopped = False
-        report.signature_version = self.sigset.version
-        report.signature_counts = dict(self.sigset.counts)
-        report.unsupported_signatures = dict(self.sigset.unsupported.counts)
+        report.signature_version = sigset.version
+        report.signature_counts = dict(sigset.counts)
+        report.unsupported_signatures = dict(sigset.unsupported.counts)
         report.scan_type = o.scan_type
-        report.targets = [t.display for t in scope.targets]
+        report.targets = [t.display for t in self.scope.targets]
         report.root = o.root
-        t0 = time.monotonic()
-        elapsed_before = report.duration if resume is not None else 0.0
+        self.t0 = time.monotonic()
+        self.elapsed_before = report.duration if resume is not None else 0.0
         if resume is None or not report.started_at:
             report.started_at = time.time()
-        wopts = WalkOptions(
+        self.walk_options = WalkOptions(
             exclude=tuple(o.exclude),
             include=tuple(o.include),
             max_file_size=o.max_file_size,
-            one_filesystem=o.one_filesystem and scope.one_filesystem,
+            one_filesystem=o.one_filesystem and self.scope.one_filesystem,
             # Inside a mounted root, absolute links would resolve on the host: never follow them there.
             follow_symlinks=o.follow_symlinks and o.root is None,
-            pruned=scope.pruned,
+            pruned=self.scope.pruned,
             resume_after=resume.checkpoint if resume is not None else o.resume_after,
-            own=own_folders([self.sigset.cache_dir, *o.own_folders]),
+            own=own_folders([sigset.cache_dir, *o.own_folders]),
         )
-        cache = VerdictCache(o.cache_path, f"{self.sigset.version}-{o.digest()}")
-        scope_key = self._scope_key(report.targets)
-        prior_totals = cache.totals(scope_key) if wopts.resume_after is None else None
-        prewalk: PreWalk | None = None
+        self.cache = VerdictCache(o.cache_path, f"{sigset.version}-{o.digest()}")
+        self.scope_key = scanner._scope_key(report.targets)
+        prior_totals = self.cache.totals(self.scope_key) if self.walk_options.resume_after is None else None
+        self.prewalk: PreWalk | None = None
         if o.prewalk and prior_totals is None:
-            prewalk = PreWalk(scope.targets, dataclasses.replace(wopts, resume_after=None))
+            self.prewalk = PreWalk(self.scope.targets, dataclasses.replace(self.walk_options, resume_after=None))
+        self.ledger = _VerdictLedger(report, sigset.version, self.cache, on_detection, on_skip, o.all_matches)
+        self.totals = TotalsEstimate(self.ledger.files_before, self.ledger.bytes_before, self.prewalk, prior_totals)
+        self.n_workers, self.per_worker_cpu = split_cpu_share(o.cpu_share, os.cpu_count() or 1, o.workers)
+        self.pool: WorkerPool | None = None
+        self.matcher: Matcher | None = None
+        self.units: deque[_Unit] = deque()
+        self.last_progress = 0.0
+        self.current: str | None = None
+        self.walk_done = False
 
-        n_workers, per_worker_cpu = split_cpu_share(o.cpu_share, os.cpu_count() or 1, o.workers)
-        inline = o.workers == 0
-        pool: WorkerPool | None = None
-        matcher: Matcher | None = None
-
-        state = _State(report, self.sigset.version, cache, on_detection, on_skip, o.all_matches)
-        walked_files = walked_bytes = 0
-        units: deque[_Unit] = deque()
-        last_progress = 0.0
-        current: str | None = None
-
-        def emit(force: bool = False) -> None:
-            nonlocal last_progress
-            if on_progress is None:
-                return
-            now = time.monotonic()
-            if not force and now - last_progress < o.progress_interval:
-                return
-            last_progress = now
-            if walk_done:
-                final = True
-                files_total, bytes_total = state.files_before + walked_files, state.bytes_before + walked_bytes
-            else:
-                final = False
-                if prewalk is not None:
-                    mean = walked_bytes / walked_files if walked_files else 0.0
-                    est_f = prewalk.files
-                    est_b = state.bytes_before + walked_bytes + int(max(0, est_f - state.files_before - walked_files)
-                                                                    * mean)
-                else:
-                    est_f, est_b = prior_totals or (0, 0)
-                files_total = max(est_f, state.files_before + walked_files)
-                bytes_total = max(est_b, state.bytes_before + walked_bytes)
-            on_progress(Progress(
-                files_done=state.files_done,
-                bytes_done=state.bytes_done,
-                files_total=files_total,
-                bytes_total=bytes_total,
-                totals_final=final,
-                elapsed=elapsed_before + now - t0,
-                detections=len(report.detections),
-                skipped=report.files_skipped,
-                current=current,
-                checkpoint=report.checkpoint,
-            ))
-
-        inflight = 0
-
-        def drain(limit: int) -> None:
-            """Apply finished units from the head, in order. Wait on the head only while more than ``limit`` batches
-            are still being worked on, or too many finished ones queue behind a slow head: a slow batch (a large
-            file) must not leave the other workers idle."""
-            nonlocal inflight
-            while units:
-                head = units[0]
-                if head.future is not None:
-                    if not head.future.done():
-                        if limit < 0:  # the final drain
-                            futures_wait([head.future])
-                            continue
-                        busy = [u.future for u in units if u.future is not None and not u.future.done()]
-                        if len(busy) <= limit and len(units) <= 64 * max(1, limit):
-                            return
-                        futures_wait(busy if len(busy) > limit else [head.future], return_when=FIRST_COMPLETED)
-                        continue
-                    try:
-                        head.results = head.future.result()
-                    except WorkerDied as exc:
-                        lost: FileResult = (SKIPPED, [], SkipReason.READ_ERROR, f"{exc} while scanning this batch", 0,
-                                            None, [])
-                        head.results = [lost] * head.npaths
-                    inflight -= 1
-                state.apply(units.popleft())
-                emit()
-
-        def flush(batch: list[tuple[FileEntry | Skip, Any]], paths: list[str]) -> None:
-            nonlocal pool, matcher
-            nonlocal inflight
-            unit = _Unit(batch, len(paths))
-            if paths:
-                if inline:
-                    if matcher is None:
-                        from .workers import Matcher
-
-                        matcher = Matcher(self._worker_config(per_worker_cpu, 1), rules=self.sigset.rules)
-                    unit.results = [matcher.scan_path(p) for p in paths]
-                else:
-                    if pool is None:
-                        pool = WorkerPool(n_workers, self._worker_config(per_worker_cpu, n_workers))
-                    unit.future = pool.submit(paths)
-                    inflight += 1
-            units.append(unit)
-
-        walk_done = False
+    def run(self) -> ScanReport:
+        report = self.report
         stopped = False
+        try:
+            if self.prewalk is not None:
+                self.prewalk.start()
+            stopped = not self._walk()
+            self.walk_done = not stopped
+            self._drain(limit=-1)
+        finally:
+            # yara-x scanners must be freed on the thread that made them: drop ours here, not whenever the garbage
+            # collector gets to this object.
+            self.matcher = None
+            if self.prewalk is not None:
+                self.prewalk.stop()
+            if self.pool is not None:
+                self.pool.shutdown()
+            if self.walk_done:
+                self.cache.set_totals(self.scope_key, *self.totals.so_far())
+            self.cache.close()  # also when the scan failed: the verdicts it made are good
+        report.stopped = stopped
+        report.finished_at = report.started_at + self.elapsed_before + (time.monotonic() - self.t0)
+        self._emit(force=True)
+        return report
+
+    def _walk(self) -> bool:
+        """Walk the scope, look each file up in the verdict cache and dispatch the walk in batches; False when the
+        caller asked to stop. The loop runs once per file of a rescan, so its counters are locals, handed to the
+        totals before each dispatch (the only time progress is read)."""
+        o = self.options
+        totals = self.totals
+        walked_files = walked_bytes = 0
+        current = self.current
+        lookup = self.cache.get
+        max_files, max_bytes = o.batch_files, o.batch_bytes
+        window = max(2, 3 * self.n_workers)
         batch: list[tuple[FileEntry | Skip, Any]] = []
         paths: list[str] = []
         batch_bytes = 0
-        window = max(2, 3 * n_workers)
-        try:
-            if prewalk is not None:
-                prewalk.start()
-            lookup = cache.get
-            max_files, max_bytes = o.batch_files, o.batch_bytes
-            for item in walk(scope.targets, wopts):
-                walked_files += 1  # a skip is a verdict too: files_done counts it, so the total must
-                if type(item) is FileEntry:
-                    size = item.size
-                    walked_bytes += size
-                    current = item.display
-                    cached = lookup(item.dev, item.ino, size, item.mtime_ns, item.ctime_ns)
-                    batch.append((item, cached))
-                    if cached is None:
-                        paths.append(item.path)
-                        batch_bytes += size
-                else:
-                    batch.append((item, None))
-                if len(batch) < 1024 and len(paths) < max_files and batch_bytes < max_bytes:
-                    continue
-                flush(batch, paths)
-                batch, paths, batch_bytes = [], [], 0
-                if should_stop is not None and should_stop():
-                    stopped = True
-                    break
-                drain(limit=window)
-                emit()
+        for item in walk(self.scope.targets, self.walk_options):
+            walked_files += 1  # a skip is a verdict too: files_done counts it, so the total must
+            if type(item) is FileEntry:
+                size = item.size
+                walked_bytes += size
+                current = item.display
+                cached = lookup(item.dev, item.ino, size, item.mtime_ns, item.ctime_ns)
+                batch.append((item, cached))
+                if cached is None:
+                    paths.append(item.path)
+                    batch_bytes += size
             else:
-                if batch:
-                    flush(batch, paths)
-                walk_done = True
-            drain(limit=-1)
-        finally:
-            # yara-x scanners must be freed on the thread that made them; the closures above form reference
-            # cycles that the garbage collector could otherwise collect from another thread.
-            matcher = None
-            if prewalk is not None:
-                prewalk.stop()
-            if pool is not None:
-                pool.shutdown()
-            if walk_done and not stopped:
-                cache.set_totals(scope_key, state.files_before + walked_files, state.bytes_before + walked_bytes)
-            cache.close()  # also when the scan failed: the verdicts it made are good
-        report.stopped = stopped
-        report.finished_at = report.started_at + elapsed_before + (time.monotonic() - t0)
-        emit(force=True)
-        return report
+                batch.append((item, None))
+            if len(batch) < 1024 and len(paths) < max_files and batch_bytes < max_bytes:
+                continue
+            totals.walked_files, totals.walked_bytes, self.current = walked_files, walked_bytes, current
+            self._dispatch(batch, paths)
+            batch, paths, batch_bytes = [], [], 0
+            if self.should_stop is not None and self.should_stop():
+                return False
+            self._drain(limit=window)
+            self._emit()
+        totals.walked_files, totals.walked_bytes, self.current = walked_files, walked_bytes, current
+        if batch:
+            self._dispatch(batch, paths)
+        return True
+
+    def _dispatch(self, batch: list[tuple[FileEntry | Skip, Any]], paths: list[str]) -> None:
+        """Queue a batch as a unit, its files to be matched in this process (``workers=0``) or by the pool; the
+        workers start on the first file that must be matched, which a rescan of unchanged files never has."""
+        unit = _Unit(batch, len(paths))
+        if paths:
+            if self.options.workers == 0:
+                if self.matcher is None:
+                    from .workers import Matcher
+
+                    cfg = self.scanner._worker_config(self.per_worker_cpu, 1)
+                    self.matcher = Matcher(cfg, rules=self.scanner.sigset.rules)
+                unit.results = [self.matcher.scan_path(p) for p in paths]
+            else:
+                if self.pool is None:
+                    cfg = self.scanner._worker_config(self.per_worker_cpu, self.n_workers)
+                    self.pool = WorkerPool(self.n_workers, cfg)
+                unit.future = self.pool.submit(paths)
+        self.units.append(unit)
+
+    def _drain(self, limit: int) -> None:
+        """Apply finished units from the head, in order. Wait on the head only while more than ``limit`` batches
+        are still being worked on, or too many finished ones queue behind a slow head: a slow batch (a large
+        file) must not leave the other workers idle. ``limit < 0``: wait for every unit (the final drain)."""
+        units = self.units
+        while units:
+            head = units[0]
+            if head.future is not None:
+                if not head.future.done():
+                    if limit < 0:
+                        futures_wait([head.future])
+                        continue
+                    busy = [u.future for u in units if u.future is not None and not u.future.done()]
+                    if len(busy) <= limit and len(units) <= 64 * max(1, limit):
+                        return
+                    futures_wait(busy if len(busy) > limit else [head.future], return_when=FIRST_COMPLETED)
+                    continue
+                try:
+                    head.results = head.future.result()
+                except WorkerDied as exc:
+                    lost: FileResult = (SKIPPED, [], SkipReason.READ_ERROR, f"{exc} while scanning this batch", 0,
+                                        None, [])
+                    head.results = [lost] * head.npaths
+            self.ledger.apply(units.popleft())
+            self._emit()
+
+    def _emit(self, force: bool = False) -> None:
+        """Report progress, at most once per ``progress_interval`` unless forced."""
+        if self.on_progress is None:
+            return
+        now = time.monotonic()
+        if not force and now - self.last_progress < self.options.progress_interval:
+            return
+        self.last_progress = now
+        files_total, bytes_total = self.totals.estimate(self.walk_done)
+        ledger, report = self.ledger, self.report
+        self.on_progress(Progress(
+            files_done=ledger.files_done,
+            bytes_done=ledger.bytes_done,
+            files_total=files_total,
+            bytes_total=bytes_total,
+            totals_final=self.walk_done,
+            elapsed=self.elapsed_before + now - self.t0,
+            detections=len(report.detections),
+            skipped=report.files_skipped,
+            current=self.current,
+            checkpoint=report.checkpoint,
+        ))
 
 
-class _State:
-    """Applies verdicts to the report in walk order and feeds the cache."""
+class _VerdictLedger:
+    """The report's books: applies each unit's verdicts in walk order (counters, detections, skips, checkpoint)
+    and records the new ones in the verdict cache."""
 
     def __init__(self, report: ScanReport, version: str, cache: VerdictCache,
-                 on_detection: Callable[[Detection], None] | None,
+                 on_detection: Callable[[Hit], None] | None,
                  on_skip: Callable[[Skip], None] | None = None, all_matches: bool = False) -> None:
         self.report = report
         self.all_matches = all_matches
@@ -368,7 +386,7 @@ class _State:
                 if cached[0] != SKIPPED:  # a cached "not scanned" is not a scanned file's verdict
                     report.files_cached += 1
                 dets, reason, detail, *rest = json.loads(cached[1])
-                problems = [tuple(p) for p in rest[0]] if rest else []
+                problems = [Problem(*p) for p in rest[0]] if rest else []
                 self._verdict(item, cached[0], [tuple(d) for d in dets], reason, detail, item.size, problems,
                               store=False)
         report.files_cached += clean
@@ -386,7 +404,7 @@ class _State:
             self.on_skip(skip)
 
     def _verdict(self, item: FileEntry, status: int, dets: list[Any], reason: str | None, detail: str,
-                 nbytes: int, problems: list[Any], store: bool) -> None:
+                 nbytes: int, problems: list[Problem], store: bool) -> None:
         report = self.report
         self.files_done += 1
         if status == SKIPPED:
@@ -407,7 +425,7 @@ class _State:
             if problems:
                 report.add_partial(item.display, problems)
             for sig, typ, sev, off, member in dets if self.all_matches else _one_result(dets):
-                det = Detection(item.display, sig, typ, sev, off, member, self.version)
+                det = Hit(item.display, sig, typ, sev, off, member, self.version)
                 report.detections.append(det)
                 if self.on_detection is not None:
                     self.on_detection(det)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from .results import Skip, SkipReason
 
-__all__ = ["FileEntry", "Target", "WalkOptions", "PathFilter", "walk", "path_key", "open_path", "OWN_FILES"]
+__all__ = ["FileEntry", "WalkRoot", "WalkOptions", "PathFilter", "walk", "path_key", "open_path", "OWN_FILES"]
 
 #: The detail of the ``excluded`` skip reported for fleetscan's own folders.
 OWN_FILES = "fleetscan's own files (its package, state or signature cache)"
@@ -42,7 +42,10 @@ class FileEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
+class WalkRoot:
+    """A path a walk starts from: where it is on this host, and how it is reported (inside a mounted root, the
+    path as seen inside it). Not the server's `core.models.Target`, which names hosts a task runs on."""
+
     real: str
     display: str
 
@@ -227,7 +230,7 @@ class _Walker:
                 folder = parent
         return False
 
-    def walk_target(self, target: Target) -> Iterator[FileEntry | Skip]:
+    def walk_target(self, target: WalkRoot) -> Iterator[FileEntry | Skip]:
         key = path_key(target.display)
         if self._inside_own(target.real):
             if not self._before_resume(key, False):
@@ -369,7 +372,7 @@ class _Walker:
                 stack.pop()
 
 
-def walk(targets: Iterable[Target], opts: WalkOptions | None = None) -> Iterator[FileEntry | Skip]:
+def walk(targets: Iterable[WalkRoot], opts: WalkOptions | None = None) -> Iterator[FileEntry | Skip]:
     """Yield files and skips of all targets, in ``path_key`` order."""
     walker = _Walker(opts or WalkOptions())
     ordered = sorted(targets, key=lambda t: path_key(t.display))

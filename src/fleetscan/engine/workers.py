@@ -32,16 +32,15 @@ from .exotic import second_opinion
 from .filetypes import HEAD_SIZE, classify
 from .limits import ArchiveLimitExceeded, ArchiveLimits, Budget
 from .pe import pe_sections
-from .results import CLEAN, DETECTED, SKIPPED, DetTuple, FileResult, Problem, SkipReason
-from .signatures.eicar import EICAR_NAME, EICAR_NAMESPACE
+from .results import CLEAN, DETECTED, SKIPPED, FileResult, HitTuple, Problem, Severity, SkipReason, add_hit
+from .signatures.clamav_match import MatchReader
 from .signatures.hashes import HashIndex
-from .signatures.ldb import evaluate, holds_unmatched, matches_needed
-from .signatures.sigset import BODY_NAMESPACE, LOGICAL_NAMESPACE, LogicalRule, PatternInfo, SignatureSet
-from .signatures.yara import severity_from_meta
+from .signatures.ldb import matches_needed
+from .signatures.signature_set import LogicalRule, PatternInfo, SignatureSet
 from .throttle import Throttle
 from .walk import open_path
 
-__all__ = ["WorkerConfig", "Matcher", "FileResult", "DetTuple", "init_worker", "scan_batch", "CLEAN", "DETECTED",
+__all__ = ["WorkerConfig", "Matcher", "FileResult", "HitTuple", "init_worker", "scan_batch", "CLEAN", "DETECTED",
            "SKIPPED"]
 
 #: Problems kept per file; the first one names the file's skip reason when nothing was detected.
@@ -55,6 +54,7 @@ READ_CHUNK = 1024 * 1024
 _PROC_FD = os.path.isdir("/proc/self/fd")
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _NOATIME = getattr(os, "O_NOATIME", 0)
+_HIGH = Severity.HIGH.value
 
 
 
@@ -93,32 +93,6 @@ class WorkerConfig:
         )
 
 
-def _entry_point(outputs: dict[str, Any]) -> int | None:
-    """The file offset of the entry point, from the pe module for a PE and the elf module otherwise (the pe module
-    answers ``{"is_pe": False}`` for an ELF, which must not hide the elf one)."""
-    pe = outputs.get("pe") or {}
-    module = pe if pe.get("is_pe") else outputs.get("elf") or {}
-    ep = module.get("entry_point")
-    return int(ep) if ep is not None else None
-
-
-def _check_offset(kind: str, start: int, span: int, offsets: list[int], size: int, ep: int | None) -> int | None:
-    if kind == "any":
-        return offsets[0]
-    if kind == "abs":
-        lo = start
-    elif kind == "eof":
-        lo = size - start
-    else:
-        if ep is None:
-            return None
-        lo = ep + start
-    for off in offsets:
-        if lo <= off <= lo + span:
-            return off
-    return None
-
-
 class Matcher:
     """One per worker process: the deserialized rules, a yara-x scanner and the signature tables."""
 
@@ -133,69 +107,27 @@ class Matcher:
         self.throttle = Throttle(cfg.cpu_share, cfg.bytes_per_second)
         self.classes = cfg.classes
         self.clamd = Clamd(cfg.clamd, timeout=cfg.timeout) if cfg.clamd else None
-        #: Logical signatures that hold with no subsignature matched: evaluated on every file of their type.
-        self.always = [k for k, (_, _, _, expr) in enumerate(cfg.logical) if holds_unmatched(expr)]
+        self.reader = MatchReader(cfg.patterns, cfg.logical, cfg.pattern_owner)
 
     # -- matching -------------------------------------------------------------------------------------------------
 
-    def _interpret(self, res: Any, size: int, member: str | None, out: list[DetTuple]) -> None:
-        hits: dict[int, dict[int, tuple[int, int | None]]] = {}  # logical signature -> subsig -> (count, offset)
-        types = {0}  # target types this file is, as far as logical signatures that need no match ask
-        owner = self.cfg.pattern_owner
-        for rule in res.matching_rules:
-            ns = rule.namespace
-            if ns == BODY_NAMESPACE:
-                ep: int | None = None
-                ep_loaded = False
-                for pat in rule.patterns:
-                    if not pat.matches:
-                        continue
-                    pid = int(pat.identifier[2:])
-                    name, kind, start, span = self.cfg.patterns[pid]
-                    if kind == "ep" and not ep_loaded:
-                        ep, ep_loaded = _entry_point(res.module_outputs), True
-                    off = _check_offset(kind, start, span, [m.offset for m in pat.matches], size, ep)
-                    if pid in owner:
-                        logical = owner[pid]
-                        if logical is not None:
-                            hits.setdefault(logical[0], {})[logical[1]] = (len(pat.matches), off)
-                    elif off is not None:
-                        _add(out, (name, "body-pattern", "high", off, member))
-            elif ns == LOGICAL_NAMESPACE:
-                types.add(int(rule.identifier.rpartition("_t")[2]))
-            else:
-                offset = next((p.matches[0].offset for p in rule.patterns if p.matches), None)
-                if ns == EICAR_NAMESPACE:
-                    _add(out, (EICAR_NAME, "eicar", "low", offset, member))
-                else:
-                    _add(out, (rule.identifier, "yara", severity_from_meta(rule.metadata), offset, member))
-        if hits or self.always:
-            self._logical(hits, types, size, member, out)
-
-    def _logical(self, hits: dict[int, dict[int, tuple[int, int | None]]], types: set[int], size: int,
-                 member: str | None, out: list[DetTuple]) -> None:
-        """Evaluate the logical signatures some subsignature of which matched (their patterns' rules already
-        checked the file type), and those that hold with none, on files of their type."""
-        for k in sorted(hits.keys() | set(self.always)):
-            name, target, file_size, expr = self.cfg.logical[k]
-            found = hits.get(k, {})
-            if (not found and target not in types) or (file_size and not file_size[0] <= size <= file_size[1]):
-                continue
-            placed = {j: off for j, (_, off) in found.items() if off is not None}
-            if evaluate(expr, placed.keys(), {j: n for j, (n, _) in found.items()}):
-                _add(out, (name, "logical", "high", min(placed.values(), default=None), member))
-
-    def _hash_hits(self, data: bytes, member: str | None, out: list[DetTuple]) -> None:
-        size = len(data)
+    def _hash_hits(self, source: bytes | int, size: int, head: bytes, member: str | None,
+                   out: list[HitTuple]) -> None:
+        """Whole-content and PE section hashes of a layer, in memory (``bytes``) or a file (its descriptor). Only
+        sizes some signature has are hashed."""
         algos = self.cfg.hash_index.algos_for(size)
         if algos:
-            digests = {a: hashlib.new(a, data).hexdigest() for a in algos}
-            for name, typ in self.cfg.hash_index.lookup(size, digests):
-                _add(out, (name, typ, "high", None, member))
-        if len(self.cfg.section_index) and data[:2] == b"MZ":
-            self._section_hits(lambda off, n: data[off : off + n], data[:65536], size, member, out)
+            for name, typ in self.cfg.hash_index.lookup(size, _digests(source, algos)):
+                add_hit(out, (name, typ, _HIGH, None, member))
+        if len(self.cfg.section_index) and head[:2] == b"MZ":
+            if isinstance(source, bytes):
+                data = source
+                self._section_hits(lambda off, n: data[off : off + n], data[:65536], size, member, out)
+            else:
+                fd = source
+                self._section_hits(lambda off, n: os.pread(fd, n, off), os.pread(fd, 65536, 0), size, member, out)
 
-    def _section_hits(self, read: Any, head: bytes, size: int, member: str | None, out: list[DetTuple]) -> None:
+    def _section_hits(self, read: Any, head: bytes, size: int, member: str | None, out: list[HitTuple]) -> None:
         index = self.cfg.section_index
         for off, n in pe_sections(head, size):
             algos = index.algos_for(n)
@@ -204,19 +136,18 @@ class Matcher:
             chunk = read(off, n)
             if len(chunk) != n:
                 continue
-            digests = {a: hashlib.new(a, chunk).hexdigest() for a in algos}
-            for name, typ in index.lookup(n, digests):
-                _add(out, (name, typ, "high", off, member))
+            for name, typ in index.lookup(n, _digests(chunk, algos)):
+                add_hit(out, (name, typ, _HIGH, off, member))
 
-    def scan_bytes(self, data: bytes, member: str | None, out: list[DetTuple], *, hashes: bool = True) -> None:
+    def scan_bytes(self, data: bytes, member: str | None, out: list[HitTuple], *, hashes: bool = True) -> None:
         """Hash and match one in-memory buffer (an archive member), without recursion. `hashes=False` for a
         normalised copy of a text, which ClamAV matches with patterns only: its hash is nobody's file's."""
         if hashes:
-            self._hash_hits(data, member, out)
-        self._interpret(self.scanner.scan(data), len(data), member, out)
+            self._hash_hits(data, len(data), data, member, out)
+        self.reader.read(self.scanner.scan(data), len(data), member, out)
 
     def _second_opinion(self, fd: int, data: bytes | None, head: bytes, size: int, path: str,
-                        problems: list[Problem], out: list[DetTuple]) -> None:
+                        problems: list[Problem], out: list[HitTuple]) -> None:
         """Formats only libclamav opens go to clamd, or are reported as needing it (see exotic.py); a file whose own
         layers left a problem and nothing detected is shown to clamd too."""
         buf = data  # the whole file when it is in memory anyway
@@ -227,14 +158,12 @@ class Matcher:
         def stream(clamd: Clamd) -> list[str]:
             return clamd.scan_bytes(buf) if buf is not None else clamd.scan_fd(fd)
 
-        first = f"{problems[0][1]}:{problems[0][2]}" if problems else None
-        dets, problem = second_opinion(self.clamd, head, read, size, os.path.basename(path), buf, first, bool(out),
-                                       stream)
+        dets, problem = second_opinion(self.clamd, head, read, size, os.path.basename(path), buf,
+                                       problems[0] if problems else None, bool(out), stream)
         for det in dets:
-            _add(out, det)
-        if problem is not None and problem != first:
-            reason, _, detail = problem.partition(":")
-            problems.append(("", reason, detail))
+            add_hit(out, det)
+        if problem is not None:
+            problems.append(problem)
 
     # -- one file ---------------------------------------------------------------------------------------------------
 
@@ -269,7 +198,7 @@ class Matcher:
             os.close(fd)
 
     def _scan_fd(self, fd: int, path: str, st: os.stat_result
-                 ) -> tuple[int, list[DetTuple], str | None, str, int, list[Problem]]:
+                 ) -> tuple[int, list[HitTuple], str | None, str, int, list[Problem]]:
         if not stat.S_ISREG(st.st_mode):
             return SKIPPED, [], SkipReason.SPECIAL_FILE, "not a regular file when opened", 0, []
         size = st.st_size
@@ -280,28 +209,17 @@ class Matcher:
             cls = classify(head, path)
             if cls not in self.classes:
                 return SKIPPED, [], SkipReason.EXCLUDED, f"file type {cls.name.lower()}", 0, []
-        out: list[DetTuple] = []
+        out: list[HitTuple] = []
         if data is not None and len(data) != size:
             data = None  # the file is changing under us: read it whole below, or let yara-x read it
-        algos = self.cfg.hash_index.algos_for(size)
-        if algos:
-            if data is not None:
-                digests = {a: hashlib.new(a, data).hexdigest() for a in algos}
-            elif size <= IN_MEMORY_MAX:
-                data = _read_all(fd, size)
-                digests = {a: hashlib.new(a, data).hexdigest() for a in algos}
-            else:
-                digests = _hash_fd(fd, algos)
-            for name, typ in self.cfg.hash_index.lookup(size, digests):
-                _add(out, (name, typ, "high", None, None))
-        if len(self.cfg.section_index) and head[:2] == b"MZ":
-            first = data[:65536] if data is not None else os.pread(fd, 65536, 0)
-            self._section_hits(lambda off, n: os.pread(fd, n, off), first, size, None, out)
+        if data is None and size <= IN_MEMORY_MAX and self.cfg.hash_index.algos_for(size):
+            data = _read_all(fd, size)  # hashed and matched from memory: both see the same bytes
+        self._hash_hits(data if data is not None else fd, size, head, None, out)
         if data is not None:
             res = self.scanner.scan(data)
         else:
             res = self.scanner.scan_file(f"/proc/self/fd/{fd}" if _PROC_FD else path)
-        self._interpret(res, size, None, out)
+        self.reader.read(res, size, None, out)
         problems: list[Problem] = []
         if self.cfg.scan_archives:
             name = os.path.basename(path)
@@ -341,7 +259,7 @@ class _Layers:
 
     __slots__ = ("matcher", "budget", "out", "problems")
 
-    def __init__(self, matcher: Matcher, budget: Budget, out: list[DetTuple], problems: list[Problem]) -> None:
+    def __init__(self, matcher: Matcher, budget: Budget, out: list[HitTuple], problems: list[Problem]) -> None:
         self.matcher = matcher
         self.budget = budget
         self.out = out
@@ -349,12 +267,12 @@ class _Layers:
 
     def limit_hit(self, where: str) -> None:
         """A limit on the whole file ended the walk: one problem, at the innermost layer it cut."""
-        if not any(p[1] == SkipReason.ARCHIVE_LIMIT and p[2] == self.budget.exhausted for p in self.problems):
+        if not any(p.reason == SkipReason.ARCHIVE_LIMIT and p.detail == self.budget.exhausted for p in self.problems):
             self.problem(where, SkipReason.ARCHIVE_LIMIT, self.budget.exhausted or "archive limit")
 
     def problem(self, where: str, reason: str, detail: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append((where, str(reason), detail))
+            self.problems.append(Problem(where, str(reason), detail))
 
     @staticmethod
     def decoders_for(head: bytes, name: str, data: bytes) -> list[Decoder]:
@@ -416,11 +334,6 @@ def _skip(reason: SkipReason, detail: str) -> FileResult:
     return SKIPPED, [], reason, detail, 0, None, []
 
 
-def _add(out: list[DetTuple], det: DetTuple) -> None:
-    if not any(d[0] == det[0] and d[4] == det[4] for d in out):
-        out.append(det)
-
-
 def _read_all(fd: int, size: int) -> bytes:
     chunks = []
     off = 0
@@ -433,11 +346,14 @@ def _read_all(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def _hash_fd(fd: int, algos: set[str]) -> dict[str, str]:
+def _digests(source: bytes | int, algos: set[str]) -> dict[str, str]:
+    """Hex digests of a buffer, or of a whole file read through its descriptor in chunks, one pass for all."""
+    if isinstance(source, bytes):
+        return {a: hashlib.new(a, source).hexdigest() for a in algos}
     hashers = {a: hashlib.new(a) for a in algos}
     off = 0
     while True:
-        chunk = os.pread(fd, 8 * READ_CHUNK, off)
+        chunk = os.pread(source, 8 * READ_CHUNK, off)
         if not chunk:
             break
         for h in hashers.values():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetscan.engine import SignatureError, load_signatures
+from fleetscan.engine import SignatureSourceError, load_signatures
 
 from ..conftest import found, scan, sigs, sigtool_hash, sigtool_sections, write
 
@@ -99,7 +99,7 @@ def test_unusable_lines_are_counted_by_kind(tmp_path: Path) -> None:
     sigset = load_signatures([db])  # what this engine does not evaluate is counted, not an error
     assert sigset.unsupported.damaged == {}
     write(db / "d.hdb", "not-a-hash:12:Bad\n")  # a damaged file is an error ...
-    with pytest.raises(SignatureError, match=r"d\.hdb: malformed hash line \(.*d\.hdb:1\)"):
+    with pytest.raises(SignatureSourceError, match=r"d\.hdb: malformed hash line \(.*d\.hdb:1\)"):
         load_signatures([db])
     sigset = load_signatures([db], ignore_bad=True)  # ... unless accepted: then it is counted with the rest
     assert list(sigset.unsupported.damaged) == [str(db / "d.hdb")]

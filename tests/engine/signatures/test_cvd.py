@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from fleetscan.engine import SignatureError, load_signatures
+from fleetscan.engine import SignatureSourceError, load_signatures
 from fleetscan.engine.signatures.cvd import CvdError, read_cvd
 from fleetscan.engine.signatures.dsig import ClamavKeys, RsaKey, verify_md5_dsig, verify_sha256_pss
 
@@ -158,7 +158,7 @@ def test_a_cld_with_clamav_signed_info_is_loaded_as_clamscan_loads_it(tmp_path: 
         {"test.info": TEST1_INFO, **members}))
     with pytest.raises(CvdError, match="member test.ldb does not match its size and SHA-256 in test.info"):
         read_cvd(tampered.read_bytes(), ".cld")
-    with pytest.raises(SignatureError, match="test.cld: unusable container: member test.ldb does not match"):
+    with pytest.raises(SignatureSourceError, match="test.cld: unusable container: member test.ldb does not match"):
         load_signatures([tampered])
     assert clamscan_accepts(tampered, tmp_path) in (False, None)
 
@@ -184,7 +184,7 @@ def test_a_valid_md5_with_a_bad_dsig_is_refused(publisher: Publisher, tmp_path: 
     read_cvd(good, ".cvd", publisher.keys)
     # By hand, the right MD5 with a signature of garbage: refused by fleetscan and by clamscan.
     bad = write(tmp_path / "db" / "forged.cvd", publisher.container(members, dsig="u1zx79ANlYhjROCU1oZTRrgWIe"))
-    with pytest.raises(SignatureError, match="forged.cvd: unusable container: digital signature does not verify"):
+    with pytest.raises(SignatureSourceError, match="forged.cvd: unusable container: digital signature does not verify"):
         load_signatures([bad])
     accepted = load_signatures([bad], ignore_bad=True)
     assert "body-pattern" not in accepted.counts and list(accepted.unsupported.damaged) == [str(bad)]
@@ -261,7 +261,7 @@ def test_an_unsigned_cud_is_unpacked_and_used(cud: Path, clam_dir: Path, tmp_pat
 def test_an_unsigned_database_named_as_a_signed_one_is_refused(cud: Path, tmp_path: Path, suffix: str,
                                                                why: str) -> None:
     named = write(tmp_path / "db" / f"test{suffix}", cud.read_bytes())
-    with pytest.raises(SignatureError, match=f"test\\{suffix}: unusable container: .*{why}"):
+    with pytest.raises(SignatureSourceError, match=f"test\\{suffix}: unusable container: .*{why}"):
         load_signatures([named])
     assert clamscan_accepts(named, tmp_path) in (False, None)
 
@@ -270,10 +270,10 @@ def test_damaged_containers_are_errors(cud: Path, tmp_path: Path) -> None:
     data = bytearray(cud.read_bytes())
     data[-9] ^= 0xFF  # inside the gzip trailer's CRC
     bad = write(tmp_path / "bad" / "bad.cud", bytes(data))
-    with pytest.raises(SignatureError, match="bad.cud: unusable container: corrupt compressed body"):
+    with pytest.raises(SignatureSourceError, match="bad.cud: unusable container: corrupt compressed body"):
         load_signatures([bad])
     noise = write(tmp_path / "noise" / "main.cvd", bytes(range(256)) * 7 + bytes(208))  # 2,000 bytes
-    with pytest.raises(SignatureError, match="main.cvd: unusable container: not a ClamAV database container"):
+    with pytest.raises(SignatureSourceError, match="main.cvd: unusable container: not a ClamAV database container"):
         load_signatures([noise])
     sigset = load_signatures([bad, noise], ignore_bad=True)
     assert sigset.unsupported.total == 2 and set(sigset.unsupported.damaged) == {str(bad), str(noise)}

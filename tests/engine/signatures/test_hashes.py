@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetscan.engine import SignatureError, load_signatures
+from fleetscan.engine import SignatureSourceError, load_signatures
 from fleetscan.engine.signatures.hashes import HashIndex
 from fleetscan.engine.signatures.model import HashSig
 
@@ -24,7 +24,7 @@ def test_plain_hash_lists_in_several_shapes(tmp_path: Path) -> None:
         "xyz not a hash",
     ]
     source = write(tmp_path / "s" / "list.hashes", "\n".join(lines))
-    with pytest.raises(SignatureError, match=r"list\.hashes: malformed hash line \(.*list\.hashes:6\)"):
+    with pytest.raises(SignatureSourceError, match=r"list\.hashes: malformed hash line \(.*list\.hashes:6\)"):
         load_signatures([source])  # a line that is not a hash: the list is damaged
     sigset = load_signatures([source], ignore_bad=True)
     assert sigset.counts["hash"] == 4

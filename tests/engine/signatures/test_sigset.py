@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from fleetscan.engine import EICAR, EICAR_NAME, SignatureError, load_signatures, sources_stamp
-from fleetscan.engine.signatures import sigset as sigset_module
-from fleetscan.engine.signatures.sigset import KEEP_SETS, MatchTables
+from fleetscan.engine import EICAR, EICAR_NAME, SignatureSourceError, load_signatures, sources_stamp
+from fleetscan.engine.signatures import MatchTables
+from fleetscan.engine.signatures import load as load_module
+from fleetscan.engine.signatures.set_cache import KEEP_SETS
 
 from ..conftest import eicar_file, found, scan, write
 
@@ -94,7 +95,7 @@ def test_an_unchanged_set_is_found_again_without_reading_its_sources(
         raise AssertionError("sources read although their stamp is known")
 
     with monkeypatch.context() as m:
-        m.setattr(sigset_module, "_read_sources", no_reading)
+        m.setattr(load_module, "read_sources", no_reading)
         again = load_signatures([db], cache_dir=tmp_path / "cache")
     assert (again.version, again.counts, again.stamp) == (first.version, first.counts, first.stamp)
     db.write_text("N.One:0:*:41424344454647\n")  # same contents, rewritten: a new stamp, the same version
@@ -122,13 +123,13 @@ def test_only_the_most_recent_sets_are_kept(tmp_path: Path) -> None:
 
 
 def test_missing_path_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(SignatureError):
+    with pytest.raises(SignatureSourceError):
         load_signatures([tmp_path / "nope"])
 
 
 def test_unknown_file_given_explicitly_is_an_error(tmp_path: Path) -> None:
     source = write(tmp_path / "rules.weird", "x")
-    with pytest.raises(SignatureError, match=r"rules\.weird: unrecognised signature file \(\.weird\)"):
+    with pytest.raises(SignatureSourceError, match=r"rules\.weird: unrecognised signature file \(\.weird\)"):
         load_signatures([source])
     sigset = load_signatures([source], ignore_bad=True)
     assert sigset.unsupported.counts == {"unrecognised signature file (.weird)": 1}

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetscan.engine import SignatureError, load_signatures
+from fleetscan.engine import SignatureSourceError, load_signatures
 
 from ..conftest import found, scan, write
 
@@ -40,7 +40,7 @@ def test_same_rule_name_in_two_files_is_fine(tmp_path: Path) -> None:
 def test_broken_rule_file_is_an_error_unless_accepted(tmp_path: Path) -> None:
     write(tmp_path / "r" / "bad.yar", "rule Broken { condition: $nope }\nrule Also { condition: true }\n")
     write(tmp_path / "r" / "good.yar", 'rule Good { strings: $a = "good-marker" condition: $a }')
-    with pytest.raises(SignatureError, match=r"bad\.yar: YARA rule file rejected by yara-x: .*unknown pattern"):
+    with pytest.raises(SignatureSourceError, match=r"bad\.yar: YARA rule file rejected by yara-x: .*unknown pattern"):
         load_signatures([tmp_path / "r"])
     sigset = load_signatures([tmp_path / "r"], ignore_bad=True)
     assert sigset.counts["yara"] == 1

@@ -19,7 +19,7 @@ HASH_LIST_SUFFIXES = (".hashes", ".hash", ".sha256", ".sha1", ".md5", ".sha256su
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 
-Hit = tuple[str, str]
+HashMatch = tuple[str, str]
 """(signature name, signature type)"""
 
 
@@ -58,8 +58,8 @@ class HashIndex:
     __slots__ = ("by_size", "any_size", "count")
 
     def __init__(self, sigs: Iterable[HashSig] = ()) -> None:
-        self.by_size: dict[int, dict[str, dict[str, Hit]]] = {}
-        self.any_size: dict[str, dict[str, Hit]] = {}
+        self.by_size: dict[int, dict[str, dict[str, HashMatch]]] = {}
+        self.any_size: dict[str, dict[str, HashMatch]] = {}
         self.count = 0
         for sig in sigs:
             table = self.any_size if sig.size is None else self.by_size.setdefault(sig.size, {})
@@ -77,8 +77,8 @@ class HashIndex:
             algos.update(sized)
         return algos
 
-    def lookup(self, size: int, digests: dict[str, str]) -> list[Hit]:
-        hits: list[Hit] = []
+    def lookup(self, size: int, digests: dict[str, str]) -> list[HashMatch]:
+        hits: list[HashMatch] = []
         for table in (self.by_size.get(size), self.any_size):
             if not table:
                 continue

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+from ..results import Severity
+
 __all__ = ["YARA_SUFFIXES", "count_rules", "severity_from_meta"]
 
 YARA_SUFFIXES = (".yar", ".yara", ".rule", ".rules")
 
 _RULE = re.compile(r"^\s*(?:(?:private|global)\s+)*rule\s+\w+", re.MULTILINE)
-_LEVELS = ("low", "medium", "high", "critical")
+_LEVELS = frozenset(level.value for level in Severity)
 
 
 def count_rules(text: str) -> int:
@@ -17,7 +19,7 @@ def count_rules(text: str) -> int:
     return max(1, len(_RULE.findall(text)))
 
 
-def severity_from_meta(meta: tuple[tuple[str, object], ...], default: str = "high") -> str:
+def severity_from_meta(meta: tuple[tuple[str, object], ...], default: str = Severity.HIGH.value) -> str:
     """Map a rule's ``severity``/``score`` metadata (word or 0-100 number) onto the four HSS levels."""
     for key, value in meta:
         if key.lower() not in ("severity", "score", "threat_level"):
@@ -26,5 +28,7 @@ def severity_from_meta(meta: tuple[tuple[str, object], ...], default: str = "hig
             return value.lower()
         if isinstance(value, int | float) and not isinstance(value, bool):
             v = float(value)
-            return "critical" if v >= 90 else "high" if v >= 70 else "medium" if v >= 40 else "low"
+            level = Severity.CRITICAL if v >= 90 else Severity.HIGH if v >= 70 else Severity.MEDIUM if v >= 40 \
+                else Severity.LOW
+            return level.value
     return default
