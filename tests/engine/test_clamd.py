@@ -332,3 +332,28 @@ def test_a_container_a_decoder_claims_is_not_exotic() -> None:
         assert exotic(pdf, lambda off, n: pdf[off : off + n], len(pdf), "a.pdf", pdf) == "PDF"
     finally:
         REGISTRY[:] = registered
+
+
+def _zipped(tmp_path: Path, name: str) -> Path:
+    import zipfile
+
+    archive = tmp_path / f"{name}.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(TESTFILES / name, name)
+        z.writestr("readme.txt", "nothing to see\n")
+    return archive
+
+
+@pytest.mark.parametrize("name", ["clam-upx.exe", "clam.sis", "clam.exe.szdd"])
+def test_an_exotic_member_is_never_clean(name: str, tmp_path: Path, clamd: ClamdServer, sigset: SignatureSet) -> None:
+    """Inside an archive as on disk: a member only libclamav opens goes to clamd, or is not scanned without it."""
+    _need_testfiles()
+    archive = _zipped(tmp_path, name)
+    without = scan([archive], sigset)
+    assert without.files_clean == 0 and without.files_detected == 0
+    assert without.skipped == {SkipReason.NEEDS_CLAMD: 1}
+    [skip] = without.skip_examples[SkipReason.NEEDS_CLAMD]
+    assert skip.detail.startswith(f"{name}: {CLAMD_ONLY[name]}: needs the clamd backend")
+    with_clamd = scan([archive], sigset, clamd=clamd.address)
+    assert [(h.signature, h.member) for h in with_clamd.detections] == [(CLAM, name)]
+    assert not with_clamd.skipped

@@ -18,6 +18,7 @@ import errno
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,7 @@ from .decoders import Decoder, Undecodable, Unopened, claiming
 from .decoders import content as _content  # noqa: F401  (importing it registers the content decoders)
 from .decoders.archive import EMBEDDED, probe, searched
 from .decoders.text import NORMALISED
-from .exotic import second_opinion
+from .exotic import Read, second_opinion
 from .filetypes import HEAD_SIZE, classify
 from .limits import ArchiveLimitExceeded, ArchiveLimits, Budget
 from .pe import pe_sections
@@ -146,24 +147,18 @@ class Matcher:
             self._hash_hits(data, len(data), data, member, out)
         self.reader.read(self.scanner.scan(data), len(data), member, out)
 
-    def _second_opinion(self, fd: int, data: bytes | None, head: bytes, size: int, path: str,
-                        problems: list[Problem], out: list[HitTuple]) -> None:
-        """Formats only libclamav opens go to clamd, or are reported as needing it (see exotic.py); a file whose own
-        layers left a problem and nothing detected is shown to clamd too."""
-        buf = data  # the whole file when it is in memory anyway
-
-        def read(off: int, n: int) -> bytes:
-            return buf[off : off + n] if buf is not None else os.pread(fd, n, off)
-
-        def stream(clamd: Clamd) -> list[str]:
-            return clamd.scan_bytes(buf) if buf is not None else clamd.scan_fd(fd)
-
-        dets, problem = second_opinion(self.clamd, head, read, size, os.path.basename(path), buf,
-                                       problems[0] if problems else None, bool(out), stream)
-        for det in dets:
-            add_hit(out, det)
+    def second_opinion(self, head: bytes, read: Read, stream: Callable[[Clamd], list[str]], size: int, name: str,
+                       data: bytes | None, where: str, problems: list[Problem], out: list[HitTuple]) -> None:
+        """Formats only libclamav opens go to clamd, or are reported as needing it (see exotic.py): the file itself
+        (`where` empty; one whose own layers left a problem and nothing detected is shown to clamd too) and every
+        leaf layer inside it that no decoder opened, so an archive never makes such a member clean."""
+        first = problems[0] if problems and not where else None
+        dets, problem = second_opinion(self.clamd, head, read, size, name, data, first, bool(out) and not where,
+                                       stream)
+        for sig, typ, sev, off, _member in dets:
+            add_hit(out, (sig, typ, sev, off, where or None))
         if problem is not None:
-            problems.append(problem)
+            problems.append(problem._replace(where=where))
 
     # -- one file ---------------------------------------------------------------------------------------------------
 
@@ -234,7 +229,13 @@ class Matcher:
                     found = [EMBEDDED]
             if found:
                 layers.expand(found, data if data is not None else _read_all(fd, size), name, "", 1)
-        self._second_opinion(fd, data, head, size, path, problems, out)
+        buf = data  # the whole file when it is in memory anyway
+        self.second_opinion(
+            head,
+            lambda off, n: buf[off : off + n] if buf is not None else os.pread(fd, n, off),
+            lambda clamd: clamd.scan_bytes(buf) if buf is not None else clamd.scan_fd(fd),
+            size, os.path.basename(path), buf, "", problems, out,
+        )
         if self.throttle.active:
             self.throttle.account(size)
         if out:
@@ -325,9 +326,13 @@ class _Layers:
 
     def layer(self, data: bytes, name: str, where: str, depth: int) -> None:
         self.matcher.scan_bytes(data, where, self.out)
-        found = self.decoders_for(data[:HEAD_SIZE], name, data)
+        head = data[:HEAD_SIZE]
+        found = self.decoders_for(head, name, data)
         if found:
             self.expand(found, data, name, where, depth + 1)
+        else:
+            self.matcher.second_opinion(head, lambda off, n: data[off : off + n], lambda c: c.scan_bytes(data),
+                                        len(data), name, data, where, self.problems, self.out)
 
 
 def _skip(reason: SkipReason, detail: str) -> FileResult:
