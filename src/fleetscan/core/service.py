@@ -20,6 +20,7 @@ from .errors import (
     UnknownTask,
 )
 from .handling_plane import HandlingPlane
+from .signatures_plane import SignaturesPlane
 from .models import (
     ALL_ENTERPRISE_PROJECTS,
     DEFAULT_ENTERPRISE_PROJECT,
@@ -71,7 +72,7 @@ class Enrollment:
     agent_secret: str
 
 
-class ControlPlane(HandlingPlane):
+class ControlPlane(HandlingPlane, SignaturesPlane):
     def __init__(self, storage: Storage, clock: Clock = wall_clock, *, online_window_ms: int = 90_000) -> None:
         self.storage = storage
         self.clock = clock

@@ -52,7 +52,7 @@ def host(row: Row, prefix: str = "") -> Host:
 
 HOST_COLUMNS = (
     "host_id account_id project_id name enterprise_project_id group_id private_ip public_ip os_type os_name "
-    "os_version agent_id agent_version asset_value last_seen created_at id"
+    "os_version agent_id agent_version asset_value last_seen created_at id signature_version"
 ).split()
 
 
@@ -150,7 +150,7 @@ def subtask_values(task: Subtask) -> dict[str, Any]:
 DETECTION_FIELDS = (
     "result_id root_id subtask_id host_pk malware_name malware_type severity file_path file_hash file_size "
     "file_owner file_attr file_ctime file_mtime offset occur_time handle_status handle_method memo isolate_tag "
-    "event_type file_path_raw"
+    "event_type file_path_raw signature_version"
 ).split()
 
 

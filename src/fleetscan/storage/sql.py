@@ -46,6 +46,7 @@ from . import rows
 from .conditions import contains, host_conditions, root_visible, scoped
 from .handling_sql import HandlingSql
 from .interface import ReportOutcome, SubtaskChange
+from .signatures_sql import SignaturesSql
 from .schema import (
     access_keys,
     accounts,
@@ -153,7 +154,7 @@ class _Totals:
         root.files_scanned, root.viruses_found, root.end_time = self.files_scanned, self.viruses_found, self.end_time
 
 
-class SqlStorage(HandlingSql):
+class SqlStorage(HandlingSql, SignaturesSql):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
