@@ -69,7 +69,7 @@ def test_a_rule_added_while_the_agent_runs_is_used_by_its_next_scan(
     base = f"{server.url}/v5/{tenant.project_id}"
     results = httpx.get(f"{base}/antivirus/result", params={"limit": 50, "offset": 0},
                         headers={"X-Auth-Token": token}).json()["data_list"]
-    marked = [r for r in results if r["file_path"].endswith("only-the-rule.txt")]
+    marked = [r for r in results if r["file_info"]["file_path"].endswith("only-the-rule.txt")]
     assert marked and marked[0]["malware_name"].endswith("central_marker")
     assert {r["signature_version"] for r in marked} == {version}
     hosts = httpx.get(f"{base}/antivirus/host-management/hosts", params={"limit": 10, "offset": 0},

@@ -51,7 +51,7 @@ class SignaturesSql:
         if content:
             stmt = stmt.select_from(signature_files.join(signature_blobs, signature_blobs.c.sha256 == f.sha256))
         found = conn.execute(stmt.where(f.version_pk == version_pk).order_by(f.set_name, f.name))
-        return [SignatureFile(*r[:5], content=bytes(r[5]) if content else None) for r in found]
+        return [SignatureFile(r[0], r[1], r[2], r[3], r[4], bytes(r[5]) if content else None) for r in found]
 
     def get_signature_version(
         self, scope: Scope, version: int | None = None, *, content: bool = False
