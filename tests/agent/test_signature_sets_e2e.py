@@ -81,7 +81,8 @@ def test_a_rule_added_while_the_agent_runs_is_used_by_its_next_scan(
     assert manifest["version"] == version
     credential = json.loads((agent.state_dir / "credential.json").read_text())
     auth = {"Authorization": f"Bearer {credential['agent_id']}:{credential['agent_secret']}"}
-    again = httpx.get(f"{server.url}/agent/v1/signatures/{version}", headers={**auth, "If-None-Match": manifest["etag"]})
+    url = f"{server.url}/agent/v1/signatures/{version}"
+    again = httpx.get(url, headers={**auth, "If-None-Match": manifest["etag"]})
     assert again.status_code == 304 and again.headers["etag"] == manifest["etag"]
     fresh = httpx.get(f"{server.url}/agent/v1/signatures/{version}", headers=auth)
     assert fresh.status_code == 200 and fresh.headers["etag"] == manifest["etag"]

@@ -9,28 +9,12 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ..core.errors import DomainError
-from ..core.signature_sets import SignatureVersion
+from ..core.signature_sets import SignatureVersion, describe
 from .options import database_options, open_plane
-
-
-def version_document(version: SignatureVersion | None) -> dict[str, Any]:
-    """A version as `--json` and the HTTP route show it: its number, ETag, time and each set's files."""
-    if version is None:
-        return {"version": None, "etag": None, "created_at": None, "sets": {}}
-    return {
-        "version": version.version,
-        "etag": version.etag,
-        "created_at": version.created_at,
-        "sets": {
-            name: [{"name": f.name, "kind": f.kind, "sha256": f.sha256, "size": f.size} for f in files]
-            for name, files in version.sets().items()
-        },
-    }
 
 
 def signature_options(func: click.decorators.FC) -> click.decorators.FC:
@@ -42,7 +26,7 @@ def signature_options(func: click.decorators.FC) -> click.decorators.FC:
 
 def _show(version: SignatureVersion | None, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(version_document(version)))
+        click.echo(json.dumps(describe(version)))
         return
     if version is None:
         click.echo("no signature sets")

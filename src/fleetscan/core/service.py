@@ -20,7 +20,6 @@ from .errors import (
     UnknownTask,
 )
 from .handling_plane import HandlingPlane
-from .signatures_plane import SignaturesPlane
 from .models import (
     ALL_ENTERPRISE_PROJECTS,
     DEFAULT_ENTERPRISE_PROJECT,
@@ -39,6 +38,7 @@ from .models import (
 )
 from .queries import DetectionFilter, HostFilter, Page, RootFilter, SubtaskFilter
 from .schedules import Schedule, ScheduleFilter, next_fire
+from .signatures_plane import SignaturesPlane
 from .states import SubtaskStatus
 from .tasks import Counters, Plan, TaskRequest
 

@@ -16,13 +16,14 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 from .errors import InvalidParameter, NotFound
 from .validation import text_problem
 
 __all__ = ["KINDS", "SignatureFile", "SignatureVersion", "kind_of", "new_file", "with_set", "without_set",
-           "check_loadable", "version_digest"]
+           "check_loadable", "version_digest", "describe"]
 
 #: A file's kind from its suffix: YARA, the ClamAV databases and containers the engine reads, plain hash lists.
 KINDS: dict[str, str] = {
@@ -66,6 +67,21 @@ class SignatureVersion:
         for f in sorted(self.files, key=lambda f: (f.set_name, f.name)):
             out.setdefault(f.set_name, []).append(f)
         return out
+
+
+def describe(version: SignatureVersion | None) -> dict[str, Any]:
+    """A version as `fleetscan signatures --json` and the console's route show it: number, ETag, time, sets."""
+    if version is None:
+        return {"version": None, "etag": None, "created_at": None, "sets": {}}
+    return {
+        "version": version.version,
+        "etag": version.etag,
+        "created_at": version.created_at,
+        "sets": {
+            name: [{"name": f.name, "kind": f.kind, "sha256": f.sha256, "size": f.size} for f in files]
+            for name, files in version.sets().items()
+        },
+    }
 
 
 def kind_of(name: str) -> str:

@@ -46,7 +46,6 @@ from . import rows
 from .conditions import contains, host_conditions, root_visible, scoped
 from .handling_sql import HandlingSql
 from .interface import ReportOutcome, SubtaskChange
-from .signatures_sql import SignaturesSql
 from .schema import (
     access_keys,
     accounts,
@@ -61,6 +60,7 @@ from .schema import (
     subtasks,
 )
 from .schema import detections as detections_table
+from .signatures_sql import SignaturesSql
 
 
 def database_url(data_dir: str | Path | None, url: str | None) -> str:
