@@ -47,12 +47,13 @@ def credential(row: Row) -> Credential:
 
 def host(row: Row, prefix: str = "") -> Host:
     values = {name: row[prefix + name] for name in HOST_COLUMNS}
-    return Host(**values)
+    # Written by reports, never at enrollment (core/signature_sets.py): not among the columns an insert writes.
+    return Host(**values, signature_version=row.get(prefix + "signature_version"))
 
 
 HOST_COLUMNS = (
     "host_id account_id project_id name enterprise_project_id group_id private_ip public_ip os_type os_name "
-    "os_version agent_id agent_version asset_value last_seen created_at id signature_version"
+    "os_version agent_id agent_version asset_value last_seen created_at id"
 ).split()
 
 
