@@ -195,9 +195,11 @@ class Agent:
         version = held.version if held else None
         try:
             if self._sigset is None or sources_stamp(paths) != self._sigset.stamp:
+                first = self._sigset is None
                 self._sigset = load_signatures(paths, cache_dir=cache_dir)
                 self.signature_version = version
-                log.info("signatures loaded", extra=fields(version=self._sigset.version, central_version=version))
+                log.info("signatures loaded" if first else "signatures reloaded",
+                         extra=fields(version=self._sigset.version, central_version=version))
         except SignatureSourceError as exc:  # e.g. caught in the middle of an update: the next scan tries again
             if self._sigset is not None:
                 log.warning("signatures not reloaded", extra=fields(error=str(exc), central_version=version))
