@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ..core.errors import Conflict
 from ..core.models import Scope
 from ..core.signature_sets import SignatureFile, SignatureVersion, version_digest
-from .schema import hosts, signature_blobs, signature_files, signature_versions
+from .schema import detections, hosts, signature_blobs, signature_files, signature_versions
 
 SignaturesChange = Callable[[SignatureVersion | None], Sequence[SignatureFile]]
 
@@ -101,8 +101,6 @@ class SignaturesSql:
 
     def signature_versions_of_roots(self, root_ids: Sequence[int]) -> dict[int, list[int]]:
         """The signature versions each root task's detections were found with (local-only findings left out)."""
-        from .schema import detections
-
         out: dict[int, list[int]] = {r: [] for r in root_ids}
         if not root_ids:
             return out
@@ -116,6 +114,3 @@ class SignaturesSql:
             for root_id, version in found:
                 out[root_id].append(int(version))
         return out
-
-
-
