@@ -87,5 +87,22 @@ class AgentClient:
         body = {k: v for k, v in report.items() if k not in ("kind", "subtask_id")}
         return self._call("POST", f"/agent/v1/subtasks/{report['subtask_id']}/{kind}", body, patience=None)
 
+    def signatures(self, url: str, etag: str | None) -> dict[str, Any] | None:
+        """Download a signature version (`/work`'s `signatures.url`); None when the server says the held `etag` is
+        still it (304)."""
+        headers = {"If-None-Match": etag} if etag else {}
+        for attempt in Retrying(retry=retry_if_exception(_transient), wait=wait_exponential(multiplier=0.2, max=5),
+                                stop=stop_after_delay(30), reraise=True):
+            with attempt:
+                reply = self.http.get(url, headers=headers)
+                if reply.status_code == 304:
+                    return None
+                if 400 <= reply.status_code < 500:
+                    raise ProtocolError(reply.status_code, reply.text)
+                reply.raise_for_status()
+                result: dict[str, Any] = reply.json()
+                return result
+        raise AssertionError("unreachable")
+
     def close(self) -> None:
         self.http.close()

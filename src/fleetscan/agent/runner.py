@@ -18,6 +18,7 @@ from typing import Any
 from ..engine import SignatureSet, SignatureSourceError, load_signatures, sources_stamp
 from . import paths
 from .actions import Actions, Whitelist
+from .central import CentralSignatures
 from .client import AgentClient, ProtocolError
 from .facts import host_facts
 from .findings import finding_key
@@ -58,6 +59,9 @@ class Agent:
         self.stopping = threading.Event()
         self.client = AgentClient(settings.server, should_stop=self.stopping.is_set)
         self._sigset: SignatureSet | None = None
+        self.central = CentralSignatures(self.state.root / "central", self.client)
+        self.signature_version: int | None = None
+        """The server's signature version in `_sigset`, reported with every finding; None: local signatures only."""
         self.actions = Actions(QuarantineStore(self.state.root / "quarantine"), self.client, settings.root)
         self.whitelist = Whitelist()
         self.abandoned: set[str] = set()
@@ -94,6 +98,7 @@ class Agent:
             try:
                 reply = self.client.poll()
                 self.whitelist = Whitelist(reply.get("whitelist"))
+                self.central.update(reply.get("signatures"))
                 self.actions.run(reply.get("actions") or [])
                 for item in reply["subtasks"]:
                     if self.stopping.is_set():
@@ -184,16 +189,27 @@ class Agent:
 
         A first load that fails (a source missing or damaged) raises :class:`SignatureSourceError`, which fails the
         subtask with its reason; a reload that fails keeps the last good set (freshclam may be mid-update)."""
-        paths, cache_dir = self.settings.signatures, self.state.root / "signatures"
-        if self._sigset is None:
-            self._sigset = load_signatures(paths, cache_dir=cache_dir)
-            return self._sigset
+        local, cache_dir = self.settings.signatures, self.state.root / "signatures"
+        held = self.central.held()
+        paths = [*local, str(held.folder)] if held else list(local)
+        version = held.version if held else None
         try:
-            if sources_stamp(paths) != self._sigset.stamp:
+            if self._sigset is None or sources_stamp(paths) != self._sigset.stamp:
+                first = self._sigset is None
                 self._sigset = load_signatures(paths, cache_dir=cache_dir)
-                log.info("signatures reloaded", extra={"fields": {"version": self._sigset.version}})
+                self.signature_version = version
+                log.info("signatures loaded" if first else "signatures reloaded",
+                         extra=fields(version=self._sigset.version, central_version=version))
         except SignatureSourceError as exc:  # e.g. caught in the middle of an update: the next scan tries again
-            log.warning("signatures not reloaded", extra={"fields": {"error": str(exc)}})
+            if self._sigset is not None:
+                log.warning("signatures not reloaded", extra=fields(error=str(exc), central_version=version))
+            elif held is None:
+                raise
+            else:  # never had a good set: the local ones alone, and every report says so (signature_version null)
+                log.warning("central signatures not loaded, scanning with local signatures only",
+                            extra=fields(error=str(exc), central_version=version))
+                self._sigset = load_signatures(local, cache_dir=cache_dir)
+                self.signature_version = None
         return self._sigset
 
     def scan(self, item: dict[str, Any]) -> None:
@@ -248,6 +264,7 @@ class Agent:
                 "progress": snapshot.percent,
                 "checkpoint": paths.display(snapshot.checkpoint or ""),
                 "not_scanned": snapshot.not_scanned(),
+                "signature_version": self.signature_version,
             }
             # A report carries at most MAX_FINDINGS findings (the protocol's bound): more go ahead in progress reports.
             while len(new) > MAX_FINDINGS:

@@ -39,6 +39,7 @@ __all__ = [
     "ANY_METHOD",
     "DEFAULT_AGENT_BODY_BYTES",
     "DEFAULT_CLOUD_BODY_BYTES",
+    "DEFAULT_SIGNATURE_BODY_BYTES",
     "BodyLimits",
     "BodyTooLarge",
     "Edge",
@@ -60,6 +61,8 @@ DEFAULT_CLOUD_BODY_BYTES = 1 * MIB
 """No cloud API call of either dialect needs more than a few KiB; 1 MiB leaves room and bounds the rest."""
 DEFAULT_AGENT_BODY_BYTES = 16 * MIB
 """An agent report carries its detections and a checkpoint: larger, still bounded."""
+DEFAULT_SIGNATURE_BODY_BYTES = 128 * MIB
+"""An upload of signature files (the console's route, base64 in JSON): a ClamAV database is tens of megabytes."""
 ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 """Routes take every method so that a wrong one gets the edge's 405 rather than the framework's."""
 
@@ -72,6 +75,8 @@ class BodyLimits:
 
     cloud: int = DEFAULT_CLOUD_BODY_BYTES
     agent: int = DEFAULT_AGENT_BODY_BYTES
+    signatures: int = DEFAULT_SIGNATURE_BODY_BYTES
+    """The one HSS-edge route that takes signature files (`/v5/{project_id}/fleetscan/signature-sets`)."""
 
 
 class BodyTooLarge(Exception):

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("db", "db", "Database maintenance."),
     "admin": ("admin", "admin", "Issue access keys, tokens and agent enrollment tokens."),
     "task": ("task", "task", "Start, list and cancel scan tasks."),
+    "signatures": ("signatures", "signatures", "Add, list and remove the signature sets agents download."),
     "agent": ("agent", "agent", "Enroll this host (once), then take its scan subtasks, scan, and report until "
               "stopped."),
     "scan": ("scan", "scan", "Scan PATHs (or the quick/full locations) for malware with YARA, hash and ClamAV "

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import click
 import uvicorn
 
-from ..api.edge import DEFAULT_AGENT_BODY_BYTES, DEFAULT_CLOUD_BODY_BYTES, BodyLimits
+from ..api.edge import DEFAULT_AGENT_BODY_BYTES, DEFAULT_CLOUD_BODY_BYTES, DEFAULT_SIGNATURE_BODY_BYTES, BodyLimits
 from ..server.app import create_app
 from ..server.sweeper import SweepLimits
 from .options import database_options, open_plane
@@ -38,6 +38,13 @@ def _serve(
 
 def body_limit_options(command: Callable[..., None]) -> Callable[..., None]:
     """`--max-body-bytes` and `--max-agent-body-bytes`: a larger body is refused (413) before it is read."""
+    command = click.option(
+        "--max-signature-body-bytes",
+        default=DEFAULT_SIGNATURE_BODY_BYTES,
+        show_default=True,
+        type=click.IntRange(min=1024),
+        help="Largest signature upload the console's route (/v5/{project_id}/fleetscan/signature-sets) accepts.",
+    )(command)
     command = click.option(
         "--max-agent-body-bytes",
         default=DEFAULT_AGENT_BODY_BYTES,
@@ -86,10 +93,11 @@ def server(
     schedule_interval: float,
     max_body_bytes: int,
     max_agent_body_bytes: int,
+    max_signature_body_bytes: int,
 ) -> None:
     """Serve both API dialects and the agent protocol (migrates an empty database first)."""
     limits = SweepLimits(offline_after, scan_timeout, sweep_interval)
-    caps = BodyLimits(max_body_bytes, max_agent_body_bytes)
+    caps = BodyLimits(max_body_bytes, max_agent_body_bytes, max_signature_body_bytes)
     _serve(data_dir, database_url, host, port, log_level, limits, schedule_interval, caps)
 
 
@@ -109,6 +117,7 @@ def run(
     with_agent: bool,
     max_body_bytes: int,
     max_agent_body_bytes: int,
+    max_signature_body_bytes: int,
 ) -> None:
     """The server, a ready access key and a local agent for this machine: everything to try fleetscan."""
     plane = open_plane(data_dir, database_url)
@@ -161,7 +170,7 @@ def run(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop_all)
     try:
-        caps = BodyLimits(max_body_bytes, max_agent_body_bytes)
+        caps = BodyLimits(max_body_bytes, max_agent_body_bytes, max_signature_body_bytes)
         _serve(data_dir, database_url, host, port, "warning", body_limits=caps)
     finally:
         stop_agent()

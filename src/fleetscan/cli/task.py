@@ -105,6 +105,10 @@ def list_(data_dir: str, database_url: str | None, account: str, project_id: str
     total, roots = plane.list_roots(scope, RootFilter(), Page(0, limit))
     views = plane.subtasks_of(scope, roots)
     rows = [_row(plane, r, views.get(r.id, [])) for r in roots]
+    # The project signature versions each task's findings were made with (core/signature_sets.py).
+    versions = plane.signature_versions_of_roots([r.id for r in roots])
+    for row, root in zip(rows, roots, strict=True):
+        row["signature_versions"] = versions.get(root.id, [])
     if as_json:
         click.echo(json.dumps({"total": total, "tasks": rows}))
         return

@@ -105,6 +105,8 @@ class Host:
     last_seen: int | None = None
     created_at: int = 0
     id: int = 0
+    signature_version: int | None = None
+    """The project signature version of its last report (core/signature_sets.py); None: local signatures only."""
 
 
 @dataclass
@@ -227,6 +229,8 @@ class Detection:
     file_path_raw: bytes | None = None
     """The exact bytes of the path when they are not the UTF-8 of ``file_path``; quarantine acts on them."""
     id: int = 0
+    signature_version: int | None = None
+    """The project signature version it was found with; None: the agent's local signatures only."""
 
     @property
     def exact_path(self) -> bytes:

@@ -38,6 +38,7 @@ from .models import (
 )
 from .queries import DetectionFilter, HostFilter, Page, RootFilter, SubtaskFilter
 from .schedules import Schedule, ScheduleFilter, next_fire
+from .signatures_plane import SignaturesPlane
 from .states import SubtaskStatus
 from .tasks import Counters, Plan, TaskRequest
 
@@ -71,7 +72,7 @@ class Enrollment:
     agent_secret: str
 
 
-class ControlPlane(HandlingPlane):
+class ControlPlane(HandlingPlane, SignaturesPlane):
     def __init__(self, storage: Storage, clock: Clock = wall_clock, *, online_window_ms: int = 90_000) -> None:
         self.storage = storage
         self.clock = clock

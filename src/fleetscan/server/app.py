@@ -36,7 +36,7 @@ def create_app(
     table: list[BaseRoute] = [
         Route("/healthz", healthz),
         *agent_routes(plane, caps.agent),
-        *huawei_routes(plane, caps.cloud),
+        *huawei_routes(plane, caps.cloud, caps.signatures),
         *alibaba_routes(plane, caps.cloud),
         *console_routes(),
     ]

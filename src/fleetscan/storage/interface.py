@@ -24,6 +24,7 @@ from ..core.models import (
 )
 from ..core.queries import DetectionFilter, HostFilter, Page, RootFilter, SubtaskFilter
 from ..core.schedules import Schedule, ScheduleFilter
+from ..core.signature_sets import SignatureFile, SignatureVersion
 
 SubtaskChange = Callable[[Subtask], Subtask]
 
@@ -65,7 +66,26 @@ class HandlingStorage(Protocol):
     ) -> tuple[int, list[handling.QuarantineView]]: ...
 
 
-class Storage(HandlingStorage, Protocol):
+class SignatureStorage(Protocol):
+    """Signature sets managed by the server (core/signature_sets.py); implemented in storage/signatures_sql.py."""
+
+    def get_signature_version(
+        self, scope: Scope, version: int | None = None, *, content: bool = False
+    ) -> SignatureVersion | None:
+        """The project's version `version` (None: its newest), with the files' bytes when `content`."""
+        ...
+
+    def change_signatures(
+        self, scope: Scope, change: Callable[[SignatureVersion | None], Sequence[SignatureFile]], now: int
+    ) -> SignatureVersion:
+        """Write the next version, holding the files `change` makes of the newest one (read with content)."""
+        ...
+
+    def note_host_signatures(self, host_pk: int, version: int | None) -> None: ...
+    def signature_versions_of_roots(self, root_ids: Sequence[int]) -> dict[int, list[int]]: ...
+
+
+class Storage(HandlingStorage, SignatureStorage, Protocol):
     # accounts and credentials
     def ensure_account(self, name: str) -> int: ...
     def add_access_key(self, key: AccessKey) -> None: ...

@@ -47,7 +47,8 @@ def credential(row: Row) -> Credential:
 
 def host(row: Row, prefix: str = "") -> Host:
     values = {name: row[prefix + name] for name in HOST_COLUMNS}
-    return Host(**values)
+    # Written by reports, never at enrollment (core/signature_sets.py): not among the columns an insert writes.
+    return Host(**values, signature_version=row.get(prefix + "signature_version"))
 
 
 HOST_COLUMNS = (
@@ -150,7 +151,7 @@ def subtask_values(task: Subtask) -> dict[str, Any]:
 DETECTION_FIELDS = (
     "result_id root_id subtask_id host_pk malware_name malware_type severity file_path file_hash file_size "
     "file_owner file_attr file_ctime file_mtime offset occur_time handle_status handle_method memo isolate_tag "
-    "event_type file_path_raw"
+    "event_type file_path_raw signature_version"
 ).split()
 
 

@@ -102,6 +102,8 @@ hosts = Table(
     Column("asset_value", String(16), nullable=False),
     Column("last_seen", BigInteger, nullable=True),
     Column("created_at", BigInteger, nullable=False),
+    # The project signature version (core/signature_sets.py) of the host's last report; NULL: local signatures only
+    Column("signature_version", Integer, nullable=True),
     Index("ix_hosts_scope", "account_id", "project_id"),
 )
 
@@ -210,6 +212,8 @@ detections = Table(
     Column("memo", String(512), nullable=False),
     Column("isolate_tag", String(16), nullable=False),
     Column("event_type", Integer, nullable=False),
+    # The project signature version the agent scanned with when it found this; NULL: its local signatures only
+    Column("signature_version", Integer, nullable=True),
     UniqueConstraint("subtask_id", "path_digest", "file_hash", "malware_name", name="uq_detections_finding"),
     Index("ix_detections_root", "root_id"),
     Index("ix_detections_host", "host_pk"),
@@ -324,4 +328,38 @@ alarm_whitelist = Table(
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("detection_pk", "field", name="uq_alarm_whitelist_detection_field"),
     Index("ix_alarm_whitelist_scope", "account_id", "project_id", "enterprise_project_id"),
+)
+
+# Signature sets managed by the server (core/signature_sets.py): one version number per project, each version
+# immutable and holding every file of every set then active. Contents are kept once per sha256.
+signature_versions = Table(
+    "signature_versions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("project_id", String(256), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "project_id", "version", name="uq_signature_versions_version"),
+)
+
+signature_files = Table(
+    "signature_files",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("version_pk", ForeignKey("signature_versions.id"), nullable=False),
+    Column("set_name", String(128), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Index("ix_signature_files_version", "version_pk"),
+)
+
+signature_blobs = Table(
+    "signature_blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("content", LargeBinary, nullable=False),
 )

@@ -60,6 +60,7 @@ from .schema import (
     subtasks,
 )
 from .schema import detections as detections_table
+from .signatures_sql import SignaturesSql
 
 
 def database_url(data_dir: str | Path | None, url: str | None) -> str:
@@ -153,7 +154,7 @@ class _Totals:
         root.files_scanned, root.viruses_found, root.end_time = self.files_scanned, self.viruses_found, self.end_time
 
 
-class SqlStorage(HandlingSql):
+class SqlStorage(HandlingSql, SignaturesSql):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"

@@ -28,9 +28,10 @@ from ..core import handling
 from ..core.errors import InvalidParameter
 from ..core.models import AccessKey, Credential, Detection, Host, RootTask, Subtask
 from ..core.schedules import Schedule
+from ..core.signature_sets import SignatureFile
 from ..core.validation import INT32_MAX, INT64_MAX, INT64_MIN, text_problem
 from . import schema
-from .interface import HandlingStorage, Storage
+from .interface import HandlingStorage, SignatureStorage, Storage
 
 __all__ = ["ValidatedStorage", "validated"]
 
@@ -66,6 +67,7 @@ _ROWS: Final[dict[type, _Bounds]] = {
     handling.HandleRequest: _Bounds.of(schema.handle_history),
     handling.AgentAction: _Bounds.of(schema.agent_actions),
     handling.QuarantinedFile: _Bounds.of(schema.quarantined_files),
+    SignatureFile: _Bounds.of(schema.signature_files),
 }
 # Plain string arguments written to a column: (method, argument) -> width.
 _ARGUMENTS: Final[dict[tuple[str, str], int]] = {
@@ -79,7 +81,7 @@ _ARGUMENTS: Final[dict[tuple[str, str], int]] = {
 }
 _METHODS: Final = frozenset(
     name
-    for protocol in (Storage, HandlingStorage)
+    for protocol in (Storage, HandlingStorage, SignatureStorage)
     for name, member in vars(protocol).items()
     if not name.startswith("_") and callable(member)
 )

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from ...core.errors import InvalidParameter
 from ...core.models import Detection, NotScanned, Severity
 from ...core.tasks import Counters
-from ...core.validation import INT64_MAX, text_problem
+from ...core.validation import INT32_MAX, INT64_MAX, text_problem
 
 #: A path's exact form decodes to at most this many bytes (docs/agent-protocol.md); a zip member name alone may
 #: be 65,535 bytes, and Linux paths have no length limit below a directory descriptor.
@@ -150,6 +150,8 @@ class ProgressReport(Message):
     checkpoint: Name = Field(default="", max_length=MAX_PATH_CHARS)
     detections: list[Any] = Field(default_factory=list, max_length=1000)  # validated one by one: sort_findings
     not_scanned: list[NotScannedEntry] = Field(default_factory=list, max_length=32)
+    signature_version: int | None = Field(default=None, ge=1, le=INT32_MAX)
+    """The project signature version the scan runs with (core/signature_sets.py); None: local signatures only."""
 
     def counters(self) -> Counters:
         skipped = tuple(NotScanned(n.reason, n.count, tuple(n.examples)) for n in self.not_scanned)

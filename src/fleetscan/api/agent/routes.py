@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
@@ -32,7 +33,7 @@ from ..edge import (
     NoRoute,
     request_id,
 )
-from . import actions
+from . import actions, signatures
 from .messages import CompletionReport, EnrollRequest, ProgressReport, sort_findings
 
 PREFIX = "/agent/v1"
@@ -169,8 +170,15 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
             # Everything read and rendered first: taking the subtasks (pending -> dispatched) is the last step.
             todo = actions.work_actions(plane, host)
             whitelist = actions.work_whitelist(plane, host)
+            central = signatures.offer(plane, host)
             subtasks = plane.take_work(host, _work_item)
-            return {"server_time": plane.clock(), "subtasks": subtasks, "actions": todo, "whitelist": whitelist}
+            return {
+                "server_time": plane.clock(),
+                "subtasks": subtasks,
+                "actions": todo,
+                "whitelist": whitelist,
+                "signatures": central,
+            }
 
         return await run_in_threadpool(answer)
 
@@ -185,13 +193,14 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
                 sub.id,
                 body.report_id,
                 body.counters(),
-                [f.detection() for f in findings],
+                [replace(f.detection(), signature_version=body.signature_version) for f in findings],
                 finished=finished,
                 succeeded=isinstance(body, CompletionReport) and body.result == "success",
                 reason=body.reason if isinstance(body, CompletionReport) else "",
                 quarantined=actions.auto_quarantined(findings),
             )
         )
+        await run_in_threadpool(plane.note_host_signatures, host, body.signature_version)
         return {**_outcome(outcome), "refused": refused}
 
     async def action_result(request: Request) -> dict[str, Any]:
@@ -212,5 +221,10 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
         route("/subtasks/{subtask_id}/progress", "POST", progress),
         route("/subtasks/{subtask_id}/complete", "POST", complete),
         route("/actions/{action_id}/result", "POST", action_result),
+        Route(
+            f"{PREFIX}/signatures/{{version}}",
+            seam.endpoint(lambda request: signatures.download(plane, request, caller), methods=("GET",)),
+            methods=list(ANY_METHOD),
+        ),
         seam.catch_all(f"{PREFIX}/{{rest:path}}"),
     ]

@@ -125,6 +125,8 @@ def detection(view: DetectionView, online: Online) -> dict[str, Any]:
         "operate_accept_list": list(_OPERATIONS.get(d.handle_status, [])),
         "operate_detail_list": [{"keyword": d.file_path, "hash": d.file_hash}],
         "isolate_tag": d.isolate_tag,
+        # fleetscan's own field: the project signature version it was found with (null: the agent's local ones)
+        "signature_version": d.signature_version,
     }
 
 
@@ -142,4 +144,6 @@ def host(h: Host, online: Online) -> dict[str, Any]:
         "asset_value": h.asset_value,
         "os_type": h.os_type,
         "group_id": h.group_id or "",
+        # fleetscan's own field: the project signature version of its last scan (null: local signatures only)
+        "signature_version": h.signature_version,
     }

@@ -25,9 +25,9 @@ from starlette.routing import BaseRoute, Route
 
 from ...core.models import Scope
 from ...core.service import ControlPlane
-from ..edge import ANY_METHOD, DEFAULT_CLOUD_BODY_BYTES, Edge, Handler, request_id
+from ..edge import ANY_METHOD, DEFAULT_CLOUD_BODY_BYTES, DEFAULT_SIGNATURE_BODY_BYTES, Edge, Handler, request_id
 from ..security import authenticate_signed, authenticate_token, request_parts
-from . import handling, policies
+from . import handling, policies, signatures
 from . import operations as ops
 from .errors import ERRORS, HssError, forbidden, internal, render, unauthenticated
 from .params import Query
@@ -47,8 +47,13 @@ def _caller(request: Request) -> str:
     return "token"
 
 
-def routes(plane: ControlPlane, body_limit: int = DEFAULT_CLOUD_BODY_BYTES) -> list[BaseRoute]:
+def routes(
+    plane: ControlPlane,
+    body_limit: int = DEFAULT_CLOUD_BODY_BYTES,
+    signature_body_limit: int = DEFAULT_SIGNATURE_BODY_BYTES,
+) -> list[BaseRoute]:
     seam = edge(body_limit)
+    uploads = edge(signature_body_limit)  # the signature-sets route's own cap: files are larger than API calls
 
     async def authenticate(request: Request) -> Scope:
         """From the headers first: a token needs no body; a signature covers the (capped) body's hash."""
@@ -68,7 +73,7 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_CLOUD_BODY_BYTES) -> l
             raise forbidden("the project in the path is not the project of these credentials")
         return scope
 
-    def endpoint(table: Mapping[str, ops.Operation]) -> Handler:
+    def endpoint(table: Mapping[str, ops.Operation], through: Edge[HssError] | None = None) -> Handler:
         async def handle(request: Request) -> Response:
             operation = table[request.method]
             scope = await authenticate(request)
@@ -77,7 +82,7 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_CLOUD_BODY_BYTES) -> l
             result = await run_in_threadpool(operation, plane, scope, given)
             return JSONResponse(result, headers={"X-Request-Id": request_id(request)})
 
-        return seam.endpoint(handle, methods=tuple(table))
+        return (through or seam).endpoint(handle, methods=tuple(table))
 
     return [
         Route(
@@ -108,6 +113,13 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_CLOUD_BODY_BYTES) -> l
         Route(
             f"{PREFIX}/event/isolated-file",
             endpoint({"GET": handling.list_isolated, "PUT": handling.restore_isolated}),
+            methods=list(ANY_METHOD),
+        ),
+        Route(
+            f"{PREFIX}/fleetscan/signature-sets",
+            endpoint(
+                {"GET": signatures.list_sets, "POST": signatures.add_set, "DELETE": signatures.remove_set}, uploads
+            ),
             methods=list(ANY_METHOD),
         ),
         seam.catch_all("/v5/{rest:path}"),
