@@ -191,6 +191,10 @@ class ControlPlane(HandlingPlane):
     def statistics(self, scope: Scope) -> dict[str, Any]:
         return self.storage.statistics(scope)
 
+    def open_alert_counts(self, scope: Scope, host_ids: Sequence[str]) -> dict[str, int]:
+        """Open alerts per host: what a host's infected-file count means (docs/alerts.md)."""
+        return self.storage.open_alert_counts(scope, host_ids)
+
     def agent_online(self, host: Host) -> bool:
         return host.last_seen is not None and self.clock() - host.last_seen <= self.online_window_ms
 
