@@ -8,11 +8,10 @@ from typing import Any
 from alibabacloud_sas20181203 import models as sas
 from huaweicloudsdkhss.v5 import ShowAntivirusStatisticRequest
 
+from tests.agent.test_handling_e2e import operate, results, scan
 from tests.api.alibaba.helpers import sdk
 from tests.support.agent_process import EICAR
 from tests.support.server import ServerProcess, Tenant
-
-from tests.agent.test_handling_e2e import operate, results, scan
 
 
 def _counters(hss: Any, ali: Any) -> tuple[int, int, int]:
