@@ -23,7 +23,13 @@ def identity(found: Detection) -> tuple[int, str, str, str]:
     return found.host_pk, rows.path_digest(found.exact_path), found.file_hash, found.malware_name
 
 
+# identity()'s order in SQL: byte order for the name, as Python compares it (a locale collation might not).
+_IDENTITY_ORDER = (alerts.c.host_pk, alerts.c.path_digest, alerts.c.file_hash, alerts.c.malware_name.collate("C"))
+
+
 class AlertsSql:
+    is_sqlite: bool
+
     if TYPE_CHECKING:
 
         def _insert_ignore(self, table: Any) -> Any: ...
@@ -115,6 +121,20 @@ class AlertsSql:
             return
         conn.execute(update(alerts).where(alerts.c.id == found.alert_id).values(**values))
         conn.execute(update(detections).where(detections.c.alert_id == found.alert_id).values(**values))
+
+    def _lock_alerts_of(self, conn: Connection, result_ids: Sequence[str]) -> None:
+        """Lock the alerts of these results in identity order: every writer takes alerts in that order and
+        before their occurrences (a report links its findings first), so handling never deadlocks a report."""
+        if self.is_sqlite:  # BEGIN IMMEDIATE already holds the database's one write lock
+            return
+        of_results = select(detections.c.alert_id).where(detections.c.result_id.in_(sorted(set(result_ids))))
+        conn.execute(
+            self._lock(
+                select(alerts.c.id)
+                .where(alerts.c.id.in_(of_results))
+                .order_by(*_IDENTITY_ORDER)
+            )
+        ).all()
 
     @staticmethod
     def _occurrence_ids(conn: Connection, found: Detection) -> list[int]:

@@ -86,6 +86,7 @@ class HandlingSql:
         def _lock(self, stmt: Select[Any]) -> Select[Any]: ...
         def _spread_handling(self, conn: Connection, found: Detection) -> None: ...
         def _occurrence_ids(self, conn: Connection, found: Detection) -> list[int]: ...
+        def _lock_alerts_of(self, conn: Connection, result_ids: Sequence[str]) -> None: ...
 
     # ------------------------------------------------------------------ helpers
     def _save_detection(self, conn: Connection, found: Detection) -> None:
@@ -111,6 +112,7 @@ class HandlingSql:
         d = detections
         outcome = h.HandleOutcome()
         with self._write() as conn:
+            self._lock_alerts_of(conn, request.result_ids)  # alerts before their occurrences, as reports do
             found_rows = conn.execute(
                 self._lock(
                     select(d, hosts.c.enterprise_project_id.label("host_enterprise_project_id"))
