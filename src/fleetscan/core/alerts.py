@@ -8,6 +8,7 @@ These are the pure rules; storage applies them inside the transaction of the rep
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 from .handling import IsolateTag, Operation
@@ -17,6 +18,27 @@ from .models import Detection, HandleStatus, NotScanned, RootTask, ScanType
 class AlertStatus(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One infected file of one host, as every scan that found it saw it; `task_ids` are those scans' root tasks,
+    oldest first, and `file_path` the display form of its path."""
+
+    host_pk: int
+    file_path: str
+    file_hash: str
+    malware_name: str
+    first_seen: int
+    last_seen: int
+    occurrences: int
+    status: AlertStatus
+    resolved_by_task: str | None
+    resolved_at: int | None
+    handle_status: HandleStatus
+    handle_method: str
+    task_ids: tuple[str, ...]
+    id: int
 
 
 def _under(path: str, folder: str) -> bool:

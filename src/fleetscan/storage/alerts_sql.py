@@ -15,7 +15,7 @@ from ..core import alerts as a
 from ..core.models import Detection, HandleStatus, RootTask, Scope, Subtask
 from . import rows
 from .conditions import scoped
-from .schema import alerts, detections, hosts
+from .schema import alerts, detections, hosts, root_tasks
 
 
 def identity(found: Detection) -> tuple[int, str, str, str]:
@@ -52,6 +52,41 @@ class AlertsSql:
                 .group_by(hosts.c.host_id)
             )
             return {str(host_id): int(n) for host_id, n in found}
+
+    def alert_of_result(self, scope: Scope, result_id: str) -> a.Alert | None:
+        """The alert a result (of the caller's scope) is an occurrence of, with the tasks that saw it."""
+        d = detections
+        with self._read() as conn:
+            row = conn.execute(
+                select(alerts, d.c.file_path)
+                .select_from(alerts.join(d, d.c.alert_id == alerts.c.id).join(hosts, hosts.c.id == alerts.c.host_pk))
+                .where(*scoped(scope, hosts), d.c.result_id == result_id)
+            ).first()
+            if row is None:
+                return None
+            tasks = conn.execute(
+                select(root_tasks.c.task_id)
+                .select_from(d.join(root_tasks, root_tasks.c.id == d.c.root_id))
+                .where(d.c.alert_id == row.id)
+                .order_by(d.c.occur_time, d.c.id)
+            ).scalars()
+            m = row._mapping
+            return a.Alert(
+                host_pk=m["host_pk"],
+                file_path=m["file_path"],
+                file_hash=m["file_hash"],
+                malware_name=m["malware_name"],
+                first_seen=m["first_seen"],
+                last_seen=m["last_seen"],
+                occurrences=m["occurrences"],
+                status=a.AlertStatus(m["status"]),
+                resolved_by_task=m["resolved_by_task"],
+                resolved_at=m["resolved_at"],
+                handle_status=HandleStatus(m["handle_status"]),
+                handle_method=m["handle_method"],
+                task_ids=tuple(dict.fromkeys(str(t) for t in tasks)),
+                id=m["id"],
+            )
 
     def _link_alert(self, conn: Connection, found: Detection) -> None:
         """Find or make `found`'s alert; give `found` its id and the alert's handling (the alert's word holds)."""
