@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from fleetscan.core.alerts import AlertStatus
-from fleetscan.core.models import Detection, Host, Scope, ScanType, Severity
+from fleetscan.core.models import Detection, Host, ScanType, Scope, Severity
 from fleetscan.core.queries import DetectionFilter, Page
 from fleetscan.core.service import ControlPlane, HostFacts
 from fleetscan.core.tasks import Counters, TaskRequest
