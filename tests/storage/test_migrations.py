@@ -95,3 +95,62 @@ def _at_0004(conn: Connection, table: Table, values: dict[str, Any]) -> dict[str
     """`values` less the columns later migrations added: the row as the code of that time wrote it."""
     present = {c["name"] for c in inspect(conn).get_columns(table.name)}
     return {k: v for k, v in values.items() if k in present}
+
+
+def test_alerts_migration_makes_one_alert_per_identity(database_url: str) -> None:
+    """0008: detections stored before alerts existed become occurrences of one open alert per host, exact path,
+    SHA-256 and signature, which takes the handling of its newest occurrence."""
+    from sqlalchemy import insert, select
+
+    from fleetscan.core.models import Detection, HandleStatus, ScanType, Severity
+    from fleetscan.core.service import ControlPlane, HostFacts
+    from fleetscan.core.tasks import TaskRequest, plan_task
+    from fleetscan.storage import rows
+    from fleetscan.storage.migrate import upgrade
+    from fleetscan.storage.schema import alerts, detections, root_tasks, subtasks
+
+    storage = open_storage(database_url, migrate=False)
+    try:
+        upgrade(storage.engine, "0007_signature_sets")
+        plane = ControlPlane(storage)
+        scope = plane.create_access_key("acct", "p1").scope
+        token, _ = plane.create_credential("enroll", "acct", "p1")
+        host = plane.enroll(token, HostFacts("h1")).host
+        with storage.engine.begin() as conn:  # two scans found /x, the first also /y
+            for n, (when, paths) in enumerate([(1000, ["/x", "/y"]), (2000, ["/x"])]):
+                plan = plan_task(scope, TaskRequest(f"t{n}", ScanType.FULL, host_ids=[host.host_id]), [host], 0)
+                root_pk = conn.execute(
+                    insert(root_tasks)
+                    .values(**_at_0004(conn, root_tasks, rows.root_values(plan.root)))
+                    .returning(root_tasks.c.id)
+                ).scalar_one()
+                plan.subtasks[0].root_id = root_pk
+                sub_pk = conn.execute(
+                    insert(subtasks)
+                    .values(**_at_0004(conn, subtasks, rows.subtask_values(plan.subtasks[0])))
+                    .returning(subtasks.c.id)
+                ).scalar_one()
+                for path in paths:
+                    found = Detection(
+                        f"{n}{path[1]}" * 16, root_pk, sub_pk, host.id, "Eicar", "virus", Severity.HIGH, path, "a" * 64
+                    )
+                    found.occur_time = when
+                    if n == 1:
+                        found.handle_status, found.handle_method = HandleStatus.HANDLED, "ignore"
+                    conn.execute(insert(detections).values(**_at_0004(conn, detections, rows.detection_values(found))))
+        upgrade(storage.engine)
+        with storage.engine.connect() as conn:
+            got = {r.path_digest: r for r in conn.execute(select(alerts))}
+            linked = conn.execute(select(detections.c.alert_id, detections.c.file_path)).all()
+        x, y = got[rows.path_digest(b"/x")], got[rows.path_digest(b"/y")]
+        assert (x.occurrences, x.first_seen, x.last_seen, x.status, x.handle_method) == (
+            2,
+            1000,
+            2000,
+            "open",
+            "ignore",
+        )
+        assert (y.occurrences, y.handle_status) == (1, "unhandled")
+        assert sorted((a, p) for a, p in linked) == sorted([(x.id, "/x"), (x.id, "/x"), (y.id, "/y")])
+    finally:
+        storage.dispose()

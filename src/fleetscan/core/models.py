@@ -228,6 +228,7 @@ class Detection:
     event_type: int = 1001
     file_path_raw: bytes | None = None
     """The exact bytes of the path when they are not the UTF-8 of ``file_path``; quarantine acts on them."""
+    alert_id: int | None = None  # the alert this is an occurrence of (core/alerts.py)
     id: int = 0
     signature_version: int | None = None
     """The project signature version it was found with; None: the agent's local signatures only."""

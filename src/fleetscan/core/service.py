@@ -10,6 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import ids, tasks
+from .alerts import Alert
 from .errors import (
     Conflict,
     InvalidParameter,
@@ -191,6 +192,14 @@ class ControlPlane(HandlingPlane, SignaturesPlane):
 
     def statistics(self, scope: Scope) -> dict[str, Any]:
         return self.storage.statistics(scope)
+
+    def open_alert_counts(self, scope: Scope, host_ids: Sequence[str]) -> dict[str, int]:
+        """Open alerts per host: what a host's infected-file count means (docs/alerts.md)."""
+        return self.storage.open_alert_counts(scope, host_ids)
+
+    def alert_of(self, scope: Scope, result_id: str) -> Alert | None:
+        """The alert a result is an occurrence of: first and last seen, occurrences, the tasks that saw it."""
+        return self.storage.alert_of_result(scope, result_id)
 
     def agent_online(self, host: Host) -> bool:
         return host.last_seen is not None and self.clock() - host.last_seen <= self.online_window_ms

@@ -84,20 +84,14 @@ class HandlingSql:
         def _insert_ignore(self, table: Any) -> Any: ...
         def _inserted(self, conn: Connection, stmt: Any) -> bool: ...
         def _lock(self, stmt: Select[Any]) -> Select[Any]: ...
+        def _spread_handling(self, conn: Connection, found: Detection) -> None: ...
+        def _occurrence_ids(self, conn: Connection, found: Detection) -> list[int]: ...
+        def _lock_alerts_of(self, conn: Connection, result_ids: Sequence[str]) -> None: ...
 
     # ------------------------------------------------------------------ helpers
-    @staticmethod
-    def _save_detection(conn: Connection, found: Detection) -> None:
-        conn.execute(
-            update(detections)
-            .where(detections.c.id == found.id)
-            .values(
-                handle_status=found.handle_status.value,
-                handle_method=found.handle_method,
-                isolate_tag=found.isolate_tag,
-                memo=found.memo,
-            )
-        )
+    def _save_detection(self, conn: Connection, found: Detection) -> None:
+        """Handling is the alert's: written on it and on every occurrence of it (storage/alerts_sql.py)."""
+        self._spread_handling(conn, found)
 
     @staticmethod
     def _history(conn: Connection, found: Detection, operation: str, memo: str, user: str, now: int) -> None:
@@ -118,6 +112,7 @@ class HandlingSql:
         d = detections
         outcome = h.HandleOutcome()
         with self._write() as conn:
+            self._lock_alerts_of(conn, request.result_ids)  # alerts before their occurrences, as reports do
             found_rows = conn.execute(
                 self._lock(
                     select(d, hosts.c.enterprise_project_id.label("host_enterprise_project_id"))
@@ -131,14 +126,20 @@ class HandlingSql:
             missing = [r for r in request.result_ids if r not in by_result]
             if missing:
                 raise UnknownResult(missing[0])
-            pending = set(
+            # One decision per alert: results of the same alert in several tasks are one file, handled once.
+            of_alert: dict[object, Detection] = {}
+            for found in by_result.values():
+                of_alert.setdefault(found.alert_id if found.alert_id is not None else ("row", found.id), found)
+            occurrences = {found.id: self._occurrence_ids(conn, found) for found in of_alert.values()}
+            busy = set(
                 conn.execute(
                     select(agent_actions.c.detection_pk).where(
-                        agent_actions.c.detection_pk.in_([x.id for x in by_result.values()]),
+                        agent_actions.c.detection_pk.in_(sorted({i for ids in occurrences.values() for i in ids})),
                         agent_actions.c.status == h.ActionStatus.PENDING.value,
                     )
                 ).scalars()
             )
+            pending = {pk for pk, ids in occurrences.items() if busy.intersection(ids)}
             decided = [
                 (
                     found,
@@ -149,7 +150,7 @@ class HandlingSql:
                         whitelist_fields=request.whitelist_fields,
                     ),
                 )
-                for found in by_result.values()
+                for found in of_alert.values()
             ]
             for found, decision in decided:  # every decision made: now write them all
                 found.handle_status, found.handle_method = decision.handle_status, decision.handle_method
@@ -160,6 +161,10 @@ class HandlingSql:
                 if decision.action is not None:
                     outcome.actions.append(self._queue_action(conn, found, decision.action, request, now, new_id))
                 self._history(conn, found, request.operation.value, request.memo, request.user_name, now)
+            for found in by_result.values():  # every result asked for, as its alert now stands
+                chosen = of_alert[found.alert_id if found.alert_id is not None else ("row", found.id)]
+                found.handle_status, found.handle_method = chosen.handle_status, chosen.handle_method
+                found.memo, found.isolate_tag = chosen.memo, chosen.isolate_tag
                 outcome.detections.append(found)
         return outcome
 
@@ -217,7 +222,7 @@ class HandlingSql:
             held = conn.execute(
                 select(q.c.quarantine_id)
                 .where(
-                    q.c.detection_pk == found.id,
+                    q.c.detection_pk.in_(self._occurrence_ids(conn, found)),  # isolated through any occurrence
                     q.c.status.in_([h.QuarantineStatus.ISOLATED.value, h.QuarantineStatus.RESTORE_FAILED.value]),
                 )
                 .order_by(q.c.id.desc())

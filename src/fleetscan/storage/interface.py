@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..core import handling
+from ..core.alerts import Alert
 from ..core.models import (
     AccessKey,
     Credential,
@@ -168,3 +169,10 @@ class Storage(HandlingStorage, SignatureStorage, Protocol):
     # detections and statistics
     def list_detections(self, scope: Scope, flt: DetectionFilter, page: Page) -> tuple[int, list[DetectionView]]: ...
     def statistics(self, scope: Scope) -> dict[str, Any]: ...
+    def open_alert_counts(self, scope: Scope, host_ids: Sequence[str]) -> dict[str, int]:
+        """How many open alerts (docs/alerts.md) each of these hosts of the caller's scope has; absent: none."""
+        ...
+
+    def alert_of_result(self, scope: Scope, result_id: str) -> Alert | None:
+        """The alert (docs/alerts.md) that result is an occurrence of, if the caller may see it."""
+        ...

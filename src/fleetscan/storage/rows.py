@@ -151,7 +151,7 @@ def subtask_values(task: Subtask) -> dict[str, Any]:
 DETECTION_FIELDS = (
     "result_id root_id subtask_id host_pk malware_name malware_type severity file_path file_hash file_size "
     "file_owner file_attr file_ctime file_mtime offset occur_time handle_status handle_method memo isolate_tag "
-    "event_type file_path_raw signature_version"
+    "event_type file_path_raw signature_version alert_id"
 ).split()
 
 

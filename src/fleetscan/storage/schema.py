@@ -183,6 +183,30 @@ subtasks = Table(
     Index("ix_subtasks_host_status", "host_pk", "status"),
 )
 
+# One alert per host, exact path, SHA-256 and signature, across scans (docs/alerts.md): its detections are its
+# occurrences, one per subtask that found it. Handling state lives here and is copied onto every occurrence.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("host_pk", ForeignKey("hosts.id"), nullable=False),
+    Column("path_digest", String(64), nullable=False),
+    Column("file_hash", String(64), nullable=False),
+    Column("malware_name", String(256), nullable=False),
+    Column("first_seen", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("occurrences", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # "open" | "resolved"
+    Column("resolved_by_task", String(64), nullable=True),  # the root task whose scan resolved it
+    Column("resolved_at", BigInteger, nullable=True),
+    Column("handle_status", String(16), nullable=False),
+    Column("handle_method", String(64), nullable=False),
+    Column("memo", String(512), nullable=False),
+    Column("isolate_tag", String(16), nullable=False),
+    UniqueConstraint("host_pk", "path_digest", "file_hash", "malware_name", name="uq_alerts_identity"),
+    Index("ix_alerts_host_status", "host_pk", "status"),
+)
+
 detections = Table(
     "detections",
     metadata,
@@ -214,9 +238,12 @@ detections = Table(
     Column("event_type", Integer, nullable=False),
     # The project signature version the agent scanned with when it found this; NULL: its local signatures only
     Column("signature_version", Integer, nullable=True),
+    # The alert this finding is an occurrence of (docs/alerts.md); NULL only before one was found or made.
+    Column("alert_id", ForeignKey("alerts.id"), nullable=True),
     UniqueConstraint("subtask_id", "path_digest", "file_hash", "malware_name", name="uq_detections_finding"),
     Index("ix_detections_root", "root_id"),
     Index("ix_detections_host", "host_pk"),
+    Index("ix_detections_alert", "alert_id"),
 )
 
 agent_reports = Table(

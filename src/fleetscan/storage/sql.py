@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..core.alerts import AlertStatus
 from ..core.errors import UnknownSubtask
 from ..core.models import (
     AccessKey,
@@ -43,6 +44,7 @@ from ..core.queries import DetectionFilter, HostFilter, HostMatch, Page, RootFil
 from ..core.schedules import Schedule, ScheduleFilter
 from ..core.states import ACTIVE, TERMINAL, RootStatus, SubtaskCounts, SubtaskStatus, root_status
 from . import rows
+from .alerts_sql import AlertsSql, identity
 from .conditions import contains, host_conditions, root_visible, scoped
 from .handling_sql import HandlingSql
 from .interface import ReportOutcome, SubtaskChange
@@ -50,6 +52,7 @@ from .schema import (
     access_keys,
     accounts,
     agent_reports,
+    alerts,
     credentials,
     host_groups,
     hosts,
@@ -154,7 +157,7 @@ class _Totals:
         root.files_scanned, root.viruses_found, root.end_time = self.files_scanned, self.viruses_found, self.end_time
 
 
-class SqlStorage(HandlingSql, SignaturesSql):
+class SqlStorage(HandlingSql, SignaturesSql, AlertsSql):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
@@ -506,8 +509,12 @@ class SqlStorage(HandlingSql, SignaturesSql):
             added = 0
             for found in detections:
                 found.root_id, found.subtask_id, found.host_pk = root_id, subtask_pk, current.host_pk
+            for found in sorted(detections, key=identity):  # alerts are locked in one order by every writer
+                self._link_alert(conn, found)
                 stmt = self._insert_ignore(detections_table).values(**rows.detection_values(found))
-                added += self._inserted(conn, stmt.returning(detections_table.c.id))
+                if self._inserted(conn, stmt.returning(detections_table.c.id)):
+                    self._seen_again(conn, found)
+                    added += 1
             if added:
                 changed.viruses_found = int(
                     conn.execute(
@@ -519,6 +526,9 @@ class SqlStorage(HandlingSql, SignaturesSql):
             conn.execute(update(subtasks).where(subtasks.c.id == subtask_pk).values(**rows.subtask_values(changed)))
             if quarantined and seen_at is not None:
                 self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, seen_at)
+            if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
+                root = rows.root(conn.execute(select(root_tasks).where(root_tasks.c.id == root_id)).one()._mapping)
+                self._resolve_alerts(conn, root, changed, changed.updated_at)
             self._refresh_root(conn, int(root_id))
         return ReportOutcome(changed, duplicate=False, detections_added=added)
 
@@ -760,7 +770,6 @@ class SqlStorage(HandlingSql, SignaturesSql):
         ]
 
     def statistics(self, scope: Scope) -> dict[str, Any]:
-        d = detections_table
         visible = root_visible(scope)
         scanning: ColumnElement[bool]
         if scope.enterprise_project_ids is None:
@@ -772,10 +781,10 @@ class SqlStorage(HandlingSql, SignaturesSql):
                 *root_visible(scope, active),
             )
         with self._read() as conn:
-            malware, malware_hosts = conn.execute(
-                select(func.count(), func.count(func.distinct(d.c.host_pk)))
-                .select_from(d.join(hosts, hosts.c.id == d.c.host_pk))
-                .where(*scoped(scope, hosts))
+            malware, malware_hosts = conn.execute(  # alerts, not occurrences: one per infected file
+                select(func.count(), func.count(func.distinct(alerts.c.host_pk)))
+                .select_from(alerts.join(hosts, hosts.c.id == alerts.c.host_pk))
+                .where(*scoped(scope, hosts), alerts.c.status == AlertStatus.OPEN.value)
             ).one()
             tasks, latest = conn.execute(select(func.count(), func.max(root_tasks.c.start_time)).where(*visible)).one()
             running = conn.execute(select(func.count()).select_from(root_tasks).where(*visible, scanning)).scalar_one()

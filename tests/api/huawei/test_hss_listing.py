@@ -414,9 +414,11 @@ def test_result_list_bounds(world: World, params: dict[str, Any], bad: str | Non
 def test_statistic(world: World) -> None:
     reply = world.hss.show_antivirus_statistic(ShowAntivirusStatisticRequest())
     body = raw_json(reply)
+    # open alerts (docs/alerts.md): A's three findings were all resolved by B, a full scan of both hosts
+    # that succeeded after them without finding them again; tests/api/test_alerts.py counts open ones
     assert body == {
-        "total_malware_num": 3,
-        "malware_host_num": 2,
+        "total_malware_num": 0,
+        "malware_host_num": 0,
         "total_task_num": 5,
         "scanning_task_num": 2,  # A and P
         "latest_scan_time": body["latest_scan_time"],

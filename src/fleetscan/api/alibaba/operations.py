@@ -23,7 +23,7 @@ then render. Decisions where the pages are silent:
   `DryRunOperation`, as Alibaba does (the SDK raises ClientException with that code).
 * GetVirusScanLatestTaskStatistic with no task yet: `Data` with every count 0 and Progress "0",
   no TaskId/Status/ScanTime (the SDK reads those as None; `resp.body` and `resp.body.data` exist).
-* ListVirusScanMachine lists every host of the caller's scope; EventCount is its detections.
+* ListVirusScanMachine lists every host of the caller's scope; EventCount is its open alerts (docs/alerts.md).
   InstanceId is the host uuid (fleetscan hosts have no cloud instance id).
 * ListVirusScanMachineEvent Level uses Alibaba's event levels: serious (High, Critical),
   suspicious (Medium), remind (Low).
@@ -294,10 +294,8 @@ def list_virus_scan_machine(plane: ControlPlane, scope: Scope, p: Params) -> Bod
     remark = p.text("Remark", max_len=256)
     uuid = p.text("Uuid", max_len=64)
     total, hosts = plane.list_hosts(scope, HostFilter(host_id=uuid, remark=remark), _page(current, size))
-    rows = []
-    for host in hosts:
-        count, _ = plane.list_detections(scope, DetectionFilter(host_id=host.host_id), Page(0, 1))
-        rows.append(render.machine(host, count))
+    counts = plane.open_alert_counts(scope, [h.host_id for h in hosts])  # alerts, not occurrences
+    rows = [render.machine(host, counts.get(host.host_id, 0)) for host in hosts]
     return {"PageInfo": render.page_info(current, size, total), "Data": rows}
 
 

@@ -1,0 +1,205 @@
+"""SQL for alerts (core/alerts.py): find or make a finding's alert, copy handling across an alert's occurrences,
+resolve what a scan no longer found. A mixin of SqlStorage; every method runs inside its caller's transaction
+(a report's, or a handling request's), so an alert never disagrees with its occurrences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, exists, func, select, update
+
+from ..core import alerts as a
+from ..core.models import Detection, HandleStatus, RootTask, Scope, Subtask
+from . import rows
+from .conditions import scoped
+from .schema import alerts, detections, hosts, root_tasks
+
+
+def identity(found: Detection) -> tuple[int, str, str, str]:
+    """What makes two findings one alert: host, exact path, SHA-256 and signature (also the lock order)."""
+    return found.host_pk, rows.path_digest(found.exact_path), found.file_hash, found.malware_name
+
+
+# identity()'s order in SQL: byte order for the name, as Python compares it (a locale collation might not).
+_IDENTITY_ORDER = (alerts.c.host_pk, alerts.c.path_digest, alerts.c.file_hash, alerts.c.malware_name.collate("C"))
+
+
+class AlertsSql:
+    is_sqlite: bool
+
+    if TYPE_CHECKING:
+
+        def _insert_ignore(self, table: Any) -> Any: ...
+        def _lock(self, stmt: Any) -> Any: ...
+        def _read(self) -> AbstractContextManager[Connection]: ...
+
+    def open_alert_counts(self, scope: Scope, host_ids: Sequence[str]) -> dict[str, int]:
+        """Open alerts per host (of the caller's scope): Alibaba's EventCount, a host's infected files."""
+        if not host_ids:
+            return {}
+        with self._read() as conn:
+            found = conn.execute(
+                select(hosts.c.host_id, func.count())
+                .select_from(alerts.join(hosts, hosts.c.id == alerts.c.host_pk))
+                .where(
+                    *scoped(scope, hosts),
+                    hosts.c.host_id.in_(sorted(set(host_ids))),
+                    alerts.c.status == a.AlertStatus.OPEN.value,
+                )
+                .group_by(hosts.c.host_id)
+            )
+            return {str(host_id): int(n) for host_id, n in found}
+
+    def alert_of_result(self, scope: Scope, result_id: str) -> a.Alert | None:
+        """The alert a result (of the caller's scope) is an occurrence of, with the tasks that saw it."""
+        d = detections
+        with self._read() as conn:
+            row = conn.execute(
+                select(alerts, d.c.file_path)
+                .select_from(alerts.join(d, d.c.alert_id == alerts.c.id).join(hosts, hosts.c.id == alerts.c.host_pk))
+                .where(*scoped(scope, hosts), d.c.result_id == result_id)
+            ).first()
+            if row is None:
+                return None
+            tasks = conn.execute(
+                select(root_tasks.c.task_id)
+                .select_from(d.join(root_tasks, root_tasks.c.id == d.c.root_id))
+                .where(d.c.alert_id == row.id)
+                .order_by(d.c.occur_time, d.c.id)
+            ).scalars()
+            m = row._mapping
+            return a.Alert(
+                host_pk=m["host_pk"],
+                file_path=m["file_path"],
+                file_hash=m["file_hash"],
+                malware_name=m["malware_name"],
+                first_seen=m["first_seen"],
+                last_seen=m["last_seen"],
+                occurrences=m["occurrences"],
+                status=a.AlertStatus(m["status"]),
+                resolved_by_task=m["resolved_by_task"],
+                resolved_at=m["resolved_at"],
+                handle_status=HandleStatus(m["handle_status"]),
+                handle_method=m["handle_method"],
+                task_ids=tuple(dict.fromkeys(str(t) for t in tasks)),
+                id=m["id"],
+            )
+
+    def _link_alert(self, conn: Connection, found: Detection) -> None:
+        """Find or make `found`'s alert; give `found` its id and the alert's handling (the alert's word holds)."""
+        host_pk, digest, file_hash, name = identity(found)
+        conn.execute(
+            self._insert_ignore(alerts).values(
+                host_pk=host_pk,
+                path_digest=digest,
+                file_hash=file_hash,
+                malware_name=name,
+                first_seen=found.occur_time,
+                last_seen=found.occur_time,
+                occurrences=0,
+                status=a.AlertStatus.OPEN.value,
+                handle_status=found.handle_status.value,
+                handle_method=found.handle_method,
+                memo=found.memo,
+                isolate_tag=found.isolate_tag,
+            )
+        )
+        row = conn.execute(
+            self._lock(
+                select(alerts).where(
+                    alerts.c.host_pk == host_pk,
+                    alerts.c.path_digest == digest,
+                    alerts.c.file_hash == file_hash,
+                    alerts.c.malware_name == name,
+                )
+            )
+        ).one()
+        found.alert_id = int(row.id)
+        found.handle_status, found.handle_method = HandleStatus(row.handle_status), row.handle_method
+        found.memo, found.isolate_tag = row.memo, row.isolate_tag
+        if row.status == a.AlertStatus.RESOLVED.value:
+            a.reopened(found)
+
+    @staticmethod
+    def _seen_again(conn: Connection, found: Detection) -> None:
+        """`found` was stored: one more occurrence of its alert, which is open (again) with `found`'s handling."""
+        conn.execute(
+            update(alerts)
+            .where(alerts.c.id == found.alert_id)
+            .values(
+                occurrences=alerts.c.occurrences + 1,
+                last_seen=found.occur_time,
+                status=a.AlertStatus.OPEN.value,
+                resolved_by_task=None,
+                resolved_at=None,
+                handle_status=found.handle_status.value,
+                handle_method=found.handle_method,
+                memo=found.memo,
+                isolate_tag=found.isolate_tag,
+            )
+        )
+
+    @staticmethod
+    def _spread_handling(conn: Connection, found: Detection) -> None:
+        """Write `found`'s handling on its alert and on every occurrence of it: one alert, one state."""
+        values = {
+            "handle_status": found.handle_status.value,
+            "handle_method": found.handle_method,
+            "isolate_tag": found.isolate_tag,
+            "memo": found.memo,
+        }
+        if found.alert_id is None:
+            conn.execute(update(detections).where(detections.c.id == found.id).values(**values))
+            return
+        conn.execute(update(alerts).where(alerts.c.id == found.alert_id).values(**values))
+        conn.execute(update(detections).where(detections.c.alert_id == found.alert_id).values(**values))
+
+    def _lock_alerts_of(self, conn: Connection, result_ids: Sequence[str]) -> None:
+        """Lock the alerts of these results in identity order: every writer takes alerts in that order and
+        before their occurrences (a report links its findings first), so handling never deadlocks a report."""
+        if self.is_sqlite:  # BEGIN IMMEDIATE already holds the database's one write lock
+            return
+        of_results = select(detections.c.alert_id).where(detections.c.result_id.in_(sorted(set(result_ids))))
+        conn.execute(
+            self._lock(
+                select(alerts.c.id)
+                .where(alerts.c.id.in_(of_results))
+                .order_by(*_IDENTITY_ORDER)
+            )
+        ).all()
+
+    @staticmethod
+    def _occurrence_ids(conn: Connection, found: Detection) -> list[int]:
+        """The detections of `found`'s alert (just `found` when it has none)."""
+        if found.alert_id is None:
+            return [found.id]
+        same = select(detections.c.id).where(detections.c.alert_id == found.alert_id)
+        return [int(i) for i in conn.execute(same).scalars()]
+
+    @staticmethod
+    def _resolve_alerts(conn: Connection, root: RootTask, sub: Subtask, now: int) -> int:
+        """A subtask succeeded: resolve its host's open alerts whose path its scan covered but did not find."""
+        d, here = detections, detections.alias("here")
+        found_here = exists().where(here.c.alert_id == alerts.c.id, here.c.subtask_id == sub.id)
+        candidates = conn.execute(
+            select(alerts.c.id, alerts.c.handle_method, func.min(d.c.file_path))
+            .select_from(alerts.join(d, d.c.alert_id == alerts.c.id))
+            .where(alerts.c.host_pk == sub.host_pk, alerts.c.status == a.AlertStatus.OPEN.value, ~found_here)
+            .group_by(alerts.c.id, alerts.c.handle_method)
+        ).all()
+        gone = sorted(
+            int(pk) for pk, method, path in candidates if a.resolves(root, str(path), str(method), sub.not_scanned)
+        )
+        if gone:
+            conn.execute(
+                update(alerts)
+                .where(alerts.c.id.in_(gone))
+                .values(status=a.AlertStatus.RESOLVED.value, resolved_by_task=root.task_id, resolved_at=now)
+            )
+        return len(gone)
+
+
+__all__: Sequence[str] = ["AlertsSql", "identity"]
