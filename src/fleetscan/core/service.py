@@ -13,6 +13,7 @@ from . import ids, tasks
 from .errors import (
     Conflict,
     InvalidParameter,
+    NotFound,
     PermissionDenied,
     TaskStillRunning,
     UnknownSchedule,
@@ -112,6 +113,13 @@ class ControlPlane(HandlingPlane):
             raise InvalidParameter("enterprise_project_id", f"{reserved.pop()} names no enterprise project")
         account_id = self.storage.ensure_account(account)
         return Scope(account_id, project_id, frozenset(enterprise_project_ids) if enterprise_project_ids else None)
+
+    def existing_scope(self, account: str, project_id: str) -> Scope:
+        """The scope of a project the account already holds: a command must not answer "0 tasks" for a typo."""
+        account_id = self.storage.find_project(account, project_id)
+        if account_id is None:
+            raise NotFound("project", f"{project_id} of account {account}")
+        return Scope(account_id, project_id)
 
     # ------------------------------------------------------------------ tasks
     def create_task(self, scope: Scope, request: TaskRequest) -> Plan:

@@ -195,6 +195,22 @@ class SqlStorage(HandlingSql):
             conn.execute(self._insert_ignore(accounts).values(name=name, created_at=int(time() * 1000)))
             return int(conn.execute(select(accounts.c.id).where(accounts.c.name == name)).scalar_one())
 
+    def find_project(self, account: str, project_id: str) -> int | None:
+        """The account's id when it holds the project: an access key, a token or a host in it."""
+        with self.engine.connect() as conn:
+            account_id = conn.execute(select(accounts.c.id).where(accounts.c.name == account)).scalar()
+            if account_id is None:
+                return None
+            for table in (access_keys, credentials, hosts):
+                found = conn.execute(
+                    select(table.c.account_id)
+                    .where(table.c.account_id == account_id, table.c.project_id == project_id)
+                    .limit(1)
+                ).first()
+                if found is not None:
+                    return int(account_id)
+            return None
+
     @staticmethod
     def _eps(scope: Scope) -> list[str] | None:
         return None if scope.enterprise_project_ids is None else sorted(scope.enterprise_project_ids)
