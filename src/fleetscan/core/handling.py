@@ -205,6 +205,21 @@ def decide(
     return Decision(status, method, action=ActionKind.RESTORE)
 
 
+def allowed_operations(found: Detection, *, action_pending: bool = False) -> list[Operation]:
+    """The operations `decide` accepts for `found` now, in the vocabulary's order.
+
+    Derived from `decide` itself, so HSS `operate_accept_list` never offers what a handling call then refuses.
+    """
+    allowed = []
+    for op in Operation:
+        try:
+            decide(op, found, action_pending=action_pending)
+        except (HandlingNotAllowed, ActionUnderWay):
+            continue
+        allowed.append(op)
+    return allowed
+
+
 def after_quarantine(found: Detection, source: IsolateTag) -> Detection:
     """The detection once its file is in quarantine."""
     found.handle_status = HandleStatus.HANDLED

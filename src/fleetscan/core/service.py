@@ -164,6 +164,8 @@ class ControlPlane(HandlingPlane):
             if unknown:
                 raise InvalidParameter("host_ids", f"not in task {task_id}: {', '.join(sorted(unknown))}")
             views = [v for v in views if v.host.host_id in set(host_ids)]
+        if all(v.subtask.status.terminal for v in views):
+            raise Conflict(f"task {task_id} has ended on the chosen hosts: nothing to cancel")
         now = self.clock()
         for view in views:
             self.storage.change_subtask(view.subtask.id, partial(tasks.cancel, now=now))
