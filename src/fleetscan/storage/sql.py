@@ -569,7 +569,8 @@ class SqlStorage(HandlingSql):
             state = SubtaskStatus(status)
             per_status.setdefault(root_id, {})[state] = int(n)
             total = sums.setdefault(root_id, [0, 0, 0])
-            total[0] += int(n) * 100 if state in TERMINAL else int(prog)
+            # an ended host counts as done, except a cancelled one: it counts what it scanned before it stopped
+            total[0] += int(n) * 100 if state in TERMINAL and state is not SubtaskStatus.CANCELLED else int(prog)
             total[1] += int(nfiles)
             total[2] += int(nvir)
             if end is not None:
