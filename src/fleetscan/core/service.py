@@ -202,7 +202,10 @@ class ControlPlane(HandlingPlane):
         return self.storage.statistics(scope)
 
     def agent_online(self, host: Host) -> bool:
-        return host.last_seen is not None and self.clock() - host.last_seen <= self.online_window_ms
+        """Seen within the window, and not since gone: an agent that said goodbye is offline at once."""
+        if host.last_seen is None or (host.stopped_at is not None and host.stopped_at >= host.last_seen):
+            return False
+        return self.clock() - host.last_seen <= self.online_window_ms
 
     # ------------------------------------------------------------------ schedules
     def create_schedule(self, scope: Scope, schedule: Schedule) -> Schedule:
@@ -335,8 +338,16 @@ class ControlPlane(HandlingPlane):
             raise PermissionDenied("unknown agent or wrong secret")
         return found[0]
 
-    def heartbeat(self, host: Host) -> None:
-        self.storage.touch_host(host.id, self.clock())
+    def heartbeat(self, host: Host, *, stopping: bool = False) -> None:
+        """A beat marks the host seen; the last one, sent as its agent stops, marks it offline at once.
+
+        The goodbye leaves `last_seen` as it was: the sweeper's patience with the host's open subtasks (which
+        the agent resumes from its checkpoint when it starts again) is unchanged.
+        """
+        if stopping:
+            self.storage.host_stopped(host.id, self.clock())
+        else:
+            self.storage.touch_host(host.id, self.clock())
 
     def work(self, host: Host) -> list[tuple[Subtask, RootTask]]:
         """The host's unfinished subtasks; pending ones become dispatched as the agent takes them."""

@@ -101,6 +101,7 @@ hosts = Table(
     Column("agent_version", String(64), nullable=False),
     Column("asset_value", String(16), nullable=False),
     Column("last_seen", BigInteger, nullable=True),
+    Column("stopped_at", BigInteger, nullable=True),  # the agent's goodbye; a later heartbeat is newer
     Column("created_at", BigInteger, nullable=False),
     Index("ix_hosts_scope", "account_id", "project_id"),
 )

@@ -279,7 +279,8 @@ class SqlStorage(HandlingSql):
             )
 
     def enroll_host(self, host: Host, agent_secret_hash: str) -> Host:
-        values = {name: getattr(host, name) for name in rows.HOST_COLUMNS if name != "id"}
+        # stopped_at is only ever set by a goodbye: a new host has none (and a schema before 0007 no column)
+        values = {name: getattr(host, name) for name in rows.HOST_COLUMNS if name not in ("id", "stopped_at")}
         with self._write() as conn:
             pk = conn.execute(
                 insert(hosts).values(**values, agent_secret_hash=agent_secret_hash).returning(hosts.c.id)
@@ -295,6 +296,10 @@ class SqlStorage(HandlingSql):
     def touch_host(self, host_pk: int, now: int) -> None:
         with self._write() as conn:
             conn.execute(update(hosts).where(hosts.c.id == host_pk).values(last_seen=now))
+
+    def host_stopped(self, host_pk: int, now: int) -> None:
+        with self._write() as conn:
+            conn.execute(update(hosts).where(hosts.c.id == host_pk).values(stopped_at=now))
 
     def find_hosts(self, scope: Scope, host_ids: Sequence[str] = (), group_ids: Sequence[str] = ()) -> list[Host]:
         if not host_ids and not group_ids:

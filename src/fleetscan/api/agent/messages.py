@@ -74,6 +74,12 @@ class EnrollRequest(Message):
     agent_version: Name = Field(default="", max_length=64)
 
 
+class HeartbeatRequest(Message):
+    """A beat's optional body: `stopping` is the agent's goodbye as it stops cleanly (SIGTERM)."""
+
+    stopping: bool = False
+
+
 class QuarantineFacts(Message):
     """What the agent kept of a file it quarantined (all but the content and its key)."""
 

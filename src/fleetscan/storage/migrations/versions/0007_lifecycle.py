@@ -1,0 +1,26 @@
+"""when an agent said goodbye: a host stopped cleanly is offline at once
+
+Revision ID: 0007_lifecycle
+Revises: 0006_agent_paths
+Create Date: 2026-12-01 20:30:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007_lifecycle"
+down_revision = "0006_agent_paths"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("hosts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("stopped_at", sa.BigInteger(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("hosts", schema=None) as batch_op:
+        batch_op.drop_column("stopped_at")
