@@ -133,6 +133,7 @@ class QuarantinedFile:
     error: str = ""
     created_at: int = 0
     updated_at: int = 0
+    md5: str = ""  # of the quarantined content, as its agent read it (Alibaba Md5); "" when not known
     id: int = 0  # numeric: Alibaba QuaraFileId
 
 

@@ -294,6 +294,7 @@ quarantined_files = Table(
     Column("error", String(512), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    Column("md5", String(32), nullable=False, server_default=""),
     Index("ix_quarantined_files_host", "host_pk"),
     Index("ix_quarantined_files_detection", "detection_pk"),
 )

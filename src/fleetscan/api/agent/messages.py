@@ -85,6 +85,7 @@ class QuarantineFacts(Message):
 
     quarantine_id: str = Field(pattern=r"^[0-9a-zA-Z]{1,64}$")
     sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
+    md5: str = Field(default="", pattern=r"^([0-9a-f]{32})?$")
     size: Int64 = 0
     uid: int = Field(default=-1, ge=-1, le=INT64_MAX)
     gid: int = Field(default=-1, ge=-1, le=INT64_MAX)

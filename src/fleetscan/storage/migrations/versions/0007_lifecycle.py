@@ -1,4 +1,4 @@
-"""when an agent said goodbye: a host stopped cleanly is offline at once
+"""when an agent said goodbye (a host stopped cleanly is offline at once); the md5 of a quarantined file
 
 Revision ID: 0007_lifecycle
 Revises: 0006_agent_paths
@@ -19,8 +19,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("hosts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("stopped_at", sa.BigInteger(), nullable=True))
+    with op.batch_alter_table("quarantined_files", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("md5", sa.String(length=32), nullable=False, server_default=""))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("quarantined_files", schema=None) as batch_op:
+        batch_op.drop_column("md5")
     with op.batch_alter_table("hosts", schema=None) as batch_op:
         batch_op.drop_column("stopped_at")
