@@ -90,6 +90,17 @@ def test_isolate_then_restore_gives_back_the_identical_file(hss: Any, agents: An
     assert [(f.file_path, f.host_id, f.file_hash) for f in isolated] == [
         (str(corpus / "bin" / "tool"), agent.host_id, result.file_info.file_hash)
     ]
+    event, origin = isolated[0].agent_event_info, isolated[0].antivirus_result_info
+    assert (event.event_id, event.event_name, event.host_id) == (result.result_id, result.malware_name, agent.host_id)
+    handled = ("handled", "manual_isolate_and_kill", "isolate it")
+    assert (event.handle_status, event.handle_method, event.memo) == handled
+    assert event.operate_accept_list == ["do_not_isolate_or_kill"]
+    assert (origin.result_id, origin.file_path, origin.file_hash, origin.file_size) == (
+        result.result_id,
+        str(corpus / "bin" / "tool"),
+        result.file_info.file_hash,
+        len(data),
+    )
 
     operate(hss, "do_not_isolate_or_kill", result, memo="false positive")
     wait_until(lambda: current(hss, result.result_id).isolate_tag == "none", what="restore")

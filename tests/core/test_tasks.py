@@ -55,11 +55,15 @@ def test_finish_sets_end_and_reason() -> None:
     assert done.progress == 100 and done.fail_reason == ""
 
 
-def test_reports_after_the_end_change_nothing() -> None:
+def test_reports_after_the_end_keep_the_state_and_count_the_work() -> None:
+    """A report in flight at cancel: its detections are kept, so its counters are too; state and times stay."""
     sub = tasks.cancel(Subtask("s", 1, 1), now=7)
     assert sub.status is SubtaskStatus.CANCELLED
-    assert tasks.progress(sub, Counters(progress=90), now=8) == sub
-    assert tasks.finish(sub, True, "", Counters(), now=8) == sub
+    late = tasks.progress(sub, Counters(files_scanned=300, progress=20), now=8)
+    assert (late.status, late.end_time, late.files_scanned, late.progress) == (SubtaskStatus.CANCELLED, 7, 300, 20)
+    ended = tasks.finish(late, True, "", Counters(files_scanned=310, progress=30), now=9)
+    assert (ended.status, ended.end_time, ended.files_scanned, ended.progress) == (SubtaskStatus.CANCELLED, 7, 310, 30)
+    assert tasks.progress(ended, Counters(files_scanned=5), now=10).files_scanned == 310  # never backwards
     assert tasks.expire(sub, True, "late", now=8) == sub
 
 

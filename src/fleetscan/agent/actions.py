@@ -100,7 +100,7 @@ class Actions:
 
 def _facts(public: dict[str, Any]) -> dict[str, Any]:
     """The facts the protocol carries, each within its bound (an mtime of 1e16 s is clamped as on findings)."""
-    keys = ("quarantine_id", "sha256", "size", "uid", "gid", "mode", "mtime")
+    keys = ("quarantine_id", "sha256", "md5", "size", "uid", "gid", "mode", "mtime")
     facts = {k: public[k] for k in keys}
     for k in ("size", "mtime"):
         facts[k] = min(max(int(facts[k]), 0), INT64_MAX)

@@ -66,8 +66,8 @@ class AgentClient:
     def enroll(self, enroll_token: str, facts: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", "/agent/v1/enroll", {"enroll_token": enroll_token, **facts}, patience=None)
 
-    def heartbeat(self) -> dict[str, Any]:
-        return self._call("POST", "/agent/v1/heartbeat", None, patience=5)
+    def heartbeat(self, *, stopping: bool = False) -> dict[str, Any]:
+        return self._call("POST", "/agent/v1/heartbeat", {"stopping": True} if stopping else None, patience=5)
 
     def work(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self._call("GET", "/agent/v1/work", None, patience=5)["subtasks"]

@@ -58,6 +58,7 @@ class QuarantineRecord:
     quarantined_at: int  # ms
     state: str = QUARANTINED
     restored_at: int | None = None
+    md5: str = ""  # what Alibaba's quarantine list shows (Md5); empty in records written before it was kept
 
     def public(self) -> dict[str, Any]:
         """What the agent tells the server: everything but the key."""
@@ -136,7 +137,7 @@ class QuarantineStore:
         key = secrets.token_bytes(32)
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{quarantine_id}.")
         try:
-            digest, size = self._write_neutralised(path, fd, key)
+            digest, md5, size = self._write_neutralised(path, fd, key)
             if expected_sha256 is not None and digest != expected_sha256.lower():
                 raise QuarantineError("changed", f"{path} changed since it was detected (sha256 {digest})")
             os.replace(tmp, self._blob(quarantine_id))
@@ -147,6 +148,7 @@ class QuarantineStore:
             quarantine_id=quarantine_id,
             original_path=path,
             sha256=digest,
+            md5=md5,
             size=size,
             uid=st.st_uid,
             gid=st.st_gid,
@@ -162,8 +164,10 @@ class QuarantineStore:
         return record
 
     @staticmethod
-    def _write_neutralised(path: str, out_fd: int, key: bytes) -> tuple[str, int]:
+    def _write_neutralised(path: str, out_fd: int, key: bytes) -> tuple[str, str, int]:
+        """Copy the file into the store, compressed and XORed; its sha256, md5 and size, read in the same pass."""
         digest = hashlib.sha256()
+        md5 = hashlib.md5(usedforsecurity=False)
         squeeze = zlib.compressobj(6)
         size = written = 0
         try:
@@ -174,6 +178,7 @@ class QuarantineStore:
         with os.fdopen(src, "rb") as f, os.fdopen(out_fd, "wb") as out:
             for block in iter(lambda: f.read(CHUNK), b""):
                 digest.update(block)
+                md5.update(block)
                 size += len(block)
                 packed = squeeze.compress(block)
                 out.write(_xor(packed, key, written))
@@ -181,7 +186,7 @@ class QuarantineStore:
             out.write(_xor(squeeze.flush(), key, written))
             out.flush()
             os.fsync(out.fileno())
-        return digest.hexdigest(), size
+        return digest.hexdigest(), md5.hexdigest(), size
 
     def _unlink_original(self, record: QuarantineRecord) -> None:
         try:

@@ -110,8 +110,20 @@ class Agent:
             except Exception as exc:  # a transient failure: keep serving the host
                 log.warning("loop error", extra={"fields": {"error": repr(exc)}})
             self.stopping.wait(self.settings.poll_interval)
+        beats.join(timeout=10)  # no beat of its may land after the goodbye
+        self.say_goodbye()
         self.client.close()
         log.info("stopped")
+
+    def say_goodbye(self) -> None:
+        """Tell the server this host is going away (SIGTERM), so it shows offline now, not minutes later.
+
+        One attempt: a server that is away learns it from the silence, as it would from a SIGKILL.
+        """
+        try:
+            self.client.heartbeat(stopping=True)
+        except Exception as exc:
+            log.warning("goodbye not delivered", extra={"fields": {"error": repr(exc)}})
 
     def _heartbeats(self) -> None:
         """Beat on its own thread: a long file or a slow report must not make the host look offline."""
@@ -252,12 +264,8 @@ class Agent:
                 return False
             return True
 
-        def tick(snapshot: ScanSnapshot, final: bool = False, error: str = "") -> None:
-            new = [f for f in snapshot.findings if finding_key(f) not in reported and not self.whitelist.matches(f)]
-            if item.get("action") == "auto":  # confirmed findings go to quarantine before they are reported
-                for f in new:
-                    f.setdefault("quarantine", self.actions.auto_quarantine(subtask_id, f))
-            body: dict[str, Any] = {
+        def counters(snapshot: ScanSnapshot) -> dict[str, Any]:
+            return {
                 "files_scanned": snapshot.files_scanned,
                 "bytes_scanned": snapshot.bytes_scanned,
                 "files_total": snapshot.files_total,
@@ -266,6 +274,13 @@ class Agent:
                 "not_scanned": snapshot.not_scanned(),
                 "signature_version": self.signature_version,
             }
+
+        def tick(snapshot: ScanSnapshot, final: bool = False, error: str = "") -> None:
+            new = [f for f in snapshot.findings if finding_key(f) not in reported and not self.whitelist.matches(f)]
+            if item.get("action") == "auto":  # confirmed findings go to quarantine before they are reported
+                for f in new:
+                    f.setdefault("quarantine", self.actions.auto_quarantine(subtask_id, f))
+            body = counters(snapshot)
             # A report carries at most MAX_FINDINGS findings (the protocol's bound): more go ahead in progress reports.
             while len(new) > MAX_FINDINGS:
                 if not send("progress", {**body, "detections": new[:MAX_FINDINGS]}):
@@ -281,6 +296,10 @@ class Agent:
         def should_stop() -> bool:
             return self.stopping.is_set() or cancelled.is_set()
 
+        if not saved:
+            # The subtask's run time starts now, on the server's clock: a scan that ends before its first
+            # progress report would otherwise have started when it ended (docs/agent-protocol.md).
+            send("progress", {**counters(ScanSnapshot()), "detections": []})
         outcome = job.run(tick, should_stop, self.settings.report_interval)
         if self.stopping.is_set() and not cancelled.is_set():
             log.info("scan paused for shutdown", extra={"fields": {"subtask": subtask_id}})

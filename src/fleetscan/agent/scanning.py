@@ -67,6 +67,16 @@ class ScanSnapshot:
         return known
 
 
+def report_due(p: Progress, last: float | None, interval: float) -> bool:
+    """Whether a progress report is due: the first batch at once, then at gaps that double up to `interval`.
+
+    A short scan must not sit at 0% until it ends, nor a long one send a report a second.
+    """
+    if last is None:
+        return p.files_done > 0 or p.elapsed >= interval
+    return p.elapsed - last >= min(interval, max(1.0, last))
+
+
 @dataclass
 class Outcome:
     snapshot: ScanSnapshot
@@ -124,7 +134,7 @@ class ScanJob:
         found_detections = list(snap.detections)
         skipped = dict(snap.skipped)
         examples = {k: list(v) for k, v in snap.skip_examples.items()}
-        last_tick = [0.0]
+        last_tick: list[float | None] = [None]  # elapsed seconds at the last report
 
         def on_detection(det: Hit) -> None:
             found_detections.append(det.to_dict())
@@ -140,7 +150,7 @@ class ScanJob:
         def on_progress(p: Progress) -> None:
             current = self._snapshot(p, found_findings, found_detections)
             current.skipped, current.skip_examples = dict(skipped), {k: list(v) for k, v in examples.items()}
-            if p.elapsed - last_tick[0] >= interval:
+            if report_due(p, last_tick[0], interval):
                 last_tick[0] = p.elapsed
                 tick(current)
 

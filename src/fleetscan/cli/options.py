@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import OperationalError
 
+from ..core.errors import DomainError
 from ..core.service import ControlPlane
 from ..storage.sql import database_url as resolve_url
 from ..storage.sql import open_storage
@@ -33,6 +37,42 @@ def database_options(func: F) -> F:
     return func
 
 
-def open_plane(data_dir: str, database_url: str | None) -> ControlPlane:
-    """The control plane every command and the server use: storage behind its validation layer."""
-    return ControlPlane(validated(open_storage(resolve_url(data_dir, database_url))))
+def _sqlite_file(data_dir: str, database_url: str | None) -> Path | None:
+    """The SQLite file a command would open, or None for a server database (or SQLite in memory)."""
+    if database_url is None:
+        return Path(data_dir).resolve() / "fleetscan.db"
+    if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
+        return Path(database_url.removeprefix("sqlite:///"))
+    return None
+
+
+def open_plane(data_dir: str, database_url: str | None, *, create: bool = True) -> ControlPlane:
+    """The control plane every command and the server use: storage behind its validation layer.
+
+    With `create` False, a database that does not exist is refused rather than made: a command run from
+    the wrong folder would otherwise answer from a new, empty database as if it were the server's.
+    """
+    if not create:
+        path = _sqlite_file(data_dir, database_url)
+        if path is not None and not path.is_file():
+            raise click.ClickException(
+                f"no database at {path}: run from the server's folder, pass --data-dir or --database-url, "
+                "or --create to make one"
+            )
+    try:
+        return ControlPlane(validated(open_storage(resolve_url(data_dir, database_url))))
+    except OperationalError as exc:
+        raise click.ClickException(f"cannot open the database: {str(exc.orig).strip().splitlines()[0]}") from None
+
+
+def one_line_errors(func: F) -> F:
+    """A domain error (unknown task, host or project; a bad value) as click's one-line error and exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+
+    return wrapper  # type: ignore[return-value]

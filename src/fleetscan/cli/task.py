@@ -13,18 +13,23 @@ from ..core.models import ScanType, Scope, SubtaskView
 from ..core.queries import HostFilter, Page, RootFilter
 from ..core.service import ControlPlane
 from ..core.tasks import TaskRequest
-from .options import database_options, open_plane
+from .options import database_options, one_line_errors, open_plane
 
 
-def _scope(plane: ControlPlane, account: str, project_id: str) -> Scope:
-    return Scope(plane.storage.ensure_account(account), project_id)
+def _open(
+    data_dir: str, database_url: str | None, create: bool, account: str, project_id: str
+) -> tuple[ControlPlane, Scope]:
+    """The plane on an existing database (unless `create`), and the scope of a project it knows."""
+    plane = open_plane(data_dir, database_url, create=create)
+    return plane, plane.existing_scope(account, project_id)
 
 
 def task_options(func: click.decorators.FC) -> click.decorators.FC:
     func = click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
     func = click.option("--project-id", required=True)(func)
     func = click.option("--account", default="default", show_default=True)(func)
-    return database_options(func)
+    func = click.option("--create", is_flag=True, help="Make the database when it does not exist.")(func)
+    return database_options(one_line_errors(func))
 
 
 def _not_scanned(views: Sequence[SubtaskView]) -> dict[str, int]:
@@ -69,6 +74,7 @@ def task() -> None:
 def start(
     data_dir: str,
     database_url: str | None,
+    create: bool,
     account: str,
     project_id: str,
     as_json: bool,
@@ -79,8 +85,7 @@ def start(
     name: str | None,
 ) -> None:
     """Start a scan now on some hosts."""
-    plane = open_plane(data_dir, database_url)
-    scope = _scope(plane, account, project_id)
+    plane, scope = _open(data_dir, database_url, create, account, project_id)
     if all_hosts:
         host_ids = tuple(h.host_id for h in plane.list_hosts(scope, HostFilter(), Page(0, 10_000))[1])
     if not host_ids:
@@ -98,10 +103,11 @@ def start(
 @task.command("list")
 @task_options
 @click.option("--limit", default=20, show_default=True)
-def list_(data_dir: str, database_url: str | None, account: str, project_id: str, as_json: bool, limit: int) -> None:
+def list_(
+    data_dir: str, database_url: str | None, create: bool, account: str, project_id: str, as_json: bool, limit: int
+) -> None:
     """The newest tasks first."""
-    plane = open_plane(data_dir, database_url)
-    scope = _scope(plane, account, project_id)
+    plane, scope = _open(data_dir, database_url, create, account, project_id)
     total, roots = plane.list_roots(scope, RootFilter(), Page(0, limit))
     views = plane.subtasks_of(scope, roots)
     rows = [_row(plane, r, views.get(r.id, [])) for r in roots]
@@ -126,8 +132,10 @@ def list_(data_dir: str, database_url: str | None, account: str, project_id: str
 @task.command()
 @task_options
 @click.argument("task_id")
-def cancel(data_dir: str, database_url: str | None, account: str, project_id: str, as_json: bool, task_id: str) -> None:
+def cancel(
+    data_dir: str, database_url: str | None, create: bool, account: str, project_id: str, as_json: bool, task_id: str
+) -> None:
     """Cancel every unfinished host of a task."""
-    plane = open_plane(data_dir, database_url)
-    root = plane.cancel(_scope(plane, account, project_id), task_id)
+    plane, scope = _open(data_dir, database_url, create, account, project_id)
+    root = plane.cancel(scope, task_id)
     click.echo(json.dumps(_row(plane, root)) if as_json else f"{task_id}: {root.status.value}")

@@ -133,6 +133,7 @@ class QuarantinedFile:
     error: str = ""
     created_at: int = 0
     updated_at: int = 0
+    md5: str = ""  # of the quarantined content, as its agent read it (Alibaba Md5); "" when not known
     id: int = 0  # numeric: Alibaba QuaraFileId
 
 
@@ -203,6 +204,21 @@ def decide(
     if not isolated:  # DO_NOT_ISOLATE_OR_KILL
         raise HandlingNotAllowed(f"isolate_tag {found.isolate_tag}", op.value)
     return Decision(status, method, action=ActionKind.RESTORE)
+
+
+def allowed_operations(found: Detection, *, action_pending: bool = False) -> list[Operation]:
+    """The operations `decide` accepts for `found` now, in the vocabulary's order.
+
+    Derived from `decide` itself, so HSS `operate_accept_list` never offers what a handling call then refuses.
+    """
+    allowed = []
+    for op in Operation:
+        try:
+            decide(op, found, action_pending=action_pending)
+        except (HandlingNotAllowed, ActionUnderWay):
+            continue
+        allowed.append(op)
+    return allowed
 
 
 def after_quarantine(found: Detection, source: IsolateTag) -> Detection:

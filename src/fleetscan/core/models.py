@@ -103,6 +103,8 @@ class Host:
     agent_version: str = ""
     asset_value: str = "common"
     last_seen: int | None = None
+    stopped_at: int | None = None
+    """When its agent last said goodbye (stopped cleanly); offline until it is seen again after that."""
     created_at: int = 0
     id: int = 0
     signature_version: int | None = None

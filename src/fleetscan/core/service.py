@@ -14,6 +14,7 @@ from .alerts import Alert
 from .errors import (
     Conflict,
     InvalidParameter,
+    NotFound,
     PermissionDenied,
     TaskStillRunning,
     UnknownSchedule,
@@ -115,6 +116,13 @@ class ControlPlane(HandlingPlane, SignaturesPlane):
         account_id = self.storage.ensure_account(account)
         return Scope(account_id, project_id, frozenset(enterprise_project_ids) if enterprise_project_ids else None)
 
+    def existing_scope(self, account: str, project_id: str) -> Scope:
+        """The scope of a project the account already holds: a command must not answer "0 tasks" for a typo."""
+        account_id = self.storage.find_project(account, project_id)
+        if account_id is None:
+            raise NotFound("project", f"{project_id} of account {account}")
+        return Scope(account_id, project_id)
+
     # ------------------------------------------------------------------ tasks
     def create_task(self, scope: Scope, request: TaskRequest) -> Plan:
         """Plan and store a task; a client token seen before in the project answers the task it made."""
@@ -158,6 +166,8 @@ class ControlPlane(HandlingPlane, SignaturesPlane):
             if unknown:
                 raise InvalidParameter("host_ids", f"not in task {task_id}: {', '.join(sorted(unknown))}")
             views = [v for v in views if v.host.host_id in set(host_ids)]
+        if all(v.subtask.status.terminal for v in views):
+            raise Conflict(f"task {task_id} has ended on the chosen hosts: nothing to cancel")
         now = self.clock()
         for view in views:
             self.storage.change_subtask(view.subtask.id, partial(tasks.cancel, now=now))
@@ -202,7 +212,10 @@ class ControlPlane(HandlingPlane, SignaturesPlane):
         return self.storage.alert_of_result(scope, result_id)
 
     def agent_online(self, host: Host) -> bool:
-        return host.last_seen is not None and self.clock() - host.last_seen <= self.online_window_ms
+        """Seen within the window, and not since gone: an agent that said goodbye is offline at once."""
+        if host.last_seen is None or (host.stopped_at is not None and host.stopped_at >= host.last_seen):
+            return False
+        return self.clock() - host.last_seen <= self.online_window_ms
 
     # ------------------------------------------------------------------ schedules
     def create_schedule(self, scope: Scope, schedule: Schedule) -> Schedule:
@@ -335,8 +348,16 @@ class ControlPlane(HandlingPlane, SignaturesPlane):
             raise PermissionDenied("unknown agent or wrong secret")
         return found[0]
 
-    def heartbeat(self, host: Host) -> None:
-        self.storage.touch_host(host.id, self.clock())
+    def heartbeat(self, host: Host, *, stopping: bool = False) -> None:
+        """A beat marks the host seen; the last one, sent as its agent stops, marks it offline at once.
+
+        The goodbye leaves `last_seen` as it was: the sweeper's patience with the host's open subtasks (which
+        the agent resumes from its checkpoint when it starts again) is unchanged.
+        """
+        if stopping:
+            self.storage.host_stopped(host.id, self.clock())
+        else:
+            self.storage.touch_host(host.id, self.clock())
 
     def work(self, host: Host) -> list[tuple[Subtask, RootTask]]:
         """The host's unfinished subtasks; pending ones become dispatched as the agent takes them."""

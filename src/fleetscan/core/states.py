@@ -1,6 +1,6 @@
 """One state machine for host subtasks; a root task's state is derived from its subtasks.
 
-Every status vocabulary of both clouds (Alibaba's 1/2/3/4, 0/10/100, 0/20/50/100,
+Every status vocabulary of both clouds (Alibaba's 1/2/3/4, 0/10/100,
 init/Processing/Success/Failed; Huawei's task_status and host_task_status) is a rendering of
 these states, done in the API adapters. See docs/status-mapping.md.
 """

@@ -127,9 +127,15 @@ def _merge(sub: Subtask, counters: Counters, now: int) -> Subtask:
     )
 
 
+def _late(sub: Subtask, counters: Counters, now: int) -> Subtask:
+    """A report that arrives after the subtask ended (cancelled, timed out): its detections are kept, so its
+    counters are too, or a task would show viruses in files it never scanned. The state and times stay."""
+    return _merge(sub, counters, now)
+
+
 def progress(sub: Subtask, counters: Counters, now: int) -> Subtask:
     if sub.status.terminal:
-        return sub  # a late report after cancel or timeout: keep its detections, change nothing else
+        return _late(sub, counters, now)
     check_transition(sub.status, SubtaskStatus.RUNNING)
     started = sub.start_time if sub.start_time is not None else now
     return replace(_merge(sub, counters, now), status=SubtaskStatus.RUNNING, start_time=started)
@@ -139,7 +145,7 @@ def finish(sub: Subtask, succeeded: bool, reason: str, counters: Counters, now: 
     """End a subtask as its agent reported. `reason` is at most 512 characters (`subtasks.fail_reason`): the
     agent protocol refuses a longer one, and storage's validation layer refuses it rather than cut it."""
     if sub.status.terminal:
-        return sub
+        return _late(sub, counters, now)
     target = SubtaskStatus.SUCCEEDED if succeeded else SubtaskStatus.FAILED
     check_transition(sub.status, target)
     merged = _merge(sub, counters, now)

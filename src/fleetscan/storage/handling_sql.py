@@ -55,7 +55,7 @@ def _action(row: Any) -> h.AgentAction:
 
 QUARANTINE_FIELDS = (
     "quarantine_id host_pk file_path file_hash detection_pk malware_name source status file_size uid gid mode "
-    "file_mtime error created_at updated_at"
+    "file_mtime error created_at updated_at md5"
 ).split()
 
 
@@ -301,6 +301,8 @@ class HandlingSql:
                     file_values["file_size"] = facts["size"]
                 if isinstance(facts.get("mtime"), int):
                     file_values["file_mtime"] = facts["mtime"]
+                if isinstance(facts.get("md5"), str):
+                    file_values["md5"] = facts["md5"]
             conn.execute(
                 update(quarantined_files)
                 .where(quarantined_files.c.quarantine_id == action.quarantine_id)
@@ -366,6 +368,7 @@ class HandlingSql:
                 file_mtime=int(facts.get("mtime", finding.file_mtime)),
                 created_at=now,
                 updated_at=now,
+                md5=str(facts.get("md5", "")),
             )
             stmt = self._insert_ignore(quarantined_files).values(**_quarantine_values(record))
             if not self._inserted(conn, stmt.returning(quarantined_files.c.id)):

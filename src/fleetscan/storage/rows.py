@@ -53,7 +53,7 @@ def host(row: Row, prefix: str = "") -> Host:
 
 HOST_COLUMNS = (
     "host_id account_id project_id name enterprise_project_id group_id private_ip public_ip os_type os_name "
-    "os_version agent_id agent_version asset_value last_seen created_at id"
+    "os_version agent_id agent_version asset_value last_seen stopped_at created_at id"
 ).split()
 
 

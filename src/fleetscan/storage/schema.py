@@ -101,6 +101,7 @@ hosts = Table(
     Column("agent_version", String(64), nullable=False),
     Column("asset_value", String(16), nullable=False),
     Column("last_seen", BigInteger, nullable=True),
+    Column("stopped_at", BigInteger, nullable=True),  # the agent's goodbye; a later heartbeat is newer
     Column("created_at", BigInteger, nullable=False),
     # The project signature version (core/signature_sets.py) of the host's last report; NULL: local signatures only
     Column("signature_version", Integer, nullable=True),
@@ -324,6 +325,7 @@ quarantined_files = Table(
     Column("error", String(512), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    Column("md5", String(32), nullable=False, server_default=""),
     Index("ix_quarantined_files_host", "host_pk"),
     Index("ix_quarantined_files_detection", "detection_pk"),
 )

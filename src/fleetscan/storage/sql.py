@@ -199,6 +199,22 @@ class SqlStorage(HandlingSql, SignaturesSql, AlertsSql):
             conn.execute(self._insert_ignore(accounts).values(name=name, created_at=int(time() * 1000)))
             return int(conn.execute(select(accounts.c.id).where(accounts.c.name == name)).scalar_one())
 
+    def find_project(self, account: str, project_id: str) -> int | None:
+        """The account's id when it holds the project: an access key, a token or a host in it."""
+        with self.engine.connect() as conn:
+            account_id = conn.execute(select(accounts.c.id).where(accounts.c.name == account)).scalar()
+            if account_id is None:
+                return None
+            for table in (access_keys, credentials, hosts):
+                found = conn.execute(
+                    select(table.c.account_id)
+                    .where(table.c.account_id == account_id, table.c.project_id == project_id)
+                    .limit(1)
+                ).first()
+                if found is not None:
+                    return int(account_id)
+            return None
+
     @staticmethod
     def _eps(scope: Scope) -> list[str] | None:
         return None if scope.enterprise_project_ids is None else sorted(scope.enterprise_project_ids)
@@ -267,7 +283,8 @@ class SqlStorage(HandlingSql, SignaturesSql, AlertsSql):
             )
 
     def enroll_host(self, host: Host, agent_secret_hash: str) -> Host:
-        values = {name: getattr(host, name) for name in rows.HOST_COLUMNS if name != "id"}
+        # stopped_at is only ever set by a goodbye: a new host has none (and a schema before 0007 no column)
+        values = {name: getattr(host, name) for name in rows.HOST_COLUMNS if name not in ("id", "stopped_at")}
         with self._write() as conn:
             pk = conn.execute(
                 insert(hosts).values(**values, agent_secret_hash=agent_secret_hash).returning(hosts.c.id)
@@ -283,6 +300,10 @@ class SqlStorage(HandlingSql, SignaturesSql, AlertsSql):
     def touch_host(self, host_pk: int, now: int) -> None:
         with self._write() as conn:
             conn.execute(update(hosts).where(hosts.c.id == host_pk).values(last_seen=now))
+
+    def host_stopped(self, host_pk: int, now: int) -> None:
+        with self._write() as conn:
+            conn.execute(update(hosts).where(hosts.c.id == host_pk).values(stopped_at=now))
 
     def find_hosts(self, scope: Scope, host_ids: Sequence[str] = (), group_ids: Sequence[str] = ()) -> list[Host]:
         if not host_ids and not group_ids:
@@ -564,7 +585,8 @@ class SqlStorage(HandlingSql, SignaturesSql, AlertsSql):
             state = SubtaskStatus(status)
             per_status.setdefault(root_id, {})[state] = int(n)
             total = sums.setdefault(root_id, [0, 0, 0])
-            total[0] += int(n) * 100 if state in TERMINAL else int(prog)
+            # an ended host counts as done, except a cancelled one: it counts what it scanned before it stopped
+            total[0] += int(n) * 100 if state in TERMINAL and state is not SubtaskStatus.CANCELLED else int(prog)
             total[1] += int(nfiles)
             total[2] += int(nvir)
             if end is not None:

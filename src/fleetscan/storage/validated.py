@@ -72,6 +72,8 @@ _ROWS: Final[dict[type, _Bounds]] = {
 # Plain string arguments written to a column: (method, argument) -> width.
 _ARGUMENTS: Final[dict[tuple[str, str], int]] = {
     ("ensure_account", "name"): 128,
+    ("find_project", "account"): 128,
+    ("find_project", "project_id"): 256,
     ("ensure_group", "name"): 256,
     ("remember_nonce", "access_key_id"): 64,
     ("remember_nonce", "nonce"): 128,

@@ -36,3 +36,22 @@ def test_enrolled_agent_has_no_work_yet(server: ServerProcess, tenant: Tenant) -
     assert agent.heartbeat().status_code == 200
     assert len(agent.host_id) == 36
     assert uuid.UUID(agent.host_id)
+
+
+def test_a_goodbye_heartbeat_shows_the_host_offline_until_it_beats_again(server: ServerProcess, tenant: Tenant) -> None:
+    from huaweicloudsdkhss.v5 import ListAntiVirusHostRequest
+
+    from tests.api.huawei.hss_support import tenant_client
+
+    hss = tenant_client(tenant)
+    agent = ProtocolAgent(server.url, tenant.enroll_token(), "bye-01")
+
+    def status() -> str:
+        return str(hss.list_anti_virus_host(ListAntiVirusHostRequest(offset=0, limit=10)).data_list[0].agent_status)
+
+    assert agent.heartbeat().status_code == 200 and status() == "online"
+    assert agent.http.post("/agent/v1/heartbeat", json={"stopping": "soon"}).status_code == 400
+    assert status() == "online"  # a refused goodbye changes nothing
+    assert agent.http.post("/agent/v1/heartbeat", json={"stopping": True}).status_code == 200
+    assert status() == "offline"
+    assert agent.heartbeat().status_code == 200 and status() == "online"  # started again

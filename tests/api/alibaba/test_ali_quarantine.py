@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +52,7 @@ def test_rollback_restores_the_identical_file_and_refuses_a_newer_one(
     assert {r.status for r in rows.values()} == {"quaraDone"} and {r.uuid for r in rows.values()} == {agent.host_id}
     one, two = rows[str(corpus / "one.com")], rows[str(corpus / "two.com")]
     assert isinstance(one.id, int) and one.tag == "auto_isolate"
+    assert (one.md_5, two.md_5) == (hashlib.md5(EICAR + b"1").hexdigest(), hashlib.md5(EICAR + b"2").hexdigest())
 
     ali.rollback_susp_event_quara_file(sas.RollbackSuspEventQuaraFileRequest(quara_file_id=one.id))
     wait_until(lambda: quara_files(ali, status="rollbackDone").total_count == 1, what="rollback")

@@ -169,3 +169,36 @@ def test_group_target_and_v1_signature(fleet: Fleet) -> None:
     assert v1.describe_scan_task_progress(
         sas.DescribeScanTaskProgressRequest(task_id=task)
     ).body.scan_task_progress == ("init")
+
+
+def test_a_cancelled_task_keeps_consistent_counters_in_both_dialects(fleet: Fleet) -> None:
+    """The agent's report in flight when the task was cancelled still counts: files, viruses and progress agree,
+    and Alibaba's Progress is the work done (20), not 100."""
+    from huaweicloudsdkhss.v5 import (
+        ListAntiVirusTaskRequest,
+        SwitchAntivirusTaskRequest,
+        SwitchAntivirusTaskRequestInfo,
+    )
+
+    from tests.api.huawei.hss_support import raw_json, tenant_client
+
+    a = fleet.enroll("cancelled", "10.3.0.1")
+    task = fleet.start(a)
+    sa = fleet.take(a)
+    assert a.progress(sa, progress=5, files_scanned=10).status_code == 200
+    hss = tenant_client(fleet.tenant)
+    task_id = fleet.tasks(root_task=True)[0].task_id
+    hss.switch_antivirus_task(SwitchAntivirusTaskRequest(body=SwitchAntivirusTaskRequestInfo(task_id=task_id)))
+    late = a.progress(sa, progress=20, files_scanned=300, detections=[finding(f"/srv/{i}.php") for i in range(3)])
+    assert late.json()["cancel"] is True
+
+    listed = raw_json(hss.list_anti_virus_task(ListAntiVirusTaskRequest(offset=0, limit=10, whether_paid_task=False)))
+    host = listed["data_list"][0]["host_info_list"][0]
+    assert host["host_task_status"] == "cancel"
+    assert (host["scan_file_num"], host["virus_num"], host["scan_progress"]) == (300, 3, "20%")
+    root = fleet.tasks(root_task=True)[0]
+    assert root.progress == 20
+    machine = fleet.tasks()[0]
+    assert machine.progress == 20
+    assert fleet.progress(task) != "Success"
+    assert _latest(fleet).progress == "20"

@@ -44,7 +44,7 @@ def world(server: ServerProcess) -> World:
 
     A nightly-A quick  web-01 success (2 detections), web-02 running 40% (1 detection), db-01 pending -> scanning
     B full-B    full   web-01 success, web-02 success                                               -> finish
-    C custom-C  custom db-01 failed                                                                 -> fail
+    C custom-C  full   db-01 failed                                                                 -> fail
     D cancel-D  quick  web-02 cancelled through the API                                             -> cancel
     P paid-P    quick  web-01, pay-per-scan, pending                                                -> scanning
     """
@@ -58,7 +58,7 @@ def world(server: ServerProcess) -> World:
     web1, web2, db1 = (fleet.host_id(n) for n in ("web-01", "web-02", "db-01"))
     w.tasks["A"] = create(hss, "nightly-A", "quick", [web1, web2, db1])
     w.tasks["B"] = create(hss, "full-B", "full", [web1, web2])
-    w.tasks["C"] = create(hss, "custom-C", "custom", [db1])
+    w.tasks["C"] = create(hss, "custom-C", "full", [db1])  # CreateAntiVirusTask has no scan_dir for a custom scan
     w.tasks["D"] = create(hss, "cancel-D", "quick", [web2])
     paid = CreateAntiVirusPaidTaskRequestInfo(
         task_name="paid-P", scan_type="quick", action="auto", host_ids=[web1], file_types=[1, 3], scan_dir="/srv"

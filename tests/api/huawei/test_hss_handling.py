@@ -90,3 +90,24 @@ def test_another_tenants_results_are_not_found(tenant: Tenant) -> None:
     other = tenant_client(Tenant(tenant.server))
     refused(_operate(other, "mark_as_handled", ids[:1]), 404, "HSS.0002")
     assert other.list_antivirus_handle_history(ListAntivirusHandleHistoryRequest(limit=10)).total_num == 0
+
+
+def test_operate_accept_list_offers_exactly_what_is_accepted(tenant: Tenant) -> None:
+    """Each offered operation succeeds; after `ignore`, the offer is its inverse `do_not_ignore`, not `unhandle`."""
+    hss, ids = _world(tenant)
+
+    def offered(result_id: str) -> list[str]:
+        rows = hss.list_anti_virus_result(ListAntiVirusResultRequest(limit=10)).data_list
+        return list(next(r.operate_accept_list for r in rows if r.result_id == result_id))
+
+    assert offered(ids[0]) == ["mark_as_handled", "ignore", "add_to_alarm_whitelist", "manual_isolate_and_kill"]
+    for op, then in (
+        ("ignore", ["do_not_ignore"]),
+        ("do_not_ignore", None),
+        ("mark_as_handled", ["unhandle"]),
+        ("unhandle", None),
+        ("add_to_alarm_whitelist", ["remove_from_alarm_whitelist"]),
+    ):
+        assert op in offered(ids[0])
+        _operate(hss, op, ids[:1])()
+        assert offered(ids[0]) == (then or offered(ids[1]))

@@ -229,6 +229,8 @@ BOUNDS: list[tuple[dict[str, Any], bool]] = [
     ({"start_type": "sometime"}, False),
     ({"scan_type": "custom", "scan_dir": "/data"}, True),
     ({"scan_type": "custom"}, False),
+    ({"ignore_dir": "", "scan_dir": ""}, True),  # SDK users send empty strings for fields they leave out
+    ({"scan_type": "custom", "scan_dir": ""}, False),
     ({"scan_dir": "d" * 4097}, False),
     ({"action": "delete"}, False),
     ({"host_ids": []}, False),

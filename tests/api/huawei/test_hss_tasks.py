@@ -86,7 +86,7 @@ CREATE_BOUNDS: list[tuple[dict[str, Any], str | None]] = [
     ({"task_name": ""}, "task_name"),
     ({"task_name": None}, "task_name"),
     ({"scan_type": "full"}, None),
-    ({"scan_type": "custom"}, None),
+    ({"scan_type": "custom"}, "scan_dir"),  # CreateAntiVirusTask has no scan_dir: refused up front
     ({"scan_type": "deep"}, "scan_type"),
     ({"scan_type": None}, "scan_type"),
     ({"action": "auto"}, None),
@@ -194,6 +194,9 @@ def test_cancel_per_host_then_all(fleet: Fleet) -> None:
     task = listed(hss)["data_list"][0]
     assert (task["task_status"], task["cancel_host_num"]) == ("cancel", 2)
     assert listed(hss, task_status="cancel")["total_num"] == 1
+    # nothing left to cancel: refused as a conflict with the task's state, not answered 200 {}
+    assert "ended" in refused(lambda: cancel(hss, task_id), 409, "HSS.0003").error_msg
+    assert "ended" in refused(lambda: cancel(hss, task_id, [h1]), 409, "HSS.0003").error_msg
     refused(lambda: cancel(hss, "f" * 32), 404, "HSS.0002")
     assert "task_id" in refused(lambda: cancel(hss, ""), 400, "HSS.0001").error_msg
     assert "task_id" in refused(lambda: cancel(hss, "x" * 65), 400, "HSS.0001").error_msg

@@ -74,11 +74,18 @@ class EnrollRequest(Message):
     agent_version: Name = Field(default="", max_length=64)
 
 
+class HeartbeatRequest(Message):
+    """A beat's optional body: `stopping` is the agent's goodbye as it stops cleanly (SIGTERM)."""
+
+    stopping: bool = False
+
+
 class QuarantineFacts(Message):
     """What the agent kept of a file it quarantined (all but the content and its key)."""
 
     quarantine_id: str = Field(pattern=r"^[0-9a-zA-Z]{1,64}$")
     sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
+    md5: str = Field(default="", pattern=r"^([0-9a-f]{32})?$")
     size: Int64 = 0
     uid: int = Field(default=-1, ge=-1, le=INT64_MAX)
     gid: int = Field(default=-1, ge=-1, le=INT64_MAX)

@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
@@ -34,7 +35,7 @@ from ..edge import (
     request_id,
 )
 from . import actions, signatures
-from .messages import CompletionReport, EnrollRequest, ProgressReport, sort_findings
+from .messages import CompletionReport, EnrollRequest, HeartbeatRequest, ProgressReport, sort_findings
 
 PREFIX = "/agent/v1"
 Handler = Callable[[Request], Awaitable[Response]]
@@ -160,7 +161,8 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
 
     async def heartbeat(request: Request) -> dict[str, Any]:
         host = await caller(request)
-        await run_in_threadpool(plane.heartbeat, host)
+        beat: HeartbeatRequest = await _body(request, HeartbeatRequest) if await request.body() else HeartbeatRequest()
+        await run_in_threadpool(partial(plane.heartbeat, host, stopping=beat.stopping))
         return {"server_time": plane.clock()}
 
     async def work(request: Request) -> dict[str, Any]:

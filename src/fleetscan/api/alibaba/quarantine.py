@@ -2,8 +2,9 @@
 
 Translation only (core/handling.py decides). Decisions where the pages are silent:
 
-* `Id` (QuaraFileId) is the quarantined file's numeric id; `Uuid`/`InstanceId` the host uuid; `Md5` is empty
-  (the agent keeps a sha256, not an MD5, and an MD5 we do not have is better absent than invented).
+* `Id` (QuaraFileId) is the quarantined file's numeric id; `Uuid`/`InstanceId` the host uuid; `Md5` is the md5 of
+  the quarantined content, which the agent reads as it quarantines the file (empty for files quarantined before
+  agents sent it: an MD5 we do not have is better absent than invented).
 * Status: quaraing / quaraDone / quaraFailed while isolating, isolated, failed; rollbacking / rollbackDone /
   rollbackFailed for a restore. A refused restore (a file now exists at the path) is rollbackFailed and the
   file stays quarantined: it may be rolled back again once the path is free.
@@ -52,7 +53,7 @@ def _row(view: h.QuarantineView) -> dict[str, Any]:
         "EventName": f.malware_name,
         "EventType": "virus",
         "Path": f.file_path,
-        "Md5": "",
+        "Md5": f.md5,
         "Link": "",
         "Tag": f.source.value,
         "Status": STATUS[f.status],

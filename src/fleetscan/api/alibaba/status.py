@@ -1,7 +1,7 @@
 """Alibaba's status vocabularies as data: each is one table from a core state to a wire value.
 
 The core has one state machine (SubtaskStatus, with RootStatus derived from it); Alibaba shows it
-through five different vocabularies. Keeping them as tables, not as if-chains, lets the adapter
+through four different vocabularies. Keeping them as tables, not as if-chains, lets the adapter
 render (core → wire) and parse filters (wire → set of core states) from the same rows, and lets
 docs/status-mapping.md be generated and tested row by row::
 
@@ -25,7 +25,6 @@ __all__ = [
     "LIST_SUBTASK_STATUS",
     "LIST_ROOT_STATUS",
     "LATEST_MAIN_STATUS",
-    "SUBTASK_PHASE",
     "SCAN_TASK_PROGRESS",
 ]
 
@@ -118,22 +117,6 @@ LATEST_MAIN_STATUS: Vocabulary[RootStatus, int] = Vocabulary(
     },
 )
 
-SUBTASK_PHASE: Vocabulary[SubtaskStatus, int] = Vocabulary(
-    "GetVirusScanLatestTaskStatistic Status (subtask)",
-    "GetVirusScanLatestTaskStatistic",
-    "Data.Status",
-    SubtaskStatus,
-    {
-        _S.PENDING: 0,
-        _S.DISPATCHED: 20,
-        _S.RUNNING: 50,
-        _S.SUCCEEDED: 100,
-        _S.FAILED: 100,
-        _S.TIMED_OUT: 100,
-        _S.CANCELLED: 100,
-    },
-)
-
 SCAN_TASK_PROGRESS: Vocabulary[RootStatus, str] = Vocabulary(
     "DescribeScanTaskProgress ScanTaskProgress",
     "DescribeScanTaskProgress",
@@ -153,6 +136,5 @@ VOCABULARIES: tuple[Vocabulary[SubtaskStatus, int] | Vocabulary[RootStatus, int]
     LIST_SUBTASK_STATUS,
     LIST_ROOT_STATUS,
     LATEST_MAIN_STATUS,
-    SUBTASK_PHASE,
     SCAN_TASK_PROGRESS,
 )

@@ -173,6 +173,66 @@ def _isolated(view: h.QuarantineView, plane: ControlPlane) -> dict[str, Any]:
         "agent_version": host.agent_version,
         "isolate_source": "antivirus",
         "event_name": f.malware_name,
+        "agent_event_info": _event_info(view, plane) if view.detection is not None else None,
+        "antivirus_result_info": _result_info(view) if view.detection is not None else None,
+    }
+
+
+def _event_info(view: h.QuarantineView, plane: ControlPlane) -> dict[str, Any]:
+    """IsolateEventResponseInfo: the alert behind the isolated file, as HSS's event listings show one."""
+    d, host = view.detection, view.host
+    assert d is not None
+    return {
+        "event_id": d.result_id,
+        "event_class_id": "antivirus",
+        "event_type": d.event_type,
+        "event_name": d.malware_name,
+        "severity": d.severity.value,
+        "host_name": host.name,
+        "host_id": host.host_id,
+        "private_ip": host.private_ip,
+        "public_ip": host.public_ip,
+        "os_type": host.os_type,
+        "host_status": "ACTIVE",
+        "agent_status": "online" if plane.agent_online(host) else "offline",
+        "protect_status": "opened",
+        "asset_value": host.asset_value,
+        "occur_time": d.occur_time,
+        "recent_time": d.occur_time,
+        "handle_status": d.handle_status.value,
+        "handle_method": d.handle_method,
+        "memo": d.memo,
+        "operate_accept_list": [op.value for op in h.allowed_operations(d)],
+        "operate_detail_list": [
+            {
+                "agent_id": host.agent_id,
+                "file_path": d.file_path,
+                "file_hash": d.file_hash,
+                "file_attr": d.file_attr,
+                "keyword": d.file_path,
+                "hash": d.file_hash,
+            }
+        ],
+        "event_count": 1,
+    }
+
+
+def _result_info(view: h.QuarantineView) -> dict[str, Any]:
+    """AntivirusResultDetailInfo: the scan result the file was isolated from."""
+    d = view.detection
+    assert d is not None
+    return {
+        "result_id": d.result_id,
+        "malware_name": d.malware_name,
+        "file_path": d.file_path,
+        "file_hash": d.file_hash,
+        "file_size": d.file_size,
+        "file_owner": d.file_owner,
+        "file_attr": d.file_attr,
+        "file_ctime": d.file_ctime,
+        "file_mtime": d.file_mtime,
+        "update_time": view.file.updated_at,
+        "agent_id": view.host.agent_id,
     }
 
 

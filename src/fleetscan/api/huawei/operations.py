@@ -121,15 +121,16 @@ def _create(plane: ControlPlane, scope: Scope, given: Input, *, paid: bool) -> d
     scan_type = body.choice("scan_type", SCAN_TYPES, required=task_id is None)
     action = body.choice("action", ACTIONS, required=task_id is None)
     host_ids = body.strings("host_ids", 1, 64, required=task_id is None)
-    scan_paths: list[str] = []
-    ignore_paths: list[str] = []
+    scan_paths: tuple[str, ...] = ()
+    ignore_paths: tuple[str, ...] = ()
     file_types: list[int] = []
     if paid:
         file_types = body.integers("file_types", *FILE_TYPES)
-        scan_paths = _dirs(body.text("scan_dir", 1, 4096))
-        ignore_paths = _dirs(body.text("ignore_dir", 1, 4096))
-        if scan_type == ScanType.CUSTOM.value and not scan_paths and task_id is None:
-            raise invalid("scan_dir", "is required for a custom scan")
+        scan_paths = body.dirs("scan_dir")
+        ignore_paths = body.dirs("ignore_dir")
+    if scan_type == ScanType.CUSTOM.value and not scan_paths and task_id is None:
+        # CreateAntiVirusTask has no scan_dir at all: its custom scan could only fail on the host
+        raise invalid("scan_dir", "is required for a custom scan (CreateAntiVirusPaidTask takes one)")
     scope, eps = narrow(scope, given.query)
     if task_id is not None:
         return _plan_body(plane.rescan(scope, task_id, host_ids, name))
@@ -146,11 +147,6 @@ def _create(plane: ControlPlane, scope: Scope, given: Input, *, paid: bool) -> d
         enterprise_project_id=eps,
     )
     return _plan_body(plane.create_task(scope, request))
-
-
-def _dirs(value: str | None) -> list[str]:
-    """`scan_dir` / `ignore_dir`: several directories separated by `;`."""
-    return [d.strip() for d in (value or "").split(";") if d.strip()]
 
 
 def create_task(plane: ControlPlane, scope: Scope, given: Input) -> dict[str, Any]:

@@ -210,6 +210,11 @@ class Body:
             raise invalid(self._name(name), "must be a string")
         return check_text(self._name(name), value, min_len=lo, max_len=hi, free=free)
 
+    def dirs(self, name: str) -> tuple[str, ...]:
+        """`scan_dir` / `ignore_dir`: directories separated by `;`. Empty is absent: SDK users send `""`."""
+        value = self.text(name, 0, 4096)
+        return tuple(d.strip() for d in (value or "").split(";") if d.strip())
+
     def choice(self, name: str, allowed: Iterable[str], *, required: bool = False) -> str | None:
         value = self._get(name, required)
         options = tuple(allowed)

@@ -45,11 +45,6 @@ START_TYPES = tuple(t.value for t in StartType)
 KIND = ScheduleKind.HSS_POLICY
 
 
-def _dirs(body: Body, name: str) -> tuple[str, ...]:
-    value = body.text(name, 1, 4096)
-    return tuple(d.strip() for d in (value or "").split(";") if d.strip())
-
-
 def _rule(body: Body, now: int, *, check_time: bool) -> PolicyRule:
     start = StartType(body.choice("start_type", START_TYPES, required=True) or "")
     period = body.choice("scan_period", PERIODS, required=start is StartType.PERIOD) or "day"
@@ -69,14 +64,14 @@ def _template(body: Body) -> TaskTemplate:
     scan_type = ScanType(body.choice("scan_type", SCAN_TYPES, required=True) or "")
     action = Action(body.choice("action", ACTIONS, required=True) or "")
     host_ids = body.strings("host_ids", 1, 64, required=True)
-    scan_paths = _dirs(body, "scan_dir")
+    scan_paths = body.dirs("scan_dir")
     if scan_type is ScanType.CUSTOM and not scan_paths:
         raise invalid("scan_dir", "is required for a custom scan")
     return TaskTemplate(
         scan_type=scan_type,
         action=action,
         scan_paths=scan_paths,
-        ignore_paths=_dirs(body, "ignore_dir"),
+        ignore_paths=body.dirs("ignore_dir"),
         file_types=tuple(body.integers("file_types", *FILE_TYPES)),
         paid=bool(body.boolean("whether_paid_task")),
         host_ids=tuple(host_ids),

@@ -10,16 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ...core.models import DetectionView, HandleStatus, Host, RootTask, SubtaskView
+from ...core.handling import allowed_operations
+from ...core.models import DetectionView, Host, RootTask, SubtaskView
 from .status import host_task_status, task_status
 
 Online = Callable[[Host], bool]
-
-# What the console lets one do with a detection in each handling state (operate_type values).
-_OPERATIONS: dict[HandleStatus, list[str]] = {
-    HandleStatus.UNHANDLED: ["mark_as_handled", "ignore", "add_to_alarm_whitelist", "manual_isolate_and_kill"],
-    HandleStatus.HANDLED: ["unhandle"],
-}
 
 
 def agent_status(host: Host, online: Online) -> str:
@@ -122,7 +117,8 @@ def detection(view: DetectionView, online: Online) -> dict[str, Any]:
         "handle_status": d.handle_status.value,
         "handle_method": d.handle_method,
         "memo": d.memo,
-        "operate_accept_list": list(_OPERATIONS.get(d.handle_status, [])),
+        # what ChangeAntivirusResult accepts for it now (an action already under way is refused when asked)
+        "operate_accept_list": [op.value for op in allowed_operations(d)],
         "operate_detail_list": [{"keyword": d.file_path, "hash": d.file_hash}],
         "isolate_tag": d.isolate_tag,
         # fleetscan's own field: the project signature version it was found with (null: the agent's local ones)

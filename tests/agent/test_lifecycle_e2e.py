@@ -1,0 +1,59 @@
+"""A real agent's scan as the dialects show it over time: run time from the start, progress that moves,
+an agent stopped cleanly shown offline at once."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from huaweicloudsdkhss.v5 import ListAntiVirusHostRequest
+
+from tests.agent.test_agent_e2e import start_scan, task_row
+from tests.support.agent_process import plant_corpus, wait_until
+
+
+def _watch(hss: Any, name: str) -> tuple[Any, list[tuple[str, str]]]:
+    """Poll the task's host row until it ends: the row, and every (status, progress) seen on the way."""
+    seen: list[tuple[str, str]] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        host = task_row(hss, name).host_info_list[0]
+        seen.append((host.host_task_status, host.scan_progress))
+        if host.host_task_status != "scanning":
+            return host, seen
+        time.sleep(0.1)
+    raise AssertionError(f"the scan did not end: {seen[-5:]}")
+
+
+def test_a_scan_that_ends_before_its_first_report_ran_from_its_start(hss: Any, agents: Any, tmp_path: Path) -> None:
+    """One batch of about 2 MiB read at 1 MiB/s, reports every 60 s: the scan ends before any periodic report.
+    Its run time still starts when the agent started it (its first report says so), not when it ended."""
+    plant_corpus(tmp_path / "corpus", clean=1, infected=0, big_files=1, big_size=2 << 20)
+    agent = agents("host-r", "--report-interval", "60", "--max-bytes-per-second", str(1 << 20), "--workers", "1")
+    name = start_scan(hss, [agent.host_id], tmp_path / "corpus")
+    host, seen = _watch(hss, name)
+    assert host.host_task_status == "success", seen
+    assert host.run_duration >= 1  # the throttle makes it at least 2 s: a lower bound, not a timing
+
+
+def test_a_short_scans_progress_moves_before_it_ends(hss: Any, agents: Any, tmp_path: Path) -> None:
+    """About 2.5 s of scanning in batches of 16 files, reports every 60 s: the first batch is reported at once."""
+    plant_corpus(tmp_path / "corpus", clean=1, infected=1, big_files=40, big_size=64 << 10)
+    agent = agents("host-s", "--report-interval", "60", "--max-bytes-per-second", str(1 << 20), "--workers", "1")
+    name = start_scan(hss, [agent.host_id], tmp_path / "corpus")
+    host, seen = _watch(hss, name)
+    assert host.host_task_status == "success", seen
+    assert any(status == "scanning" and progress not in ("0%", "100%") for status, progress in seen), seen
+
+
+def test_an_agent_stopped_cleanly_is_offline_at_once(hss: Any, agents: Any) -> None:
+    agent = agents("host-bye")
+
+    def status() -> str:
+        rows = hss.list_anti_virus_host(ListAntiVirusHostRequest(offset=0, limit=10, host_name="host-bye")).data_list
+        return str(rows[0].agent_status) if rows else ""
+
+    wait_until(lambda: status() == "online", what="agent online")
+    assert agent.stop() == 0
+    assert status() == "offline"  # said goodbye on SIGTERM: not online for the 5 minutes a silent agent has
