@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.routing import BaseRoute, Mount
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,5 +44,13 @@ class _Secured:
         await self.app(scope, receive, send_secured)
 
 
+async def favicon(request: Request) -> Response:
+    """Browsers ask for `/favicon.ico` at the site's root, whatever page they opened."""
+    return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon", headers={"cache-control": "max-age=86400"})
+
+
 def routes() -> list[BaseRoute]:
-    return [Mount("/console", app=_Secured(StaticFiles(directory=STATIC, html=True)), name="console")]
+    return [
+        Route("/favicon.ico", favicon, methods=["GET", "HEAD"]),
+        Mount("/console", app=_Secured(StaticFiles(directory=STATIC, html=True)), name="console"),
+    ]
