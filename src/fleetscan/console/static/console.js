@@ -568,7 +568,8 @@
         "tr",
         { class: "policy", dataset: { policyId: p.policy_id } },
         el("td", {}, el("div", { class: "task-name" }, text(p.policy_name)), el("div", { class: "mono subtle" }, p.policy_id)),
-        el("td", {}, SCAN_TYPE[p.scan_type] || text(p.scan_type || (p.scan_dir ? "custom" : "")), p.scan_dir ? el("div", { class: "subtle mono" }, p.scan_dir) : null),
+        // the HSS policy has no scan_type field: folders mean a custom scan, none a quick or full one
+        el("td", {}, p.scan_dir ? "Custom" : "Quick or full", p.scan_dir ? el("div", { class: "subtle mono" }, p.scan_dir) : null),
         el("td", { class: "when" }, schedule(p), p.invalidate ? el("div", {}, badge("cancel", "Expired")) : null),
         el("td", {}, p.next_start_time ? when(p.next_start_time) : "—"),
         el("td", {}, (p.host_info_list || []).map((h) => h.host_name).join(", ") || "—"),
@@ -621,7 +622,9 @@
     $("policy-period").value = policy && policy.start_type === "period" ? policy.scan_period : "day";
     $("policy-date").value = policy ? policy.scan_period_date : 1;
     $("policy-time").value = policy ? `${pad(policy.scan_hour)}:${pad(policy.scan_minute)}` : "02:00";
-    $("policy-type").value = policy ? policy.scan_type || (policy.scan_dir ? "custom" : "quick") : "quick";
+    // an edit sends scan_type only when changed: ListAntiVirusPolicy does not say which one a policy has
+    $("policy-type-keep").hidden = $("policy-type-keep").disabled = !policy || Boolean(policy.scan_dir);
+    $("policy-type").value = !policy ? "quick" : policy.scan_dir ? "custom" : "";
     $("policy-dir").value = policy ? policy.scan_dir : "";
     $("policy-action").value = policy ? policy.action : "manual";
     policyFormFields();
@@ -648,7 +651,7 @@
       scan_hour: hour,
       scan_minute: minute,
       timezone_offset: -new Date().getTimezoneOffset(),
-      scan_type: $("policy-type").value,
+      scan_type: $("policy-type").value || undefined,
       action: $("policy-action").value,
       host_ids: [...document.querySelectorAll("#policy-hosts input[name=host]:checked")].map((i) => i.value),
     };
