@@ -69,7 +69,7 @@ def test_handle_one_and_many_with_a_memo_then_read_the_history(
     bar.get_by_role("button", name="Ignore", exact=True).click()
     a = detection(page, "/srv/a.php")
     expect(a.locator(".badge").last).to_have_text("Handled")
-    expect(a).to_contain_text("ignore")
+    expect(a).to_contain_text("ignored")
     expect(a.locator(".memo")).to_have_text("test fixture <b>kept</b>")
     expect(bar).to_be_hidden()
 
@@ -88,6 +88,9 @@ def test_handle_one_and_many_with_a_memo_then_read_the_history(
         expect(detection(page, path).locator(".badge").last).to_have_text("Handled")
         expect(detection(page, path).locator(".memo")).to_have_text("vendor tool, known good")
     expect(page.locator("#stat-malware")).to_have_text("3")  # handled alerts stay open until a scan resolves them
+    expect(detection(page, "/srv/b.php")).to_contain_text("whitelisted")
+    detection(page, "/srv/b.php").locator("input.pick").check()  # the picture shows the bar and its offers
+    expect(bar).to_contain_text("1 selected")  # its offers are what operate_accept_list says
     screenshot(page, "detections", tmp_path)
 
     listed = api(server, tenant, token, "GET", "result", params={"offset": 0, "limit": 10})["data_list"]
@@ -183,10 +186,10 @@ def test_create_edit_and_delete_a_policy(page: Page, server: ServerProcess, tena
     page.locator("#policy-dir").fill("/srv;/home")
     page.locator("#policy-action").select_option("auto")
     page.locator("#policy-hosts label", has_text="app-2").locator("input").check()
+    screenshot(page, "policies", tmp_path)  # the list, and the form editing its policy
     page.get_by_role("button", name="Save policy").click()
     for shown in ("nightly full", "Custom", "/srv;/home", "every day at 03:30", "app-1, app-2", "Isolate at once"):
         expect(row).to_contain_text(shown)
-    screenshot(page, "policies", tmp_path)
 
     (policy,) = api(server, tenant, token, "GET", "policy", params={"offset": 0, "limit": 10})["data_list"]
     assert (policy["policy_name"], policy["scan_period"], policy["scan_dir"], policy["action"]) == (

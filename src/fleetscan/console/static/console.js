@@ -411,6 +411,14 @@
     unhandle: "Mark unhandled",
   };
 
+  // How a handled result was handled, in words (handle_method).
+  const HANDLED_AS = {
+    manual_isolate_and_kill: "isolated",
+    ignore: "ignored",
+    add_to_alarm_whitelist: "whitelisted",
+    mark_as_handled: "marked handled",
+  };
+
   async function loadDetections() {
     const query = {
       offset: state.offsets.detections,
@@ -434,7 +442,7 @@
           handleBar();
         },
       });
-      const how = d.handle_status === "handled" ? text(d.handle_method).replace(/_/g, " ") : null;
+      const how = d.handle_status === "handled" ? HANDLED_AS[d.handle_method] || text(d.handle_method).replace(/_/g, " ") : null;
       return el(
         "tr",
         { class: "detection", dataset: { resultId: d.result_id } },
