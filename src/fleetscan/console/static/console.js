@@ -522,6 +522,10 @@
     if (!rows.length) rows.push(emptyRow(6, "No isolated files. Isolate a detection to move its file here."));
     $("quarantine-table").tBodies[0].replaceChildren(...rows);
     pager("quarantine", data.total_num || 0);
+    // while an agent is still moving a file, follow it as the task list follows a scan
+    const moving = (data.data_list || []).some((f) => f.isolation_status === "isolating" || f.isolation_status === "restoring");
+    stopTimer();
+    if (moving && state.view === "quarantine") state.timer = setTimeout(() => guarded(loadQuarantine), REFRESH_MS);
   }
 
   async function restore(f) {
@@ -627,7 +631,8 @@
     $("policy-hosts").replaceChildren(...hostPicks(await allHosts(), chosen));
     $("policy-form-title").textContent = policy ? `Edit policy “${policy.policy_name}”` : "New policy";
     $("policy-name").value = policy ? policy.policy_name : "";
-    $("policy-period").value = policy && policy.start_type === "period" ? policy.scan_period : "day";
+    $("policy-period").value = !policy ? "day" : policy.start_type === "period" ? policy.scan_period : "once";
+    $("policy-once").value = policy && policy.start_type === "later" ? localInput(policy.scan_time) : "";
     $("policy-date").value = policy ? policy.scan_period_date : 1;
     $("policy-time").value = policy ? `${pad(policy.scan_hour)}:${pad(policy.scan_minute)}` : "02:00";
     // an edit sends scan_type only when changed: ListAntiVirusPolicy does not say which one a policy has
@@ -640,9 +645,21 @@
     $("policy-name").focus();
   }
 
+  // A time in ms as a datetime-local input's value (the browser's own time zone).
+  function localInput(ms) {
+    if (!ms) return "";
+    const d = new Date(Number(ms));
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
+
   function policyFormFields() {
     const period = $("policy-period").value;
-    $("policy-date-label").hidden = period === "day";
+    const once = period === "once";
+    $("policy-once-label").hidden = !once;
+    $("policy-once").required = once;
+    $("policy-time-label").hidden = once;
+    $("policy-time").required = !once;
+    $("policy-date-label").hidden = period === "day" || once;
     $("policy-date").max = period === "week" ? 7 : 28;
     $("policy-dir-label").hidden = $("policy-type").value !== "custom";
   }
@@ -651,14 +668,20 @@
     event.preventDefault();
     const [hour, minute] = $("policy-time").value.split(":").map((n) => parseInt(n, 10) || 0);
     const period = $("policy-period").value;
+    const timing =
+      period === "once"
+        ? { start_type: "later", scan_time: new Date($("policy-once").value).getTime() }
+        : {
+            start_type: "period",
+            scan_period: period,
+            scan_period_date: period === "day" ? 1 : parseInt($("policy-date").value, 10) || 1,
+            scan_hour: hour,
+            scan_minute: minute,
+            timezone_offset: -new Date().getTimezoneOffset(),
+          };
     const body = {
       policy_name: $("policy-name").value.trim(),
-      start_type: "period",
-      scan_period: period,
-      scan_period_date: period === "day" ? 1 : parseInt($("policy-date").value, 10) || 1,
-      scan_hour: hour,
-      scan_minute: minute,
-      timezone_offset: -new Date().getTimezoneOffset(),
+      ...timing,
       scan_type: $("policy-type").value || undefined,
       action: $("policy-action").value,
       host_ids: [...document.querySelectorAll("#policy-hosts input[name=host]:checked")].map((i) => i.value),
