@@ -14,68 +14,15 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
+from tests.console.pages import api, sign_in, sqlite_only, task_row
 from tests.support.agent_protocol import ProtocolAgent, finding
 from tests.support.postgres import free_port
 from tests.support.server import ServerProcess, Tenant
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-WAIT_MS = 15_000  # the page refreshes a scanning task every 3 s; a loaded machine may take a few rounds
-
-sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    opened.set_default_timeout(WAIT_MS)
-    expect.set_options(timeout=WAIT_MS)
-    problems: list[str] = []
-    opened.on("pageerror", lambda exc: problems.append(str(exc)))
-    yield opened
-    context.close()
-    assert not problems, f"script errors on the page: {problems}"
-
-
-def sign_in(page: Page, server: ServerProcess, project_id: str, token: str) -> None:
-    page.goto(f"{server.url}/console/#project={project_id}&token={token}")
-
-
-def api(server: ServerProcess, tenant: Tenant, token: str, method: str, path: str, **kw: Any) -> Any:
-    url = f"{server.url}/v5/{tenant.project_id}/antivirus/{path}"
-    reply = httpx.request(method, url, headers={"X-Auth-Token": token}, timeout=30, **kw)
-    assert reply.status_code == 200, reply.text
-    return reply.json()
-
-
-def task_row(page: Page, name: str) -> Any:
-    return page.locator("tr.task", has=page.get_by_text(name, exact=True))
 
 
 @sqlite_only

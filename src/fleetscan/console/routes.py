@@ -44,12 +44,9 @@ class _Secured:
         await self.app(scope, receive, send_secured)
 
 
-FAVICON = STATIC / "favicon.svg"
-
-
-async def favicon(_: Request) -> Response:
-    """Browsers ask every site for `/favicon.ico` whatever the page links; an SVG answers it in all of them."""
-    return FileResponse(FAVICON, media_type="image/svg+xml", headers={"cache-control": "max-age=86400"})
+async def favicon(request: Request) -> Response:
+    """Browsers ask for `/favicon.ico` at the site's root, whatever page they opened."""
+    return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon", headers={"cache-control": "max-age=86400"})
 
 
 def routes() -> list[BaseRoute]:

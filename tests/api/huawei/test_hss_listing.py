@@ -445,6 +445,12 @@ def test_hosts_fields_and_filters(world: World) -> None:
     assert body["total_num"] == 3 and host_names(body) == {"web-01", "web-02", "db-01"}
     db1 = next(h for h in body["data_list"] if h["host_name"] == "db-01")
     assert db1.pop("signature_version") is None  # fleetscan's own field: no report with a server set yet
+    assert db1.pop("agent_version") == ""  # fleetscan's own fields: what the agent said at enrollment...
+    alerts = {h["host_name"]: h.pop("open_alert_num") for h in body["data_list"] if h is not db1}
+    alerts["db-01"] = db1.pop("open_alert_num")  # ...and the host's open alerts, as the statistics count them
+    stats = raw_json(world.hss.show_antivirus_statistic(ShowAntivirusStatisticRequest()))
+    assert sum(alerts.values()) == stats["total_malware_num"]
+    assert sum(1 for n in alerts.values() if n) == stats["malware_host_num"]
     assert {k: type(v) for k, v in db1.items()} == {
         k: str
         for k in (

@@ -277,4 +277,6 @@ def list_hosts(plane: ControlPlane, scope: Scope, given: Input) -> dict[str, Any
         host_ids=host_ids,
     )
     total, found = plane.list_hosts(scope, flt, page)
-    return {"total_num": total, "data_list": [render.host(h, plane.agent_online) for h in found]}
+    alerts = plane.open_alert_counts(scope, [h.host_id for h in found])
+    rows = [render.host(h, plane.agent_online, alerts.get(h.host_id, 0)) for h in found]
+    return {"total_num": total, "data_list": rows}

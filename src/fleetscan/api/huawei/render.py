@@ -126,8 +126,8 @@ def detection(view: DetectionView, online: Online) -> dict[str, Any]:
     }
 
 
-def host(h: Host, online: Online) -> dict[str, Any]:
-    """One AntiVirusHostResponseInfo: a host that can be scanned."""
+def host(h: Host, online: Online, open_alerts: int = 0) -> dict[str, Any]:
+    """One AntiVirusHostResponseInfo: a host that can be scanned, with fleetscan's own fields for the console."""
     return {
         "host_id": h.host_id,
         "host_name": h.name,
@@ -142,4 +142,7 @@ def host(h: Host, online: Online) -> dict[str, Any]:
         "group_id": h.group_id or "",
         # fleetscan's own field: the project signature version of its last scan (null: local signatures only)
         "signature_version": h.signature_version,
+        # fleetscan's own fields: the agent's version, and the host's open alerts (docs/alerts.md)
+        "agent_version": h.agent_version,
+        "open_alert_num": open_alerts,
     }
