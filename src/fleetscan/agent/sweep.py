@@ -28,7 +28,8 @@ def hash_list(sweep: Sequence[dict[str, Any]]) -> str:
 
 
 def names(sweep: Sequence[dict[str, Any]]) -> frozenset[str]:
-    return frozenset(str(item["name"]) for item in sweep)
+    """The findings a sweep keeps. Never raises: a bad item fails the scan when its set is loaded, with a reason."""
+    return frozenset(str(item.get("name")) for item in sweep if isinstance(item, dict))
 
 
 def load(sweep: Sequence[dict[str, Any]], folder: Path) -> SignatureSet:
