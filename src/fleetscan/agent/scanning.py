@@ -106,7 +106,8 @@ class ScanJob:
             workers=workers,
             bytes_per_second=bytes_per_second,
             cpu_share=cpu_share,
-            clamd=clamd,
+            clamd=None if sweep else clamd,
+            pattern_pass=not sweep,  # a sweep matches its hashes alone: no YARA, ClamAV or clamd pass
             cache_path=None if sweep else os.path.join(state_dir, "verdicts.db"),
             own_folders=(state_dir,),  # its rules, checkpoints and quarantine: never scanned, never quarantined
             # Smaller batches than a one-shot scan: live progress and a close checkpoint matter more here.

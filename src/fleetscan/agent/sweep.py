@@ -1,9 +1,8 @@
 """A sweep's scan on this host: the work item's hashes as a hash list, and nothing else.
 
 The engine reads `.sha256` lists into its size-keyed index (engine/signatures/hashes.py): with the sizes the server
-knows, only files of those sizes are read and hashed. The set holds no YARA or ClamAV signature of the host's own;
-the engine's built-in EICAR rule is its one pattern, and what it finds is not what was asked for, so only findings
-named by the sweep are kept.
+knows, only files of those sizes are hashed. The set holds none of the host's own signatures, and the scan runs
+without the pattern pass (`ScanOptions.pattern_pass`); only findings named by the sweep are kept all the same.
 """
 
 from __future__ import annotations
