@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.agent_process import plant_corpus
+from tests.support.agent_process import plant_corpus, wait_until
 from tests.support.server import ServerProcess, Tenant, cli
 
 
@@ -19,6 +19,11 @@ def _sweep(server: ServerProcess, tenant: Tenant, *args: str) -> Any:
                "--interval", "0.3", "--timeout", "120", *args)
     assert done.returncode == 0, done.stderr
     return done
+
+
+def _open_alerts(base: str, token: str) -> int:
+    reply = httpx.get(f"{base}/antivirus/statistic", headers={"X-Auth-Token": token})
+    return int(reply.json()["total_malware_num"])
 
 
 def _places(hits: list[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -39,6 +44,12 @@ def test_sweep_finds_exactly_the_hosts_holding_the_file(
     (roots[1] / "b" / "c" / "renamed.dat").write_bytes(content)
     (roots[2] / "payload.bin").write_bytes(os.urandom(4096))  # same size and name, another hash
     hosts = [agents(f"sweep-{i}", "--root", str(root)).host_id for i, root in enumerate(roots)]
+    token = tenant.auth_token()
+    base = f"{server.url}/v5/{tenant.project_id}"
+    full = cli(server.database_url, "task", "start", "--account", tenant.account, "--project-id", tenant.project_id,
+               "--all-hosts", "--scan-type", "full", "--json")
+    assert full.returncode == 0, full.stderr
+    wait_until(lambda: _open_alerts(base, token) == 3, timeout=120, what="the EICAR plants' alerts")
 
     first = json.loads(_sweep(server, tenant, "--sha256", wanted.upper(), "--json").stdout)
     assert first["known"] == [] and first["hosts"] == 3 and first["status"] == "succeeded"
@@ -47,12 +58,11 @@ def test_sweep_finds_exactly_the_hosts_holding_the_file(
     assert {h["sha256"] for h in first["found"]} == {wanted}
 
     # The findings are results like any other, named after the hash, in the task both dialects list.
-    token = tenant.auth_token()
-    base = f"{server.url}/v5/{tenant.project_id}"
-    results = httpx.get(f"{base}/antivirus/result", params={"task_id": first["task_id"], "limit": 50},
+    results = httpx.get(f"{base}/antivirus/result", params={"task_name": first["name"], "limit": 50},
                         headers={"X-Auth-Token": token}).json()
     names = {r["malware_name"] for r in results["data_list"]}
     assert names == {f"Sweep.SHA256.{wanted[:12]}"}, results
+    assert _open_alerts(base, token) == 5  # the sweep's two, and it resolved none of the EICAR plants' alerts
 
     # A second sweep answers the known hosts at once, from stored findings.
     again = json.loads(_sweep(server, tenant, "--sha256", wanted, "--no-wait", "--json").stdout)

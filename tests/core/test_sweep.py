@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fleetscan.core.alerts import resolves
 from fleetscan.core.errors import InvalidParameter
 from fleetscan.core.models import Detection, DetectionView, Host, RootTask, ScanType, Severity
 from fleetscan.core.sweep import SweepHash, known_hits, parse_hashes, signature_name, task_name, with_sizes
@@ -45,3 +46,10 @@ def test_known_hits_keep_the_newest_sighting_of_each_place() -> None:
 def test_a_reported_size_makes_the_lookup_size_keyed() -> None:
     views = [_view("h1", "/a", H1, 1, size=4096), _view("h2", "/b", H2, 1, size=INT64_MAX)]
     assert with_sizes([H1, H2], views) == [SweepHash(H1, 4096), SweepHash(H2, None)]
+
+
+def test_a_sweep_resolves_no_alert() -> None:
+    """It looked for its hashes alone: not finding another alert's file says nothing about that file."""
+    sweep = RootTask("t", 1, "p", "sweep", ScanType.FULL, sweep=[SweepHash(H1)])
+    assert not resolves(sweep, "/etc/evil.bin", "", ())
+    assert resolves(RootTask("t", 1, "p", "full", ScanType.FULL), "/etc/evil.bin", "", ())
