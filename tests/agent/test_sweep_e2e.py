@@ -63,6 +63,10 @@ def test_sweep_finds_exactly_the_hosts_holding_the_file(
     names = {r["malware_name"] for r in results["data_list"]}
     assert names == {f"Sweep.SHA256.{wanted[:12]}"}, results
     assert _open_alerts(base, token) == 5  # the sweep's two, and it resolved none of the EICAR plants' alerts
+    listed = httpx.get(f"{base}/antivirus/task", headers={"X-Auth-Token": token},
+                       params={"whether_paid_task": "false", "offset": 0, "limit": 10}).json()["data_list"]
+    row = next(t for t in listed if t["task_id"] == first["task_id"])
+    assert (row["task_name"], row["scan_type"]) == (first["name"], "full")
 
     # A second sweep answers the known hosts at once, from stored findings.
     again = json.loads(_sweep(server, tenant, "--sha256", wanted, "--no-wait", "--json").stdout)
@@ -80,6 +84,9 @@ def test_sweep_finds_exactly_the_hosts_holding_the_file(
     started = httpx.post(f"{base}/fleetscan/sweep", json={"sha256": [wanted]}, headers={"X-Auth-Token": token})
     assert started.status_code == 200, started.text
     assert started.json()["hosts"] == 3 and _places(started.json()["known"]) == _places(first["found"])
+    one = httpx.post(f"{base}/fleetscan/sweep", json={"sha256": [wanted], "host_ids": [hosts[2], "nope"]},
+                     headers={"X-Auth-Token": token}).json()
+    assert one["hosts"] == 1 and one["missing_host_ids"] == ["nope"]
 
 
 def test_a_bad_hash_is_a_one_line_error(server: ServerProcess, tenant: Tenant) -> None:

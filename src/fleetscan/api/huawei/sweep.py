@@ -7,8 +7,8 @@ Not an HSS API: a fleetscan extension path, authenticated and answered exactly a
   `{known: [{sha256, host_id, host_name, file_path, last_seen}]}`; with `&task_id=T` (a sweep's task) also
   `{task_id, status, found: [...]}`: what that sweep found so far, to poll.
 - `POST {"sha256": [H, ...], "host_ids"?: [...]}` starts the hash-only task (every host of the project unless
-  `host_ids`) and answers `{task_id, name, hosts, known}`. The task is an ordinary full scan in both dialects,
-  named `sweep sha256:<first 12 hex>…`; its findings are named `Sweep.SHA256.<first 12 hex>`.
+  `host_ids`) and answers `{task_id, name, hosts, missing_host_ids, known}`. The task is an ordinary full scan
+  in both dialects, named `sweep sha256:<first 12 hex>…`; its findings are named `Sweep.SHA256.<first 12 hex>`.
 """
 
 from __future__ import annotations
@@ -48,5 +48,6 @@ def start(plane: ControlPlane, scope: Scope, given: Input) -> dict[str, Any]:
         "task_id": plan.root.task_id,
         "name": plan.root.name,
         "hosts": len(plan.subtasks),
+        "missing_host_ids": plan.missing_host_ids,
         "known": [hit.as_dict() for hit in hits],
     }
