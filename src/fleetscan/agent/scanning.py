@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from ..engine import Hit, Progress, Scanner, ScanOptions, ScanReport, SignatureSet, SignatureSourceError, Skip
 from . import paths
+from . import sweep as sweeping
 from .findings import finding
 
 #: Example paths a report carries per reason a file was not scanned (the counts are exact).
@@ -98,9 +101,13 @@ class ScanJob:
         clamd: str | None = None,
     ) -> None:
         self.item = item
-        self.signatures = signatures
         self.root = root
         self.snapshot = ScanSnapshot.from_dict(saved) if saved else None
+        sweep = item.get("sweep") or []
+        # A sweep scans with its hashes alone; its set would only evict the usual set's verdicts from the cache.
+        self.wanted = sweeping.names(sweep) if sweep else None
+        folder = Path(state_dir, "sweeps", str(item.get("subtask_id", "")))
+        self.signatures: Callable[[], SignatureSet] = partial(sweeping.load, sweep, folder) if sweep else signatures
         self.options = ScanOptions(
             scan_type=item["scan_type"],
             root=root,
@@ -109,8 +116,9 @@ class ScanJob:
             workers=workers,
             bytes_per_second=bytes_per_second,
             cpu_share=cpu_share,
-            clamd=clamd,
-            cache_path=os.path.join(state_dir, "verdicts.db"),
+            clamd=None if sweep else clamd,
+            pattern_pass=not sweep,  # a sweep matches its hashes alone: no YARA, ClamAV or clamd pass
+            cache_path=None if sweep else os.path.join(state_dir, "verdicts.db"),
             own_folders=(state_dir,),  # its rules, checkpoints and quarantine: never scanned, never quarantined
             # Smaller batches than a one-shot scan: live progress and a close checkpoint matter more here.
             batch_files=16,
@@ -137,6 +145,8 @@ class ScanJob:
         last_tick: list[float | None] = [None]  # elapsed seconds at the last report
 
         def on_detection(det: Hit) -> None:
+            if self.wanted is not None and det.signature not in self.wanted:
+                return  # a sweep reports the files it asked for, not the built-in EICAR rule's
             found_detections.append(det.to_dict())
             found_findings.append(self._finding(det))
 

@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "admin": ("admin", "admin", "Issue access keys, tokens and agent enrollment tokens."),
     "task": ("task", "task", "Start, list and cancel scan tasks."),
     "signatures": ("signatures", "signatures", "Add, list and remove the signature sets agents download."),
+    "sweep": ("sweep", "sweep", "Sweep the fleet for files by SHA-256: the hosts known to hold them at once, then a "
+              "hash-only scan's finds."),
     "agent": ("agent", "agent", "Enroll this host (once), then take its scan subtasks, scan, and report until "
               "stopped."),
     "scan": ("scan", "scan", "Scan PATHs (or the quick/full locations) for malware with YARA, hash and ClamAV "

@@ -54,9 +54,10 @@ def covers(root: RootTask, file_path: str) -> bool:
 
     A full scan covers every path, a custom scan the paths under its scan paths, both minus their ignore
     paths. A quick scan's folders are the agent's choice, and a scan limited to some file types may have
-    skipped the file: neither covers anything, so neither resolves an alert.
+    skipped the file: neither covers anything, so neither resolves an alert. Nor does a sweep (core/sweep.py),
+    which looked for its hashes alone.
     """
-    if root.file_types or root.scan_type is ScanType.QUICK:
+    if root.file_types or root.scan_type is ScanType.QUICK or root.sweep:
         return False
     if any(_under(file_path, p) for p in root.ignore_paths):
         return False

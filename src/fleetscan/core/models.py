@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .states import RootStatus, SubtaskCounts, SubtaskStatus
+from .sweep import SweepHash
 
 
 class ScanType(StrEnum):
@@ -139,6 +140,8 @@ class RootTask:
     files_scanned: int = 0
     viruses_found: int = 0
     id: int = 0  # numeric: Alibaba ScanTaskId / DescribeScanTaskProgress TaskId
+    sweep: list[SweepHash] = field(default_factory=list)
+    """A sweep's wanted files (core/sweep.py): its agents scan with these hashes alone; empty for any other task."""
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from .queries import DetectionFilter, HostFilter, Page, RootFilter, SubtaskFilte
 from .schedules import Schedule, ScheduleFilter, next_fire
 from .signatures_plane import SignaturesPlane
 from .states import SubtaskStatus
+from .sweep_plane import SweepPlane
 from .tasks import Counters, Plan, TaskRequest
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class Enrollment:
     agent_secret: str
 
 
-class ControlPlane(HandlingPlane, SignaturesPlane):
+class ControlPlane(HandlingPlane, SignaturesPlane, SweepPlane):
     def __init__(self, storage: Storage, clock: Clock = wall_clock, *, online_window_ms: int = 90_000) -> None:
         self.storage = storage
         self.clock = clock

@@ -25,6 +25,7 @@ from .models import (
     merge_not_scanned,
 )
 from .states import SubtaskStatus, check_transition
+from .sweep import SweepHash
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class TaskRequest:
     enterprise_project_id: str | None = None
     start_at: int | None = None
     rescan_of: str | None = None
+    sweep: Sequence[SweepHash] = ()
+    """Hashes to sweep the hosts for (core/sweep.py): a hash-only scan."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ def plan_task(scope: Scope, request: TaskRequest, hosts: Sequence[Host], now: in
         client_token=request.client_token,
         created_at=now,
         start_time=request.start_at or now,
+        sweep=list(request.sweep),
     )
     subs = [
         Subtask(subtask_id=ids.hex_id(), root_id=0, host_pk=h.id, using_quota=request.paid, updated_at=now)

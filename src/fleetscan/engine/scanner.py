@@ -77,6 +77,10 @@ class ScanOptions:
     clamd: str | None = None
     """clamd's address (unix socket path or ``host:port``): formats only libclamav opens (PE packers, installers,
     CHM, SIS, SZDD, ...) are streamed to it. Without one they are reported as not scanned (``needs_clamd``)."""
+    pattern_pass: bool = True
+    """Match byte patterns (YARA, ClamAV bodies, EICAR). False matches hashes alone, as a sweep for a file by its
+    SHA-256 does: no yara-x pass, and a file no hash signature has the size of is not hashed (archives are still
+    opened, for their members)."""
 
     def __post_init__(self) -> None:
         if self.clamd is not None:  # a bad address fails here, not in every worker process
@@ -129,6 +133,7 @@ class Scanner:
             nice=o.nice,
             timeout=o.file_timeout,
             clamd=o.clamd,
+            pattern_pass=o.pattern_pass,
         )
 
     def _scope_key(self, displays: list[str]) -> str:

@@ -79,6 +79,8 @@ class WorkerConfig:
     max_matches: int = 1000
     clamd: str | None = None
     """A clamd address (socket path or host:port) for formats only libclamav opens; None: they are not scanned."""
+    pattern_pass: bool = True
+    """False: hashes only, no yara-x pass (ScanOptions.pattern_pass)."""
 
     @classmethod
     def from_sigset(cls, sigset: SignatureSet, **kwargs: Any) -> WorkerConfig:
@@ -145,7 +147,8 @@ class Matcher:
         normalised copy of a text, which ClamAV matches with patterns only: its hash is nobody's file's."""
         if hashes:
             self._hash_hits(data, len(data), data, member, out)
-        self.reader.read(self.scanner.scan(data), len(data), member, out)
+        if self.cfg.pattern_pass:
+            self.reader.read(self.scanner.scan(data), len(data), member, out)
 
     def second_opinion(self, head: bytes, read: Read, stream: Callable[[Clamd], list[str]], size: int, name: str,
                        data: bytes | None, where: str, problems: list[Problem], out: list[HitTuple]) -> None:
@@ -210,11 +213,12 @@ class Matcher:
         if data is None and size <= IN_MEMORY_MAX and self.cfg.hash_index.algos_for(size):
             data = _read_all(fd, size)  # hashed and matched from memory: both see the same bytes
         self._hash_hits(data if data is not None else fd, size, head, None, out)
-        if data is not None:
-            res = self.scanner.scan(data)
-        else:
-            res = self.scanner.scan_file(f"/proc/self/fd/{fd}" if _PROC_FD else path)
-        self.reader.read(res, size, None, out)
+        if self.cfg.pattern_pass:  # False: hashes only (a sweep)
+            if data is not None:
+                res = self.scanner.scan(data)
+            else:
+                res = self.scanner.scan_file(f"/proc/self/fd/{fd}" if _PROC_FD else path)
+            self.reader.read(res, size, None, out)
         problems: list[Problem] = []
         if self.cfg.scan_archives:
             name = os.path.basename(path)

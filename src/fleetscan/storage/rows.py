@@ -26,6 +26,7 @@ from ..core.models import (
 )
 from ..core.schedules import CycleRule, PolicyRule, Schedule, ScheduleKind, TaskTemplate
 from ..core.states import RootStatus, SubtaskCounts, SubtaskStatus
+from ..core.sweep import SweepHash
 
 Row = Mapping[Any, Any]
 
@@ -86,6 +87,7 @@ def root(row: Row) -> RootTask:
         files_scanned=row["files_scanned"],
         viruses_found=row["viruses_found"],
         id=row["id"],
+        sweep=[SweepHash(h["sha256"], h.get("size")) for h in row["sweep"] or ()],
     )
 
 
@@ -108,6 +110,7 @@ def root_values(task: RootTask) -> dict[str, Any]:
         "rescan": task.rescan,
         "rescan_of": task.rescan_of,
         "client_token": task.client_token,
+        "sweep": [{"sha256": h.sha256, "size": h.size} for h in task.sweep] or None,
         "created_at": task.created_at,
         "start_time": task.start_time,
         "end_time": task.end_time,

@@ -143,6 +143,7 @@ root_tasks = Table(
     Column("progress", Integer, nullable=False),
     Column("files_scanned", BigInteger, nullable=False),
     Column("viruses_found", Integer, nullable=False),
+    Column("sweep", JSON, nullable=True),  # a sweep's [{sha256, size}] (core/sweep.py); NULL for any other task
     UniqueConstraint("account_id", "client_token", name="uq_root_tasks_client_token"),
     Index("ix_root_tasks_listing", "account_id", "project_id", "start_time", "id"),
     # Huawei's ListAntiVirusTask always filters on whether_paid_task: its count and pages use this one.

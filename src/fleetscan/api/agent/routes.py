@@ -112,6 +112,7 @@ def _work_item(sub: Subtask, root: RootTask) -> dict[str, Any]:
         "files_scanned": sub.files_scanned,
         "bytes_scanned": sub.bytes_scanned,
         "checkpoint": sub.checkpoint,
+        "sweep": [h.as_dict() for h in root.sweep],
     }
 
 

@@ -27,7 +27,7 @@ from ...core.models import Scope
 from ...core.service import ControlPlane
 from ..edge import ANY_METHOD, DEFAULT_CLOUD_BODY_BYTES, DEFAULT_SIGNATURE_BODY_BYTES, Edge, Handler, request_id
 from ..security import authenticate_signed, authenticate_token, request_parts
-from . import handling, policies, signatures
+from . import handling, policies, signatures, sweep
 from . import operations as ops
 from .errors import ERRORS, HssError, forbidden, internal, render, unauthenticated
 from .params import Query
@@ -121,6 +121,9 @@ def routes(
                 {"GET": signatures.list_sets, "POST": signatures.add_set, "DELETE": signatures.remove_set}, uploads
             ),
             methods=list(ANY_METHOD),
+        ),
+        Route(
+            f"{PREFIX}/fleetscan/sweep", endpoint({"GET": sweep.known, "POST": sweep.start}), methods=list(ANY_METHOD)
         ),
         seam.catch_all("/v5/{rest:path}"),
     ]
