@@ -95,6 +95,8 @@ def test_sweep_lists_the_host_and_path_holding_the_file_and_not_the_other(
     expect(found).not_to_contain_text("db-01")
     expect(page.locator("#sweep-found-title")).to_have_text(f"Found by sweep sha256:{wanted[:12]}…")
     assert _tasks(server, tenant, token) == 1
+    expect(page.locator("#stat-malware")).to_have_text("1")  # the find is an alert, and the tiles say so
+    expect(page.locator("#stat-tasks")).to_have_text("1")
 
     # Again: web-01 is known at once, from what it reported, before the new sweep has found anything.
     _sweep(page, wanted)

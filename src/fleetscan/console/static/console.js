@@ -868,6 +868,7 @@
     const tally = `${found.length} file(s) on ${holding} of ${sweep.hosts} host(s)`;
     if (data.status in SWEEP_ENDED) {
       $("sweep-status").textContent = `The sweep ${SWEEP_ENDED[data.status]} at ${new Date().toLocaleTimeString()}: ${tally}.`;
+      await loadStats(); // its findings are alerts, and it is a task: the tiles count them
       return;
     }
     $("sweep-status").textContent = `Sweeping ${sweep.hosts} host(s)… ${tally} so far.`;
