@@ -79,6 +79,7 @@ def test_sweep_lists_the_host_and_path_holding_the_file_and_not_the_other(
     expect(page.locator("#error")).to_be_visible()
     expect(page.locator("#error-msg")).to_contain_text("sha256")
     expect(page.locator("#error-msg")).to_contain_text("at most 100")
+    expect(page.locator("#sweep-found tr.empty")).to_have_text("The sweep did not start.")
     assert _tasks(server, tenant, token) == 0
     page.locator("#error-close").click()
 

@@ -832,23 +832,31 @@
     state.sweep = null;
     const hostIds = [...document.querySelectorAll("#sweep-hosts input[name=host]:checked")].map((i) => i.value);
     $("sweep-start").disabled = true;
+    let looked = false;
     try {
       // what the fleet already reported, at once, before any agent has scanned
       $("sweep-status").textContent = "Looking up what the hosts reported before…";
       const known = await api("GET", SWEEP, { query: { sha256: typed.hashes } });
       hitRows("sweep-known", known.known || [], "No host reported such a file before.");
-      hitRows("sweep-found", [], "Waiting for the hosts to report…");
+      looked = true;
+      $("sweep-found-title").textContent = "Found by this sweep";
+      hitRows("sweep-found", [], "Starting the sweep…");
       const body = { sha256: typed.hashes };
       if (hostIds.length) body.host_ids = hostIds;
       const started = await api("POST", SWEEP, { body });
       clearError();
       hitRows("sweep-known", started.known || [], "No host reported such a file before.");
       state.sweep = { ...started, hashes: typed.hashes, timer: null };
+      hitRows("sweep-found", [], "Waiting for the hosts to report…");
       $("sweep-found-title").textContent = `Found by ${started.name}`;
-      $("sweep-status").textContent = `Sweeping ${started.hosts} host(s)…`;
+      const missing = started.missing_host_ids || [];
+      state.sweep.note = missing.length ? ` (${missing.length} chosen host(s) no longer exist)` : "";
+      $("sweep-status").textContent = `Sweeping ${started.hosts} host(s)${state.sweep.note}…`;
       await pollSweep();
     } catch (exc) {
       $("sweep-status").textContent = "";
+      if (!looked) hitRows("sweep-known", [], "The lookup was refused.");
+      if (!state.sweep) hitRows("sweep-found", [], "The sweep did not start.");
       throw exc;
     } finally {
       $("sweep-start").disabled = false;
@@ -865,7 +873,7 @@
     const found = data.found || [];
     hitRows("sweep-found", found, "Nothing found yet.");
     const holding = new Set(found.map((h) => h.host_id)).size;
-    const tally = `${found.length} file(s) on ${holding} of ${sweep.hosts} host(s)`;
+    const tally = `${found.length} file(s) on ${holding} of ${sweep.hosts} host(s)${sweep.note}`;
     if (data.status in SWEEP_ENDED) {
       $("sweep-status").textContent = `The sweep ${SWEEP_ENDED[data.status]} at ${new Date().toLocaleTimeString()}: ${tally}.`;
       await loadStats(); // its findings are alerts, and it is a task: the tiles count them
