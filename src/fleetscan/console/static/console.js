@@ -5,6 +5,7 @@
 (function () {
   const PAGE_SIZE = 10; // the smallest limit the HSS listings accept
   const REFRESH_MS = 3000; // how often the task list reloads while a scan runs
+  const SWEEP_POLL_MS = 2000; // how often a running sweep is asked what it found
   const EPS = "all_granted_eps"; // every enterprise project the token may see
 
   const $ = (id) => document.getElementById(id);
@@ -17,6 +18,7 @@
     selected: new Map(), // result_id -> the detection, for handling one or many at once
     editing: null, // the policy the form edits, or null for a new one
     timer: null,
+    sweep: null, // the running sweep: {task_id, name, hosts, hashes, timer}, polled on whichever page is shown
   };
 
   // ------------------------------------------------------------------ DOM helpers
@@ -67,7 +69,9 @@
   async function api(method, path, { query = {}, body = null } = {}) {
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(query)) {
-      if (value !== "" && value !== null && value !== undefined) params.append(name, String(value));
+      for (const one of Array.isArray(value) ? value : [value]) {
+        if (one !== "" && one !== null && one !== undefined) params.append(name, String(one));
+      }
     }
     const under = path.startsWith("/") ? path : `/antivirus/${path}`; // "/event/...", "/fleetscan/..." are not antivirus/
     const url = `/v5/${encodeURIComponent(state.project)}${under}` + (params.toString() ? `?${params}` : "");
@@ -160,6 +164,7 @@
 
   function signOut(reason) {
     stopTimer();
+    stopSweep();
     sessionStorage.removeItem("fleetscan.token");
     state.token = "";
     $("login-token").value = "";
@@ -771,6 +776,113 @@
     });
   }
 
+  // Sweep ---------------------------------------------------------------
+  const SWEEP = "/fleetscan/sweep";
+  const SHA256 = /^[0-9a-f]{64}$/;
+
+  // The hashes typed, lower case, each once; or the first thing that is not one, to say so before any request.
+  function typedHashes() {
+    const hashes = [];
+    for (const word of $("sweep-hashes").value.split(/[\s,;]+/)) {
+      if (!word) continue;
+      const hash = word.toLowerCase();
+      if (!SHA256.test(hash)) {
+        const shown = word.length > 80 ? `${word.slice(0, 77)}...` : word;
+        return { problem: `“${shown}” is not a SHA-256 (64 hexadecimal digits).` };
+      }
+      if (!hashes.includes(hash)) hashes.push(hash);
+    }
+    return hashes.length ? { hashes } : { problem: "Type at least one SHA-256." };
+  }
+
+  async function loadSweep() {
+    const chosen = new Set([...document.querySelectorAll("#sweep-hosts input[name=host]:checked")].map((i) => i.value));
+    $("sweep-hosts").replaceChildren(...hostPicks(await allHosts(), chosen));
+  }
+
+  function hitRows(table, hits, message) {
+    const rows = hits.map((h) =>
+      el(
+        "tr",
+        { class: "sweep-hit", dataset: { hostId: h.host_id } },
+        el("td", {}, el("div", {}, text(h.host_name)), el("div", { class: "mono subtle" }, h.host_id)),
+        el("td", { class: "mono path" }, text(h.file_path)),
+        el("td", { class: "mono subtle", title: h.sha256 }, `${text(h.sha256).slice(0, 16)}…`),
+        el("td", {}, when(h.last_seen)),
+      ),
+    );
+    if (!rows.length) rows.push(emptyRow(4, message));
+    $(table).tBodies[0].replaceChildren(...rows);
+  }
+
+  function stopSweep() {
+    if (state.sweep && state.sweep.timer !== null) clearTimeout(state.sweep.timer);
+    if (state.sweep) state.sweep.timer = null;
+  }
+
+  const SWEEP_ENDED = { succeeded: "ended", failed: "failed", timed_out: "timed out", cancelled: "was cancelled" };
+
+  async function startSweep(event) {
+    event.preventDefault();
+    const typed = typedHashes();
+    $("sweep-invalid").textContent = typed.problem || "";
+    $("sweep-invalid").hidden = !typed.problem;
+    if (typed.problem) return;
+    stopSweep();
+    state.sweep = null;
+    const hostIds = [...document.querySelectorAll("#sweep-hosts input[name=host]:checked")].map((i) => i.value);
+    $("sweep-start").disabled = true;
+    let looked = false;
+    try {
+      // what the fleet already reported, at once, before any agent has scanned
+      $("sweep-status").textContent = "Looking up what the hosts reported before…";
+      const known = await api("GET", SWEEP, { query: { sha256: typed.hashes } });
+      hitRows("sweep-known", known.known || [], "No host reported such a file before.");
+      looked = true;
+      $("sweep-found-title").textContent = "Found by this sweep";
+      hitRows("sweep-found", [], "Starting the sweep…");
+      const body = { sha256: typed.hashes };
+      if (hostIds.length) body.host_ids = hostIds;
+      const started = await api("POST", SWEEP, { body });
+      clearError();
+      hitRows("sweep-known", started.known || [], "No host reported such a file before.");
+      state.sweep = { ...started, hashes: typed.hashes, timer: null };
+      hitRows("sweep-found", [], "Waiting for the hosts to report…");
+      $("sweep-found-title").textContent = `Found by ${started.name}`;
+      const missing = started.missing_host_ids || [];
+      state.sweep.note = missing.length ? ` (${missing.length} chosen host(s) no longer exist)` : "";
+      $("sweep-status").textContent = `Sweeping ${started.hosts} host(s)${state.sweep.note}…`;
+      await pollSweep();
+    } catch (exc) {
+      $("sweep-status").textContent = "";
+      if (!looked) hitRows("sweep-known", [], "The lookup was refused.");
+      if (!state.sweep) hitRows("sweep-found", [], "The sweep did not start.");
+      throw exc;
+    } finally {
+      $("sweep-start").disabled = false;
+    }
+  }
+
+  // Asks the sweep what it found so far, every SWEEP_POLL_MS while its task runs; says when it ended.
+  async function pollSweep() {
+    const sweep = state.sweep;
+    if (!sweep) return;
+    sweep.timer = null;
+    const data = await api("GET", SWEEP, { query: { sha256: sweep.hashes, task_id: sweep.task_id } });
+    if (state.sweep !== sweep) return; // a newer sweep took its place meanwhile
+    const found = data.found || [];
+    hitRows("sweep-found", found, "Nothing found yet.");
+    const holding = new Set(found.map((h) => h.host_id)).size;
+    const tally = `${found.length} file(s) on ${holding} of ${sweep.hosts} host(s)${sweep.note}`;
+    if (data.status in SWEEP_ENDED) {
+      $("sweep-status").textContent = `The sweep ${SWEEP_ENDED[data.status]} at ${new Date().toLocaleTimeString()}: ${tally}.`;
+      await loadStats(); // its findings are alerts, and it is a task: the tiles count them
+      return;
+    }
+    $("sweep-status").textContent = `Sweeping ${sweep.hosts} host(s)… ${tally} so far.`;
+    sweep.timer = setTimeout(() => guarded(pollSweep), SWEEP_POLL_MS);
+  }
+
   const LOADERS = {
     tasks: loadTasks,
     hosts: loadHosts,
@@ -779,6 +891,7 @@
     history: loadHistory,
     policies: loadPolicies,
     signatures: loadSignatures,
+    sweep: loadSweep,
   };
 
   function stopTimer() {
@@ -878,6 +991,7 @@
       $("scan-dir").required = custom;
     });
     $("scan-form").addEventListener("submit", (event) => guarded(() => startScan(event)));
+    $("sweep-form").addEventListener("submit", (event) => guarded(() => startSweep(event)));
   }
 
   document.addEventListener("DOMContentLoaded", () => {
