@@ -33,8 +33,8 @@ _JUNK = re.compile(rb"[\s\\]+")
 
 
 def decode_data_uris(data: bytes, name: str, budget: Budget) -> Iterator[Layer]:
-    if data.find(b"data:") < 0 and data.find(b"DATA:") < 0 and data.find(b"Data:") < 0:
-        return  # the common case, at memchr speed
+    if data.find(b"ata:") < 0 and data.find(b"ATA:") < 0:
+        return  # the common case (no data:, Data:, DATA:, dATA:), two searches at memchr speed
     for n, match in enumerate(_URI.finditer(data), 1):
         where = f"{name}!data URI {n}" if name else f"data URI {n}"
         if n > MAX_URIS:
