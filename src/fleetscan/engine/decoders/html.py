@@ -3,7 +3,7 @@
 ``<a href="data:application/octet-stream;base64,TVqQ...">`` carries a whole executable (ClamAV's own
 ``clam.exe.html``); web shells and phishing pages hide payloads the same way in CSS ``url(data:...)`` and in
 scripts. The claim is the text probe (a data URI may sit anywhere, so the name and the head prove nothing);
-decoding is one regex pass, so a text file without a data URI costs a ``find``.
+decoding is one regex pass, so a text file without a data URI costs two ``find``s.
 Tiny payloads (icons, spacer GIFs) are decoded too: a hash signature may be for a tiny file.
 """
 
