@@ -66,3 +66,18 @@ def test_uri_limit_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(Undecodable) as err:
         list(decode_data_uris(page, "p.html", _budget()))
     assert err.value.reason == SkipReason.ARCHIVE_LIMIT and "more than 2 data URIs" in err.value.detail
+
+
+def test_every_spelling_the_pattern_accepts_is_searched(marker: Marker) -> None:
+    """The pattern ignores case; the quick search before it must not drop a spelling it accepts (``dATA:`` was)."""
+    b64 = base64.b64encode(marker.payload).decode()
+    for scheme in ("data", "Data", "DATA", "dATA"):
+        page = f'<img src="{scheme}:image/gif;base64,{b64}">'.encode()
+        assert [x.data for x in decode_data_uris(page, "p.html", _budget())] == [marker.payload], scheme
+
+
+def test_a_text_without_a_colon_holds_no_uri() -> None:
+    """The quick exit before the searches: no colon, no ``data:`` and nothing decoded; one colon, and it is."""
+    assert list(decode_data_uris(b"plain words\n" * 1000, "t.txt", _budget())) == []
+    page = b"words " * 1000 + b"data:;base64,TVqQAAMAAAAEAAAA"
+    assert [x.name for x in decode_data_uris(page, "t.txt", _budget())] == ["data URI 1"]

@@ -49,3 +49,16 @@ def test_binary_with_upper_case_marker_is_not_normalised(tmp_path: Path, marker:
     corpus = {"blob.bin": b"\x7fELF\x02\x01\x01\x00" + bytes(64) + marker.text.upper() + bytes(64)}
     walks = compare_with_clamscan(walk, marker.sig_dir, corpus, tmp_path)
     assert walks["blob.bin"].layers == [""] and not walks["blob.bin"].found
+
+
+def test_is_text_answers_each_head_however_they_alternate() -> None:
+    """The last answer is kept for the very object it was for: equal bytes or another head are asked again."""
+    text, binary = b"plain words\n" * 10, b"\x7fELF" + bytes(100)
+    for head in (text, text, binary, text, bytes(bytearray(binary)), binary, b"", text, b"", binary):
+        assert is_text(head) == (head == text)
+
+
+def test_space_runs_collapse_with_or_without_one() -> None:
+    assert normalise(b"A  b\n\n\tC") == b"a b c"
+    assert normalise(b"a b\nc") == b"a b c"  # no run of two: the regex pass is skipped, same result
+    assert normalise(b"  ") == b" " and normalise(b" ") == b" " and normalise(b"") == b""

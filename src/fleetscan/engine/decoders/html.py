@@ -3,7 +3,8 @@
 ``<a href="data:application/octet-stream;base64,TVqQ...">`` carries a whole executable (ClamAV's own
 ``clam.exe.html``); web shells and phishing pages hide payloads the same way in CSS ``url(data:...)`` and in
 scripts. The claim is the text probe (a data URI may sit anywhere, so the name and the head prove nothing);
-decoding is one regex pass, so a text file without a data URI costs a ``find``.
+decoding is one regex pass, so a text file without a data URI costs a ``memchr`` for a colon and at most two
+``find``s.
 Tiny payloads (icons, spacer GIFs) are decoded too: a hash signature may be for a tiny file.
 """
 
@@ -33,8 +34,8 @@ _JUNK = re.compile(rb"[\s\\]+")
 
 
 def decode_data_uris(data: bytes, name: str, budget: Budget) -> Iterator[Layer]:
-    if data.find(b"data:") < 0 and data.find(b"DATA:") < 0 and data.find(b"Data:") < 0:
-        return  # the common case, at memchr speed
+    if b":" not in data or (data.find(b"ata:") < 0 and data.find(b"ATA:") < 0):
+        return  # the common case: no colon (one memchr, a tenth of a search), or no data:, Data:, DATA:, dATA:
     for n, match in enumerate(_URI.finditer(data), 1):
         where = f"{name}!data URI {n}" if name else f"data URI {n}"
         if n > MAX_URIS:

@@ -124,7 +124,9 @@ def _embedded(text: bytes, where: str, budget: Budget) -> Iterator[Layer]:
 
 
 def decode_encoded_text(data: bytes, name: str, budget: Budget) -> Iterator[Layer]:
-    if data.find(b"begin ") >= 0 or data.find(BANNER) >= 0:  # most text has neither: one search each
+    # Most text has neither: one search each; BinHex data starts with a colon, so a text without one (one memchr,
+    # a tenth of a search) cannot hold it.
+    if data.find(b"begin ") >= 0 or (b":" in data and data.find(BANNER) >= 0):
         yield from _embedded(data, name or "text", budget)
 
 
