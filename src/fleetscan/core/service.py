@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from . import ids, tasks
 from .alerts import Alert
@@ -38,15 +38,13 @@ from .models import (
     Subtask,
     SubtaskView,
 )
+from .ports import Storage
 from .queries import DetectionFilter, HostFilter, Page, RootFilter, SubtaskFilter
 from .schedules import Schedule, ScheduleFilter, next_fire
 from .signatures_plane import SignaturesPlane
 from .states import SubtaskStatus
 from .sweep_plane import SweepPlane
-from .tasks import Counters, Plan, TaskRequest
-
-if TYPE_CHECKING:
-    from ..storage.interface import ReportOutcome, Storage
+from .tasks import Counters, Plan, ReportOutcome, TaskRequest
 
 Clock = Callable[[], int]
 T = TypeVar("T")

@@ -40,14 +40,15 @@ from ..core.models import (
     Subtask,
     SubtaskView,
 )
+from ..core.ports import SubtaskChange
 from ..core.queries import DetectionFilter, HostFilter, HostMatch, Page, RootFilter, SubtaskFilter
 from ..core.schedules import Schedule, ScheduleFilter
 from ..core.states import ACTIVE, TERMINAL, RootStatus, SubtaskCounts, SubtaskStatus, root_status
+from ..core.tasks import ReportOutcome
 from . import rows
 from .alerts_sql import AlertsSql, identity
 from .conditions import contains, host_conditions, root_visible, scoped
 from .handling_sql import HandlingSql
-from .interface import ReportOutcome, SubtaskChange
 from .schema import (
     access_keys,
     accounts,
