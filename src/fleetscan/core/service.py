@@ -122,6 +122,20 @@ class ControlPlane(HandlingPlane, SignaturesPlane, SweepPlane):
             raise NotFound("project", f"{project_id} of account {account}")
         return Scope(account_id, project_id)
 
+    # ------------------------------------------------------------------ callers (api/security.py)
+    def access_key(self, access_key_id: str) -> AccessKey | None:
+        """The key a signed request names, with the secret its signature is checked against."""
+        return self.storage.get_access_key(access_key_id)
+
+    def spend_nonce(self, access_key_id: str, nonce: str, expires_at: int) -> bool:
+        """Use a signed request's nonce once; False for a replay, also one sent to another replica."""
+        return self.storage.remember_nonce(access_key_id, nonce, expires_at)
+
+    def token_scope(self, token: str) -> Scope | None:
+        """The scope a bearer token grants while it is valid, else None."""
+        credential = self.storage.get_credential("auth", ids.token_hash(token), self.clock())
+        return None if credential is None else credential.scope
+
     # ------------------------------------------------------------------ tasks
     def create_task(self, scope: Scope, request: TaskRequest) -> Plan:
         """Plan and store a task; a client token seen before in the project answers the task it made."""
