@@ -24,7 +24,7 @@ from .models import (
     Subtask,
     SubtaskView,
 )
-from .queries import DetectionFilter, HostFilter, Page, RootFilter, SubtaskFilter
+from .queries import DetectionFilter, HostFilter, Page, RootFilter, Statistics, SubtaskFilter
 from .schedules import Schedule, ScheduleFilter
 from .signature_sets import SignatureFile, SignatureVersion
 from .tasks import ReportOutcome
@@ -150,7 +150,7 @@ class DetectionStore(Protocol):
     """What the scans found, row by row, and the project's statistics."""
 
     def list_detections(self, scope: Scope, flt: DetectionFilter, page: Page) -> tuple[int, list[DetectionView]]: ...
-    def statistics(self, scope: Scope) -> dict[str, Any]: ...
+    def statistics(self, scope: Scope) -> Statistics: ...
 
 
 class AlertStore(Protocol):

@@ -39,7 +39,7 @@ from .models import (
     SubtaskView,
 )
 from .ports import Storage
-from .queries import DetectionFilter, HostFilter, Page, RootFilter, SubtaskFilter
+from .queries import DetectionFilter, HostFilter, Page, RootFilter, Statistics, SubtaskFilter
 from .schedules import Schedule, ScheduleFilter, next_fire
 from .signatures_plane import SignaturesPlane
 from .states import SubtaskStatus
@@ -213,7 +213,7 @@ class ControlPlane(HandlingPlane, SignaturesPlane, SweepPlane):
     def list_detections(self, scope: Scope, flt: DetectionFilter, page: Page) -> tuple[int, list[DetectionView]]:
         return self.storage.list_detections(scope, flt, page)
 
-    def statistics(self, scope: Scope) -> dict[str, Any]:
+    def statistics(self, scope: Scope) -> Statistics:
         return self.storage.statistics(scope)
 
     def open_alert_counts(self, scope: Scope, host_ids: Sequence[str]) -> dict[str, int]:
