@@ -59,3 +59,20 @@ def test_root_status_is_derived_from_subtask_counts(counts: SubtaskCounts, expec
 def test_counts_from_mapping() -> None:
     counts = SubtaskCounts.of({S.RUNNING: 2, S.SUCCEEDED: 1})
     assert (counts.total, counts.finished, counts.unfinished) == (3, 1, 2)
+
+
+def test_summarize_is_the_root_totals_rule() -> None:
+    from fleetscan.core.states import StatusGroup, summarize
+
+    empty = summarize(())
+    assert (empty.status, empty.progress, empty.end_time) == (RootStatus.SUCCEEDED, 100, None)
+    running = summarize([StatusGroup(S.RUNNING, 1, 40, 10, 1, None), StatusGroup(S.SUCCEEDED, 1, 100, 5, 0, 7)])
+    assert (running.status, running.progress, running.files_scanned, running.end_time) == (
+        RootStatus.RUNNING,
+        70,
+        15,
+        None,
+    )
+    # a cancelled host counts what it scanned; the root ends at its last host's end
+    ended = summarize([StatusGroup(S.CANCELLED, 1, 30, 0, 0, 9), StatusGroup(S.FAILED, 1, 10, 0, 0, 5)])
+    assert (ended.status, ended.progress, ended.end_time) == (RootStatus.FAILED, 65, 9)

@@ -187,4 +187,4 @@ def test_concurrent_reports_keep_totals_consistent(plane: ControlPlane) -> None:
     root = plane.get_root(scope, task_id=root.task_id)
     assert root.status is RootStatus.SUCCEEDED
     assert (root.viruses_found, root.files_scanned, root.counts.succeeded) == (40, 40, 4)
-    assert plane.statistics(scope)["total_malware_num"] == 40
+    assert plane.statistics(scope).open_alerts == 40

@@ -17,11 +17,11 @@ import pytest
 from fleetscan.core import handling, tasks
 from fleetscan.core.errors import InvalidParameter
 from fleetscan.core.models import Detection, Host, ScanType, Severity
+from fleetscan.core.ports import PORTS
 from fleetscan.core.queries import DetectionFilter, HostFilter, Page, RootFilter
 from fleetscan.core.service import ControlPlane, HostFacts
 from fleetscan.core.tasks import Counters, TaskRequest
-from fleetscan.storage import SqlStorage, Storage, open_storage
-from fleetscan.storage.interface import HandlingStorage
+from fleetscan.storage import SqlStorage, open_storage
 from fleetscan.storage.validated import ValidatedStorage, validated
 
 
@@ -53,7 +53,7 @@ def _roots(raw: SqlStorage, plane: ControlPlane) -> int:
 
 def test_every_interface_method_is_checked_and_the_rest_passes_through(raw: SqlStorage) -> None:
     wrapped = ValidatedStorage(raw)
-    members = {n for p in (Storage, HandlingStorage) for n in vars(p) if not n.startswith("_")}
+    members = {n for p in PORTS for n in vars(p) if not n.startswith("_")}
     assert members and all(getattr(wrapped, n) is not getattr(raw, n) for n in members)
     assert wrapped.engine is raw.engine and wrapped.is_sqlite
 

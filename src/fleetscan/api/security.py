@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from starlette.requests import Request
 
 from ..auth import Reason, RequestParts, SignatureError, read_claim, verify
-from ..core import ids
 from ..core.models import Scope
 from ..core.service import ControlPlane
 
@@ -42,7 +41,7 @@ def authenticate_signed(plane: ControlPlane, parts: RequestParts) -> Scope:
         raise AuthError(exc.reason) from exc
     if claim is None:
         raise AuthError(Reason.UNSIGNED)
-    key = plane.storage.get_access_key(claim.access_key_id)
+    key = plane.access_key(claim.access_key_id)
     if key is None:
         raise AuthError(Reason.UNKNOWN_ACCESS_KEY)
     now_ms = plane.clock()
@@ -53,13 +52,13 @@ def authenticate_signed(plane: ControlPlane, parts: RequestParts) -> Scope:
     if claim.nonce is not None:
         # Kept in the database, not in memory: a replay sent to another replica is refused too.
         expires = now_ms + 2 * int(CLOCK_WINDOW.total_seconds() * 1000)
-        if not plane.storage.remember_nonce(key.access_key_id, claim.nonce, expires):
+        if not plane.spend_nonce(key.access_key_id, claim.nonce, expires):
             raise AuthError(Reason.REPLAYED_NONCE)
     return key.scope
 
 
 def authenticate_token(plane: ControlPlane, token: str) -> Scope:
-    credential = plane.storage.get_credential("auth", ids.token_hash(token), plane.clock())
-    if credential is None:
+    scope = plane.token_scope(token)
+    if scope is None:
         raise AuthError(Reason.UNKNOWN_TOKEN)
-    return credential.scope
+    return scope

@@ -67,6 +67,10 @@ class QuarantineStatus(StrEnum):
     RESTORE_FAILED = "restore_failed"  # still in quarantine: a restore may be asked again
 
 
+#: The copies still in quarantine: what a restore may take back, what both dialects list as isolated.
+HELD: frozenset[QuarantineStatus] = frozenset({QuarantineStatus.ISOLATED, QuarantineStatus.RESTORE_FAILED})
+
+
 class WhitelistField(StrEnum):
     HASH = "file_hash"
     PATH = "file_path"

@@ -7,16 +7,14 @@ becomes an AgentAction its agent takes with its work and answers once; every ste
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import handling as h
 from . import ids
 from .errors import UnknownQuarantinedFile
 from .models import Detection, Host, Scope
+from .ports import Storage
 from .queries import Page
-
-if TYPE_CHECKING:
-    from ..storage.interface import Storage
 
 
 class HandlingPlane:

@@ -84,3 +84,14 @@ class DetectionFilter:
 class Page:
     offset: int = 0
     limit: int = 20
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """A project's numbers at a glance; each dialect names them its own way (HSS: ShowAntivirusStatistic)."""
+
+    open_alerts: int  # alerts, not occurrences: one per infected file (docs/alerts.md)
+    infected_hosts: int  # hosts with an open alert
+    tasks: int
+    scanning_tasks: int  # pending or running, for the caller's hosts
+    latest_scan_time: int  # the newest task's start, 0 when there is none

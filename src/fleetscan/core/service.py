@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from . import ids, tasks
 from .alerts import Alert
@@ -38,15 +38,13 @@ from .models import (
     Subtask,
     SubtaskView,
 )
-from .queries import DetectionFilter, HostFilter, Page, RootFilter, SubtaskFilter
+from .ports import Storage
+from .queries import DetectionFilter, HostFilter, Page, RootFilter, Statistics, SubtaskFilter
 from .schedules import Schedule, ScheduleFilter, next_fire
 from .signatures_plane import SignaturesPlane
 from .states import SubtaskStatus
 from .sweep_plane import SweepPlane
-from .tasks import Counters, Plan, TaskRequest
-
-if TYPE_CHECKING:
-    from ..storage.interface import ReportOutcome, Storage
+from .tasks import Counters, Plan, ReportOutcome, TaskRequest
 
 Clock = Callable[[], int]
 T = TypeVar("T")
@@ -123,6 +121,20 @@ class ControlPlane(HandlingPlane, SignaturesPlane, SweepPlane):
         if account_id is None:
             raise NotFound("project", f"{project_id} of account {account}")
         return Scope(account_id, project_id)
+
+    # ------------------------------------------------------------------ callers (api/security.py)
+    def access_key(self, access_key_id: str) -> AccessKey | None:
+        """The key a signed request names, with the secret its signature is checked against."""
+        return self.storage.get_access_key(access_key_id)
+
+    def spend_nonce(self, access_key_id: str, nonce: str, expires_at: int) -> bool:
+        """Use a signed request's nonce once; False for a replay, also one sent to another replica."""
+        return self.storage.remember_nonce(access_key_id, nonce, expires_at)
+
+    def token_scope(self, token: str) -> Scope | None:
+        """The scope a bearer token grants while it is valid, else None."""
+        credential = self.storage.get_credential("auth", ids.token_hash(token), self.clock())
+        return None if credential is None else credential.scope
 
     # ------------------------------------------------------------------ tasks
     def create_task(self, scope: Scope, request: TaskRequest) -> Plan:
@@ -201,7 +213,7 @@ class ControlPlane(HandlingPlane, SignaturesPlane, SweepPlane):
     def list_detections(self, scope: Scope, flt: DetectionFilter, page: Page) -> tuple[int, list[DetectionView]]:
         return self.storage.list_detections(scope, flt, page)
 
-    def statistics(self, scope: Scope) -> dict[str, Any]:
+    def statistics(self, scope: Scope) -> Statistics:
         return self.storage.statistics(scope)
 
     def open_alert_counts(self, scope: Scope, host_ids: Sequence[str]) -> dict[str, int]:

@@ -8,14 +8,11 @@ it once (ETag) and report the version each finding was made with.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from . import signature_sets as sets
 from .errors import InvalidParameter, NotFound
 from .models import Host, Scope
-
-if TYPE_CHECKING:
-    from ..storage.interface import Storage
+from .ports import Storage
 
 
 class SignaturesPlane:

@@ -7,7 +7,7 @@ these states, done in the API adapters. See docs/status-mapping.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -119,3 +119,51 @@ def root_status(counts: SubtaskCounts) -> RootStatus:
     if counts.timed_out:
         return RootStatus.TIMED_OUT
     return RootStatus.FAILED
+
+
+@dataclass(frozen=True)
+class StatusGroup:
+    """A root's subtasks in one status, summed: the one thing storage reads to total a root."""
+
+    status: SubtaskStatus
+    count: int
+    progress: int = 0
+    files_scanned: int = 0
+    viruses_found: int = 0
+    end_time: int | None = None
+
+
+@dataclass(frozen=True)
+class RootTotals:
+    """A root task's state and totals, derived from its subtasks (or from those a caller may see)."""
+
+    counts: SubtaskCounts
+    status: RootStatus
+    progress: int
+    files_scanned: int
+    viruses_found: int
+    end_time: int | None
+
+
+def summarize(groups: Iterable[StatusGroup]) -> RootTotals:
+    """The one rule for a root's totals: storage only reads the groups and writes what this returns.
+
+    An ended host counts as done (100), except a cancelled one: it counts what it scanned before it
+    stopped. A root without subtasks has nothing left to do (100). Its end time is its last host's end,
+    once it has ended.
+    """
+    per_status: dict[SubtaskStatus, int] = {}
+    progress_sum = files = viruses = 0
+    last_end: int | None = None
+    for group in groups:
+        per_status[group.status] = per_status.get(group.status, 0) + group.count
+        done = group.status in TERMINAL and group.status is not SubtaskStatus.CANCELLED
+        progress_sum += group.count * 100 if done else group.progress
+        files += group.files_scanned
+        viruses += group.viruses_found
+        if group.end_time is not None:
+            last_end = max(last_end or 0, group.end_time)
+    counts = SubtaskCounts.of(per_status)
+    status = root_status(counts)
+    progress = progress_sum // counts.total if counts.total else 100
+    return RootTotals(counts, status, progress, files, viruses, last_end if status.terminal else None)

@@ -7,16 +7,13 @@ the project (core/sweep.py), whose findings then arrive as any task's do.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from . import sweep
 from .errors import InvalidParameter
 from .models import DetectionView, ScanType, Scope
+from .ports import Storage
 from .queries import DetectionFilter, HostFilter, Page
 from .tasks import Plan, TaskRequest
-
-if TYPE_CHECKING:
-    from ..storage.interface import Storage
 
 #: Stored findings read per hash set: a hash the fleet reported more often than this is shown by its newest.
 MAX_KNOWN_FINDINGS = 10_000

@@ -64,6 +64,15 @@ class Counters:
     not_scanned: tuple[NotScanned, ...] = ()
 
 
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What applying an agent's report did; `duplicate` when its idempotency key was seen before."""
+
+    subtask: Subtask
+    duplicate: bool
+    detections_added: int
+
+
 @dataclass
 class Plan:
     root: RootTask

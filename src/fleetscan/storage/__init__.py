@@ -1,8 +1,9 @@
-"""Storage: one interface the core calls, with SQLite and PostgreSQL behind it (SQLAlchemy Core + Alembic)."""
+"""Storage: the core's ports (core/ports.py) on SQLite and PostgreSQL (SQLAlchemy Core + Alembic)."""
 
 from __future__ import annotations
 
-from .interface import ReportOutcome, Storage, SubtaskChange
+from ..core.ports import Storage, SubtaskChange
+from ..core.tasks import ReportOutcome
 from .sql import SqlStorage, open_storage
 
 __all__ = ["ReportOutcome", "SqlStorage", "Storage", "SubtaskChange", "open_storage"]

@@ -223,7 +223,7 @@ class HandlingSql:
                 select(q.c.quarantine_id)
                 .where(
                     q.c.detection_pk.in_(self._occurrence_ids(conn, found)),  # isolated through any occurrence
-                    q.c.status.in_([h.QuarantineStatus.ISOLATED.value, h.QuarantineStatus.RESTORE_FAILED.value]),
+                    q.c.status.in_(sorted(s.value for s in h.HELD)),
                 )
                 .order_by(q.c.id.desc())
                 .limit(1)

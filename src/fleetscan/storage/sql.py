@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from time import time
 from typing import Any
@@ -40,14 +39,15 @@ from ..core.models import (
     Subtask,
     SubtaskView,
 )
-from ..core.queries import DetectionFilter, HostFilter, HostMatch, Page, RootFilter, SubtaskFilter
+from ..core.ports import SubtaskChange
+from ..core.queries import DetectionFilter, HostFilter, HostMatch, Page, RootFilter, Statistics, SubtaskFilter
 from ..core.schedules import Schedule, ScheduleFilter
-from ..core.states import ACTIVE, TERMINAL, RootStatus, SubtaskCounts, SubtaskStatus, root_status
+from ..core.states import ACTIVE, RootStatus, RootTotals, StatusGroup, SubtaskStatus, summarize
+from ..core.tasks import ReportOutcome
 from . import rows
 from .alerts_sql import AlertsSql, identity
 from .conditions import contains, host_conditions, root_visible, scoped
 from .handling_sql import HandlingSql
-from .interface import ReportOutcome, SubtaskChange
 from .schema import (
     access_keys,
     accounts,
@@ -122,39 +122,20 @@ def open_storage(url: str, *, migrate: bool = True) -> SqlStorage:
     return storage
 
 
-@dataclass(frozen=True)
-class _Totals:
-    """A root task's state and totals, derived from some of its subtasks."""
+def _totals_values(totals: RootTotals) -> dict[str, Any]:
+    return {
+        "status": totals.status.value,
+        **rows.counts_values(totals.counts),
+        "progress": totals.progress,
+        "files_scanned": totals.files_scanned,
+        "viruses_found": totals.viruses_found,
+        "end_time": totals.end_time,
+    }
 
-    counts: SubtaskCounts
-    status: RootStatus
-    progress: int
-    files_scanned: int
-    viruses_found: int
-    end_time: int | None
 
-    @classmethod
-    def of(
-        cls, per_status: dict[SubtaskStatus, int], progress_sum: int, files: int, viruses: int, last_end: int | None
-    ) -> _Totals:
-        counts = SubtaskCounts.of(per_status)
-        status = root_status(counts)
-        progress = progress_sum // counts.total if counts.total else 100
-        return cls(counts, status, progress, files, viruses, last_end if status.terminal else None)
-
-    def values(self) -> dict[str, Any]:
-        return {
-            "status": self.status.value,
-            **rows.counts_values(self.counts),
-            "progress": self.progress,
-            "files_scanned": self.files_scanned,
-            "viruses_found": self.viruses_found,
-            "end_time": self.end_time,
-        }
-
-    def apply(self, root: RootTask) -> None:
-        root.counts, root.status, root.progress = self.counts, self.status, self.progress
-        root.files_scanned, root.viruses_found, root.end_time = self.files_scanned, self.viruses_found, self.end_time
+def _apply(totals: RootTotals, root: RootTask) -> None:
+    root.counts, root.status, root.progress = totals.counts, totals.status, totals.progress
+    root.files_scanned, root.viruses_found, root.end_time = totals.files_scanned, totals.viruses_found, totals.end_time
 
 
 class SqlStorage(HandlingSql, SignaturesSql, AlertsSql):
@@ -342,9 +323,8 @@ class SqlStorage(HandlingSql, SignaturesSql, AlertsSql):
 
     @staticmethod
     def _insert_task(conn: Connection, root: RootTask, subtask_list: Sequence[Subtask]) -> RootTask:
-        counts = SubtaskCounts.of({SubtaskStatus.PENDING: len(subtask_list)})
-        root.counts = counts
-        root.status = root_status(counts)
+        totals = summarize([StatusGroup(SubtaskStatus.PENDING, len(subtask_list))])
+        root.counts, root.status = totals.counts, totals.status
         root.id = int(
             conn.execute(insert(root_tasks).values(**rows.root_values(root)).returning(root_tasks.c.id)).scalar_one()
         )
@@ -555,17 +535,15 @@ class SqlStorage(HandlingSql, SignaturesSql, AlertsSql):
 
     def _refresh_root(self, conn: Connection, root_id: int) -> None:
         """Recompute a root's totals from its subtasks: the one place a root's state is written."""
-        totals = self._totals(conn, [root_id]).get(root_id, _Totals.of({}, 0, 0, 0, None))
-        conn.execute(update(root_tasks).where(root_tasks.c.id == root_id).values(**totals.values()))
+        totals = self._totals(conn, [root_id]).get(root_id, summarize(()))
+        conn.execute(update(root_tasks).where(root_tasks.c.id == root_id).values(**_totals_values(totals)))
 
     @staticmethod
     def _totals(
         conn: Connection, root_ids: Sequence[int], on_hosts: Sequence[ColumnElement[bool]] = ()
-    ) -> dict[int, _Totals]:
-        """Each root's totals over its subtasks, or over those whose host meets `on_hosts`."""
-        per_status: dict[int, dict[SubtaskStatus, int]] = {}
-        sums: dict[int, list[int]] = {}
-        last_end: dict[int, int | None] = {}
+    ) -> dict[int, RootTotals]:
+        """Each root's totals (core.states.summarize) over its subtasks, or over those whose host meets `on_hosts`."""
+        groups: dict[int, list[StatusGroup]] = {}
         stmt = (
             select(
                 subtasks.c.root_id,
@@ -582,21 +560,10 @@ class SqlStorage(HandlingSql, SignaturesSql, AlertsSql):
         if on_hosts:
             stmt = stmt.select_from(subtasks.join(hosts, hosts.c.id == subtasks.c.host_pk))
         for root_id, status, n, prog, nfiles, nvir, end in conn.execute(stmt):
-            state = SubtaskStatus(status)
-            per_status.setdefault(root_id, {})[state] = int(n)
-            total = sums.setdefault(root_id, [0, 0, 0])
-            # an ended host counts as done, except a cancelled one: it counts what it scanned before it stopped
-            total[0] += int(n) * 100 if state in TERMINAL and state is not SubtaskStatus.CANCELLED else int(prog)
-            total[1] += int(nfiles)
-            total[2] += int(nvir)
-            if end is not None:
-                last_end[root_id] = max(last_end.get(root_id) or 0, int(end))
-        return {
-            root_id: _Totals.of(
-                per_status[root_id], sums[root_id][0], sums[root_id][1], sums[root_id][2], last_end.get(root_id)
-            )
-            for root_id in per_status
-        }
+            ended = None if end is None else int(end)
+            group = StatusGroup(SubtaskStatus(status), int(n), int(prog), int(nfiles), int(nvir), ended)
+            groups.setdefault(root_id, []).append(group)
+        return {root_id: summarize(found) for root_id, found in groups.items()}
 
     def _as_seen(self, conn: Connection, scope: Scope, roots: list[RootTask]) -> list[RootTask]:
         """Roots as a caller limited to some enterprise projects sees them: totals and targets of its hosts only.
@@ -619,7 +586,7 @@ class SqlStorage(HandlingSql, SignaturesSql, AlertsSql):
             if group_id:
                 seen[root_id][1].add(group_id)
         for root in roots:
-            totals.get(root.id, _Totals.of({}, 0, 0, 0, None)).apply(root)
+            _apply(totals.get(root.id, summarize(())), root)
             host_ids, group_ids = seen[root.id]
             root.targets = [t for t in root.targets if t.target in (host_ids if t.type == "uuid" else group_ids)]
         return roots
@@ -791,7 +758,7 @@ class SqlStorage(HandlingSql, SignaturesSql, AlertsSql):
             DetectionView(rows.detection(r._mapping), rows.host(r._mapping, "h_"), roots[r.root_id]) for r in found
         ]
 
-    def statistics(self, scope: Scope) -> dict[str, Any]:
+    def statistics(self, scope: Scope) -> Statistics:
         visible = root_visible(scope)
         scanning: ColumnElement[bool]
         if scope.enterprise_project_ids is None:
@@ -810,10 +777,4 @@ class SqlStorage(HandlingSql, SignaturesSql, AlertsSql):
             ).one()
             tasks, latest = conn.execute(select(func.count(), func.max(root_tasks.c.start_time)).where(*visible)).one()
             running = conn.execute(select(func.count()).select_from(root_tasks).where(*visible, scanning)).scalar_one()
-        return {
-            "total_malware_num": int(malware),
-            "malware_host_num": int(malware_hosts),
-            "total_task_num": int(tasks),
-            "scanning_task_num": int(running),
-            "latest_scan_time": int(latest or 0),
-        }
+        return Statistics(int(malware), int(malware_hosts), int(tasks), int(running), int(latest or 0))

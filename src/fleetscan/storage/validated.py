@@ -27,11 +27,11 @@ from sqlalchemy import BigInteger, Integer, String, Table
 from ..core import handling
 from ..core.errors import InvalidParameter
 from ..core.models import AccessKey, Credential, Detection, Host, RootTask, Subtask
+from ..core.ports import PORTS, Storage
 from ..core.schedules import Schedule
 from ..core.signature_sets import SignatureFile
 from ..core.validation import INT32_MAX, INT64_MAX, INT64_MIN, text_problem
 from . import schema
-from .interface import HandlingStorage, SignatureStorage, Storage
 
 __all__ = ["ValidatedStorage", "validated"]
 
@@ -83,7 +83,7 @@ _ARGUMENTS: Final[dict[tuple[str, str], int]] = {
 }
 _METHODS: Final = frozenset(
     name
-    for protocol in (Storage, HandlingStorage, SignatureStorage)
+    for protocol in PORTS
     for name, member in vars(protocol).items()
     if not name.startswith("_") and callable(member)
 )

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 from ...core.errors import DomainError, IllegalTransition, InvalidParameter, NotFound, PermissionDenied
 from ...core.models import Host, RootTask, Subtask
 from ...core.service import ControlPlane, HostFacts
-from ...storage.interface import ReportOutcome
+from ...core.tasks import ReportOutcome
 from ..edge import (
     ANY_METHOD,
     DEFAULT_AGENT_BODY_BYTES,

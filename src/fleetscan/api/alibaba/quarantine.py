@@ -33,7 +33,6 @@ STATUS: Final[dict[h.QuarantineStatus, str]] = {
     h.QuarantineStatus.RESTORE_FAILED: "rollbackFailed",
 }
 STATUS_OF: Final = {v: k for k, v in STATUS.items()}
-HELD: Final = frozenset({h.QuarantineStatus.ISOLATED, h.QuarantineStatus.RESTORE_FAILED})
 
 
 def _time(ms: int) -> str:

@@ -31,7 +31,7 @@ WHITE_KEYS = {"file_hash": h.WhitelistField.HASH, "file_path": h.WhitelistField.
 # HSS isolation_status <-> ours; a failed restore leaves the file isolated, a failed isolation is not listed.
 ISOLATION = {
     "isolating": frozenset({h.QuarantineStatus.ISOLATING}),
-    "isolated": frozenset({h.QuarantineStatus.ISOLATED, h.QuarantineStatus.RESTORE_FAILED}),
+    "isolated": h.HELD,
     "restoring": frozenset({h.QuarantineStatus.RESTORING}),
     "restored": frozenset({h.QuarantineStatus.RESTORED}),
 }
@@ -247,10 +247,9 @@ def restore_isolated(plane: ControlPlane, scope: Scope, given: Input) -> dict[st
         item.text("file_attr", 0, 64)
         wanted.append((host_id, file_hash, file_path))
     scope, _ = narrow(scope, given.query)
-    held = frozenset({h.QuarantineStatus.ISOLATED, h.QuarantineStatus.RESTORE_FAILED})
     result_ids: list[str] = []
     for host_id, file_hash, file_path in wanted:
-        flt = h.QuarantineFilter(host_id=host_id, file_hash=file_hash, file_path=file_path, statuses=held)
+        flt = h.QuarantineFilter(host_id=host_id, file_hash=file_hash, file_path=file_path, statuses=h.HELD)
         _, found = plane.quarantined(scope, flt, Page(0, 100))
         exact = [v for v in found if v.file.file_path == file_path and v.detection is not None]
         if not exact:

@@ -233,11 +233,11 @@ def statistic(plane: ControlPlane, scope: Scope, given: Input) -> dict[str, Any]
     stats = plane.statistics(scope)
     latest = plane.latest_root(scope)
     return {
-        "total_malware_num": int(stats["total_malware_num"]),
-        "malware_host_num": int(stats["malware_host_num"]),
-        "total_task_num": int(stats["total_task_num"]),
-        "scanning_task_num": int(stats["scanning_task_num"]),
-        "latest_scan_time": int(stats["latest_scan_time"]),
+        "total_malware_num": stats.open_alerts,
+        "malware_host_num": stats.infected_hosts,
+        "total_task_num": stats.tasks,
+        "scanning_task_num": stats.scanning_tasks,
+        "latest_scan_time": stats.latest_scan_time,
         "scan_type": latest.scan_type.value if latest is not None else "",
     }
 

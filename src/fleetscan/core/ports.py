@@ -1,18 +1,19 @@
-"""The small interface between the core and a database.
+"""The ports the core calls, one per area; storage (SQLite or PostgreSQL) implements them all.
 
-Each method is one transaction. Anything a second server replica would need lives behind it,
-never in a server's memory: nonces, idempotency keys, report keys, schedules.
+The core owns these, as GRR's `db.Database` is owned by the server and not by its MySQL backend: storage
+imports the core, never the other way round. Each method is one transaction. Anything a second server
+replica would need lives behind them, never in a server's memory: nonces, idempotency keys, report keys,
+schedules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
-from ..core import handling
-from ..core.alerts import Alert
-from ..core.models import (
+from . import handling
+from .alerts import Alert
+from .models import (
     AccessKey,
     Credential,
     Detection,
@@ -23,75 +24,37 @@ from ..core.models import (
     Subtask,
     SubtaskView,
 )
-from ..core.queries import DetectionFilter, HostFilter, Page, RootFilter, SubtaskFilter
-from ..core.schedules import Schedule, ScheduleFilter
-from ..core.signature_sets import SignatureFile, SignatureVersion
+from .queries import DetectionFilter, HostFilter, Page, RootFilter, Statistics, SubtaskFilter
+from .schedules import Schedule, ScheduleFilter
+from .signature_sets import SignatureFile, SignatureVersion
+from .tasks import ReportOutcome
+
+__all__ = [
+    "PORTS",
+    "AccessStore",
+    "AlertStore",
+    "DetectionStore",
+    "HandlingStore",
+    "HostStore",
+    "ReportOutcome",
+    "ScheduleStore",
+    "SignatureStore",
+    "Storage",
+    "SubtaskChange",
+    "TaskStore",
+]
 
 SubtaskChange = Callable[[Subtask], Subtask]
 
 
-@dataclass(frozen=True)
-class ReportOutcome:
-    """What applying an agent's report did; `duplicate` when its idempotency key was seen before."""
+class AccessStore(Protocol):
+    """Accounts, access keys, tokens and the nonces that make a signed request usable once."""
 
-    subtask: Subtask
-    duplicate: bool
-    detections_added: int
-
-
-class HandlingStorage(Protocol):
-    """Handling detections (core/handling.py); implemented in storage/handling_sql.py."""
-
-    def handle_detections(
-        self, scope: Scope, request: handling.HandleRequest, now: int, new_id: Callable[[], str]
-    ) -> handling.HandleOutcome:
-        """Decide every detection with `handling.decide`, then write all of them, or none when one is refused."""
-        ...
-
-    def pending_actions(self, host_pk: int) -> list[handling.AgentAction]: ...
-    def finish_action(
-        self, host_pk: int, action_id: str, ok: bool, error: str, facts: dict[str, Any], now: int
-    ) -> handling.AgentAction: ...
-    def record_auto_quarantine(
-        self, host_pk: int, subtask_pk: int, items: Sequence[tuple[Detection, dict[str, Any]]], now: int
-    ) -> int: ...
-    def whitelist(self, host: Host) -> set[handling.WhitelistEntry]:
-        """The entries that hold on `host`: those of its project and enterprise project."""
-        ...
-
-    def list_history(
-        self, scope: Scope, flt: handling.HistoryFilter, page: Page
-    ) -> tuple[int, list[handling.HistoryView]]: ...
-    def list_quarantined(
-        self, scope: Scope, flt: handling.QuarantineFilter, page: Page
-    ) -> tuple[int, list[handling.QuarantineView]]: ...
-
-
-class SignatureStorage(Protocol):
-    """Signature sets managed by the server (core/signature_sets.py); implemented in storage/signatures_sql.py."""
-
-    def get_signature_version(
-        self, scope: Scope, version: int | None = None, *, content: bool = False
-    ) -> SignatureVersion | None:
-        """The project's version `version` (None: its newest), with the files' bytes when `content`."""
-        ...
-
-    def change_signatures(
-        self, scope: Scope, change: Callable[[SignatureVersion | None], Sequence[SignatureFile]], now: int
-    ) -> SignatureVersion:
-        """Write the next version, holding the files `change` makes of the newest one (read with content)."""
-        ...
-
-    def note_host_signatures(self, host_pk: int, version: int | None) -> None: ...
-    def signature_versions_of_roots(self, root_ids: Sequence[int]) -> dict[int, list[int]]: ...
-
-
-class Storage(HandlingStorage, SignatureStorage, Protocol):
-    # accounts and credentials
     def ensure_account(self, name: str) -> int: ...
     def find_project(self, account: str, project_id: str) -> int | None:
         """The account's id when the account holds the project (a key, a token or a host in it), else None."""
         ...
+
     def add_access_key(self, key: AccessKey) -> None: ...
     def get_access_key(self, access_key_id: str) -> AccessKey | None: ...
     def add_credential(self, kind: str, credential: Credential) -> None: ...
@@ -100,7 +63,10 @@ class Storage(HandlingStorage, SignatureStorage, Protocol):
         """Record a nonce; False when it was already recorded (a replay)."""
         ...
 
-    # hosts
+
+class HostStore(Protocol):
+    """Hosts and their groups."""
+
     def ensure_group(self, account_id: int, project_id: str, name: str) -> str: ...
     def enroll_host(self, host: Host, agent_secret_hash: str) -> Host: ...
     def get_host_by_agent(self, agent_id: str) -> tuple[Host, str] | None: ...
@@ -108,10 +74,14 @@ class Storage(HandlingStorage, SignatureStorage, Protocol):
     def host_stopped(self, host_pk: int, now: int) -> None:
         """The host's agent said goodbye: offline until it is seen again (`last_seen` stays for the sweeper)."""
         ...
+
     def find_hosts(self, scope: Scope, host_ids: Sequence[str] = (), group_ids: Sequence[str] = ()) -> list[Host]: ...
     def list_hosts(self, scope: Scope, flt: HostFilter, page: Page) -> tuple[int, list[Host]]: ...
 
-    # tasks
+
+class TaskStore(Protocol):
+    """Scan tasks: a root per request, a subtask per host, changed only by core/tasks.py's rules."""
+
     def insert_task(self, root: RootTask, subtasks: Sequence[Subtask]) -> RootTask: ...
     def find_by_client_token(self, scope: Scope, client_token: str) -> RootTask | None:
         """The task of the caller's project stored with this client token key, in any enterprise project."""
@@ -151,7 +121,10 @@ class Storage(HandlingStorage, SignatureStorage, Protocol):
     def agent_subtasks(self, host_pk: int) -> list[tuple[Subtask, RootTask]]: ...
     def stale_subtasks(self, now: int, seen_before: int, started_before: int) -> list[tuple[Subtask, Host]]: ...
 
-    # schedules (HSS policies, Alibaba cycle tasks)
+
+class ScheduleStore(Protocol):
+    """Schedules: HSS policies and Alibaba cycle tasks."""
+
     def insert_schedule(self, schedule: Schedule) -> Schedule: ...
     def get_schedule(self, scope: Scope, flt: ScheduleFilter) -> Schedule | None: ...
     def find_schedule_by_client_token(self, scope: Scope, client_token: str) -> Schedule | None:
@@ -172,13 +145,94 @@ class Storage(HandlingStorage, SignatureStorage, Protocol):
         """
         ...
 
-    # detections and statistics
+
+class DetectionStore(Protocol):
+    """What the scans found, row by row, and the project's statistics."""
+
     def list_detections(self, scope: Scope, flt: DetectionFilter, page: Page) -> tuple[int, list[DetectionView]]: ...
-    def statistics(self, scope: Scope) -> dict[str, Any]: ...
+    def statistics(self, scope: Scope) -> Statistics: ...
+
+
+class AlertStore(Protocol):
+    """Alerts: one per infected file on a host (docs/alerts.md)."""
+
     def open_alert_counts(self, scope: Scope, host_ids: Sequence[str]) -> dict[str, int]:
-        """How many open alerts (docs/alerts.md) each of these hosts of the caller's scope has; absent: none."""
+        """How many open alerts each of these hosts of the caller's scope has; absent: none."""
         ...
 
     def alert_of_result(self, scope: Scope, result_id: str) -> Alert | None:
-        """The alert (docs/alerts.md) that result is an occurrence of, if the caller may see it."""
+        """The alert that result is an occurrence of, if the caller may see it."""
         ...
+
+
+class HandlingStore(Protocol):
+    """Handling detections (core/handling.py): decisions, the agents' actions, quarantine, the whitelist."""
+
+    def handle_detections(
+        self, scope: Scope, request: handling.HandleRequest, now: int, new_id: Callable[[], str]
+    ) -> handling.HandleOutcome:
+        """Decide every detection with `handling.decide`, then write all of them, or none when one is refused."""
+        ...
+
+    def pending_actions(self, host_pk: int) -> list[handling.AgentAction]: ...
+    def finish_action(
+        self, host_pk: int, action_id: str, ok: bool, error: str, facts: dict[str, Any], now: int
+    ) -> handling.AgentAction: ...
+    def record_auto_quarantine(
+        self, host_pk: int, subtask_pk: int, items: Sequence[tuple[Detection, dict[str, Any]]], now: int
+    ) -> int: ...
+    def whitelist(self, host: Host) -> set[handling.WhitelistEntry]:
+        """The entries that hold on `host`: those of its project and enterprise project."""
+        ...
+
+    def list_history(
+        self, scope: Scope, flt: handling.HistoryFilter, page: Page
+    ) -> tuple[int, list[handling.HistoryView]]: ...
+    def list_quarantined(
+        self, scope: Scope, flt: handling.QuarantineFilter, page: Page
+    ) -> tuple[int, list[handling.QuarantineView]]: ...
+
+
+class SignatureStore(Protocol):
+    """Signature sets managed by the server (core/signature_sets.py)."""
+
+    def get_signature_version(
+        self, scope: Scope, version: int | None = None, *, content: bool = False
+    ) -> SignatureVersion | None:
+        """The project's version `version` (None: its newest), with the files' bytes when `content`."""
+        ...
+
+    def change_signatures(
+        self, scope: Scope, change: Callable[[SignatureVersion | None], Sequence[SignatureFile]], now: int
+    ) -> SignatureVersion:
+        """Write the next version, holding the files `change` makes of the newest one (read with content)."""
+        ...
+
+    def note_host_signatures(self, host_pk: int, version: int | None) -> None: ...
+    def signature_versions_of_roots(self, root_ids: Sequence[int]) -> dict[int, list[int]]: ...
+
+
+class Storage(
+    AccessStore,
+    HostStore,
+    TaskStore,
+    ScheduleStore,
+    DetectionStore,
+    AlertStore,
+    HandlingStore,
+    SignatureStore,
+    Protocol,
+):
+    """Every port at once: what `ControlPlane` is built on."""
+
+
+PORTS: Final[tuple[type, ...]] = (
+    AccessStore,
+    HostStore,
+    TaskStore,
+    ScheduleStore,
+    DetectionStore,
+    AlertStore,
+    HandlingStore,
+    SignatureStore,
+)
