@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Table, func, insert, select, text
 
 from fleetscan.core.models import Action, Origin, ScanType, StartType
 from fleetscan.core.service import ControlPlane
-from fleetscan.core.states import TERMINAL, SubtaskCounts, SubtaskStatus, root_status
+from fleetscan.core.states import TERMINAL, StatusGroup, SubtaskStatus, summarize
 from fleetscan.storage.schema import host_groups, hosts, root_tasks, subtasks
 from fleetscan.storage.sql import SqlStorage, open_storage, record_root_enterprise_projects
 
@@ -150,27 +150,19 @@ def _subtask(
 
 
 def _aggregate(subs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A root's totals from its subtasks, exactly as SqlStorage._refresh_root derives them."""
-    per: dict[SubtaskStatus, int] = {}
-    progress_sum = files = viruses = 0
-    last_end: int | None = None
-    for sub in subs:
-        state = SubtaskStatus(sub["status"])
-        per[state] = per.get(state, 0) + 1
-        progress_sum += 100 if state in TERMINAL else sub["progress"]
-        files += sub["files_scanned"]
-        viruses += sub["viruses_found"]
-        if sub["end_time"] is not None:
-            last_end = max(last_end or 0, sub["end_time"])
-    counts = SubtaskCounts.of(per)
-    status = root_status(counts)
+    """A root's totals from its subtasks, by the core's one rule (`core.states.summarize`), as storage writes them."""
+    totals = summarize(
+        StatusGroup(SubtaskStatus(sub["status"]), 1, sub["progress"], sub["files_scanned"], sub["viruses_found"],
+                    sub["end_time"])
+        for sub in subs
+    )
     return {
-        "status": status.value,
-        **{f"n_{s.value}": getattr(counts, s.value) for s in SubtaskStatus},
-        "progress": progress_sum // counts.total if counts.total else 100,
-        "files_scanned": files,
-        "viruses_found": viruses,
-        "end_time": last_end if status.terminal else None,
+        "status": totals.status.value,
+        **{f"n_{s.value}": getattr(totals.counts, s.value) for s in SubtaskStatus},
+        "progress": totals.progress,
+        "files_scanned": totals.files_scanned,
+        "viruses_found": totals.viruses_found,
+        "end_time": totals.end_time,
     }
 
 
