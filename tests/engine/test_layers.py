@@ -10,11 +10,9 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
-import io
 import lzma
 import shutil
 import subprocess
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import pytest
 
 from fleetscan.engine import EICAR, EICAR_NAME, ArchiveLimits, ScanReport, SignatureSet, load_signatures
 from fleetscan.engine.workers import Matcher, WorkerConfig
+from tests.support.formats import tar_of, zip_of
 
 from .conftest import found, scan, skips, write
 
@@ -35,22 +34,11 @@ def _tool(name: str) -> str:
     return path
 
 
-def _zip(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", method) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
+_zip = zip_of
 
 
 def _tar(members: dict[str, bytes], mode: str = "w:gz") -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode=mode) as t:  # type: ignore[call-overload]
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+    return tar_of(members, mode)
 
 
 def _problems(report: ScanReport) -> set[tuple[str, str]]:

@@ -21,6 +21,7 @@ from ...core.models import Scope
 from ...core.queries import Page
 from ...core.service import ControlPlane
 from ...core.validation import INT64_MAX
+from . import render
 from .errors import invalid
 from .operations import ASSET_VALUES, SEVERITIES, Input, narrow
 from .params import check_sha256
@@ -224,13 +225,7 @@ def _result_info(view: h.QuarantineView) -> dict[str, Any]:
     return {
         "result_id": d.result_id,
         "malware_name": d.malware_name,
-        "file_path": d.file_path,
-        "file_hash": d.file_hash,
-        "file_size": d.file_size,
-        "file_owner": d.file_owner,
-        "file_attr": d.file_attr,
-        "file_ctime": d.file_ctime,
-        "file_mtime": d.file_mtime,
+        **render.file_info(d),
         "update_time": view.file.updated_at,
         "agent_id": view.host.agent_id,
     }

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ...core.handling import allowed_operations
-from ...core.models import DetectionView, Host, RootTask, SubtaskView
+from ...core.models import Detection, DetectionView, Host, RootTask, SubtaskView
 from .status import host_task_status, task_status
 
 Online = Callable[[Host], bool]
@@ -92,6 +92,19 @@ def resource(host: Host, online: Online) -> dict[str, Any]:
     }
 
 
+def file_info(d: Detection) -> dict[str, Any]:
+    """A result's file fields: AntiVirusResultResponseInfo nests them, the isolated-file detail spreads them."""
+    return {
+        "file_path": d.file_path,
+        "file_hash": d.file_hash,
+        "file_size": d.file_size,
+        "file_owner": d.file_owner,
+        "file_attr": d.file_attr,
+        "file_ctime": d.file_ctime,
+        "file_mtime": d.file_mtime,
+    }
+
+
 def detection(view: DetectionView, online: Online) -> dict[str, Any]:
     """One AntiVirusResultResponseInfo."""
     d = view.detection
@@ -102,15 +115,7 @@ def detection(view: DetectionView, online: Online) -> dict[str, Any]:
         "severity": d.severity.value,
         "task_id": view.root.task_id,
         "task_name": view.root.name,
-        "file_info": {
-            "file_path": d.file_path,
-            "file_hash": d.file_hash,
-            "file_size": d.file_size,
-            "file_owner": d.file_owner,
-            "file_attr": d.file_attr,
-            "file_ctime": d.file_ctime,
-            "file_mtime": d.file_mtime,
-        },
+        "file_info": file_info(d),
         "resource_info": resource(view.host, online),
         "event_type": d.event_type,
         "occur_time": d.occur_time,
