@@ -37,7 +37,8 @@ def _serve(
 
 
 def body_limit_options(command: Callable[..., None]) -> Callable[..., None]:
-    """`--max-body-bytes` and `--max-agent-body-bytes`: a larger body is refused (413) before it is read."""
+    """`--max-body-bytes`, `--max-agent-body-bytes` and `--max-signature-body-bytes`: a larger body is refused
+    (413) before it is read."""
     command = click.option(
         "--max-signature-body-bytes",
         default=DEFAULT_SIGNATURE_BODY_BYTES,

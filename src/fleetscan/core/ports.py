@@ -226,13 +226,5 @@ class Storage(
     """Every port at once: what `ControlPlane` is built on."""
 
 
-PORTS: Final[tuple[type, ...]] = (
-    AccessStore,
-    HostStore,
-    TaskStore,
-    ScheduleStore,
-    DetectionStore,
-    AlertStore,
-    HandlingStore,
-    SignatureStore,
-)
+PORTS: Final[tuple[type, ...]] = tuple(base for base in Storage.__bases__ if base is not Protocol)
+"""The ports one by one, read off `Storage` so the two lists cannot drift apart."""
