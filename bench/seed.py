@@ -1,7 +1,7 @@
 """Bulk seeding of a realistic fleet: hosts, root tasks and their subtasks, fast enough for a million rows.
 
 Why not ControlPlane.create_task: one transaction per task costs minutes at 100,000 roots. Instead the rows are
-generated in Python (root aggregates computed the way SqlStorage._refresh_root computes them, so the database is
+generated in Python (root aggregates computed the way TasksSql._refresh_root computes them, so the database is
 indistinguishable from one the server built) and written with executemany (SQLite) or COPY (PostgreSQL).
 The account, project and access key still go through ControlPlane, and the schema through the Alembic migration.
 """
@@ -24,7 +24,8 @@ from fleetscan.core.models import Action, Origin, ScanType, StartType
 from fleetscan.core.service import ControlPlane
 from fleetscan.core.states import TERMINAL, StatusGroup, SubtaskStatus, summarize
 from fleetscan.storage.schema import host_groups, hosts, root_tasks, subtasks
-from fleetscan.storage.sql import SqlStorage, open_storage, record_root_enterprise_projects
+from fleetscan.storage.sql import SqlStorage, open_storage
+from fleetscan.storage.tasks_sql import record_root_enterprise_projects
 
 DAY_MS = 86_400_000
 SPREAD_DAYS = 120

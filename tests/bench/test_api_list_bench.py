@@ -54,7 +54,7 @@ def test_benchmark_prints_a_figure_line_per_mix(backend: str, database_url: str)
 
 
 def test_seeded_roots_agree_with_their_subtasks(database_url: str) -> None:
-    """Every root's status, counts, progress and totals are what SqlStorage._refresh_root derives."""
+    """Every root's status, counts, progress and totals are what TasksSql._refresh_root derives."""
     seeded = seed(database_url, roots=150, subtasks_per_root=7, n_hosts=40)
     assert (seeded.roots, seeded.subtasks, seeded.hosts) == (150, 1050, 40)
     storage = open_storage(database_url, migrate=False)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from ..core.errors import DomainError
 from ..core.service import ControlPlane
-from ..storage.sql import database_url as resolve_url
+from ..storage.engine import database_url as resolve_url
 from ..storage.sql import open_storage
 from ..storage.validated import validated
 

@@ -6,14 +6,13 @@ resolve what a scan no longer found. A mixin of SqlStorage; every method runs in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, exists, func, select, update
 
 from ..core import alerts as a
 from ..core.models import Detection, HandleStatus, RootTask, Scope, Subtask
 from . import rows
+from .base import SqlBase
 from .conditions import scoped
 from .schema import alerts, detections, hosts, root_tasks
 
@@ -27,14 +26,8 @@ def identity(found: Detection) -> tuple[int, str, str, str]:
 _IDENTITY_ORDER = (alerts.c.host_pk, alerts.c.path_digest, alerts.c.file_hash, alerts.c.malware_name.collate("C"))
 
 
-class AlertsSql:
-    is_sqlite: bool
-
-    if TYPE_CHECKING:
-
-        def _insert_ignore(self, table: Any) -> Any: ...
-        def _lock(self, stmt: Any) -> Any: ...
-        def _read(self) -> AbstractContextManager[Connection]: ...
+class AlertsSql(SqlBase):
+    """core.ports.AlertStore, and the alert side of a report's or a handling request's transaction."""
 
     def open_alert_counts(self, scope: Scope, host_ids: Sequence[str]) -> dict[str, int]:
         """Open alerts per host (of the caller's scope): Alibaba's EventCount, a host's infected files."""

@@ -9,16 +9,16 @@ detection, and a refused operation on any detection of a batch changes none of t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Select, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from ..core import handling as h
 from ..core.errors import InvalidParameter, UnknownAction, UnknownResult
 from ..core.models import Detection, HandleStatus, Host, Scope
 from ..core.queries import Page
 from . import rows
+from .base import SqlBase
 from .conditions import contains, host_conditions, scoped
 from .schema import (
     agent_actions,
@@ -73,17 +73,11 @@ def _quarantine_values(q: h.QuarantinedFile) -> dict[str, Any]:
     return values
 
 
-class HandlingSql:
-    engine: Any
-    is_sqlite: bool
+class HandlingSql(SqlBase):
+    """core.ports.HandlingStore."""
 
     if TYPE_CHECKING:
 
-        def _write(self) -> AbstractContextManager[Connection]: ...
-        def _read(self) -> AbstractContextManager[Connection]: ...
-        def _insert_ignore(self, table: Any) -> Any: ...
-        def _inserted(self, conn: Connection, stmt: Any) -> bool: ...
-        def _lock(self, stmt: Select[Any]) -> Select[Any]: ...
         def _spread_handling(self, conn: Connection, found: Detection) -> None: ...
         def _occurrence_ids(self, conn: Connection, found: Detection) -> list[int]: ...
         def _lock_alerts_of(self, conn: Connection, result_ids: Sequence[str]) -> None: ...

@@ -8,8 +8,7 @@ one number meet the unique constraint, and the loser is a Conflict (nothing writ
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from ..core.errors import Conflict
 from ..core.models import Scope
 from ..core.signature_sets import SignatureFile, SignatureVersion, version_digest
+from .base import SqlBase
 from .schema import detections, hosts, signature_blobs, signature_files, signature_versions
 
 SignaturesChange = Callable[[SignatureVersion | None], Sequence[SignatureFile]]
@@ -29,12 +29,8 @@ def _version(row: Any, files: Sequence[SignatureFile]) -> SignatureVersion:
     )
 
 
-class SignaturesSql:
-    if TYPE_CHECKING:
-
-        def _write(self) -> AbstractContextManager[Connection]: ...
-        def _read(self) -> AbstractContextManager[Connection]: ...
-        def _insert_ignore(self, table: Any) -> Any: ...
+class SignaturesSql(SqlBase):
+    """core.ports.SignatureStore."""
 
     @staticmethod
     def _newest(conn: Connection, scope: Scope, version: int | None) -> Any:

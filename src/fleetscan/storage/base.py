@@ -1,0 +1,59 @@
+"""The plumbing every storage area shares: one engine, read and write transactions, dialect-neutral upserts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..core.models import RootTask
+from . import rows
+from .schema import hosts, root_tasks, subtasks
+
+
+class SqlBase:
+    """What each area's mixin (access, hosts, tasks, ...) builds on; SqlStorage composes the areas."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._writer = engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._writer.begin() as conn:
+            yield conn
+
+    def _insert_ignore(self, table: Any) -> Any:
+        dialect = sqlite if self.is_sqlite else postgresql
+        return dialect.insert(table).on_conflict_do_nothing()
+
+    @staticmethod
+    def _inserted(conn: Connection, stmt: Any) -> bool:
+        """Whether an insert-or-ignore wrote its row (rowcount is not reliable for this on every driver)."""
+        return conn.execute(stmt).first() is not None
+
+    def _lock(self, stmt: Select[Any]) -> Select[Any]:
+        return stmt if self.is_sqlite else stmt.with_for_update()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @staticmethod
+    def _subtask_host_columns() -> list[Any]:
+        return [*subtasks.c, *(c.label("h_" + c.name) for c in hosts.c)]
+
+    def _load_roots(self, conn: Connection, ids: set[int]) -> dict[int, RootTask]:
+        if not ids:
+            return {}
+        found = conn.execute(select(root_tasks).where(root_tasks.c.id.in_(sorted(ids))))
+        return {r.id: rows.root(r._mapping) for r in found}

@@ -1,0 +1,87 @@
+"""SQL for the hosts port: enrollment, liveness and the host listings."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import and_, func, insert, or_, select, update
+
+from ..core.models import Host, Scope
+from ..core.queries import HostFilter, Page
+from . import rows
+from .base import SqlBase
+from .conditions import contains, host_conditions, scoped
+from .schema import (
+    host_groups,
+    hosts,
+)
+
+
+class HostsSql(SqlBase):
+    """core.ports.HostStore."""
+
+    def ensure_group(self, account_id: int, project_id: str, name: str) -> str:
+        scope = and_(host_groups.c.account_id == account_id, host_groups.c.project_id == project_id)
+        with self._write() as conn:
+            conn.execute(
+                self._insert_ignore(host_groups).values(
+                    group_id=uuid.uuid4().hex, account_id=account_id, project_id=project_id, name=name
+                )
+            )
+            return str(
+                conn.execute(select(host_groups.c.group_id).where(scope, host_groups.c.name == name)).scalar_one()
+            )
+
+    def enroll_host(self, host: Host, agent_secret_hash: str) -> Host:
+        # stopped_at is only ever set by a goodbye: a new host has none (and a schema before 0007 no column)
+        values = {name: getattr(host, name) for name in rows.HOST_COLUMNS if name not in ("id", "stopped_at")}
+        with self._write() as conn:
+            pk = conn.execute(
+                insert(hosts).values(**values, agent_secret_hash=agent_secret_hash).returning(hosts.c.id)
+            ).scalar_one()
+        host.id = int(pk)
+        return host
+
+    def get_host_by_agent(self, agent_id: str) -> tuple[Host, str] | None:
+        with self._read() as conn:
+            row = conn.execute(select(hosts).where(hosts.c.agent_id == agent_id)).first()
+        return (rows.host(row._mapping), row._mapping["agent_secret_hash"]) if row else None
+
+    def touch_host(self, host_pk: int, now: int) -> None:
+        with self._write() as conn:
+            conn.execute(update(hosts).where(hosts.c.id == host_pk).values(last_seen=now))
+
+    def host_stopped(self, host_pk: int, now: int) -> None:
+        with self._write() as conn:
+            conn.execute(update(hosts).where(hosts.c.id == host_pk).values(stopped_at=now))
+
+    def find_hosts(self, scope: Scope, host_ids: Sequence[str] = (), group_ids: Sequence[str] = ()) -> list[Host]:
+        if not host_ids and not group_ids:
+            return []
+        which = or_(hosts.c.host_id.in_(list(host_ids)), hosts.c.group_id.in_(list(group_ids)))
+        with self._read() as conn:
+            found = conn.execute(select(hosts).where(*scoped(scope, hosts), which).order_by(hosts.c.id))
+            return [rows.host(r._mapping) for r in found]
+
+    def list_hosts(self, scope: Scope, flt: HostFilter, page: Page) -> tuple[int, list[Host]]:
+        conds = scoped(scope, hosts)
+        conds += host_conditions(host_id=flt.host_id, name=flt.name, private_ip=flt.private_ip, public_ip=flt.public_ip)
+        if flt.group_id:
+            conds.append(hosts.c.group_id == flt.group_id)
+        if flt.enterprise_project_id:
+            conds.append(hosts.c.enterprise_project_id == flt.enterprise_project_id)
+        if flt.host_ids is not None:
+            conds.append(hosts.c.host_id.in_(sorted(flt.host_ids)))
+        if flt.remark:
+            conds.append(
+                or_(
+                    contains(hosts.c.name, flt.remark),
+                    contains(hosts.c.private_ip, flt.remark),
+                    contains(hosts.c.public_ip, flt.remark),
+                )
+            )
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(hosts).where(*conds)).scalar_one()
+            found = conn.execute(select(hosts).where(*conds).order_by(hosts.c.id).offset(page.offset).limit(page.limit))
+            return int(total), [rows.host(r._mapping) for r in found]

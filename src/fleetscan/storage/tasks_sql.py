@@ -1,0 +1,358 @@
+"""SQL for the tasks port: root tasks, their subtasks, agents' reports and the root totals written from them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, func, insert, or_, select, update
+
+from ..core.errors import UnknownSubtask
+from ..core.models import Detection, Host, RootTask, Scope, Subtask, SubtaskView
+from ..core.ports import SubtaskChange
+from ..core.queries import HostMatch, Page, RootFilter, SubtaskFilter
+from ..core.states import ACTIVE, RootTotals, StatusGroup, SubtaskStatus, summarize
+from ..core.tasks import ReportOutcome
+from . import rows
+from .alerts_sql import AlertsSql, identity
+from .conditions import contains, host_conditions, root_visible, scoped
+from .handling_sql import HandlingSql
+from .schema import (
+    agent_reports,
+    hosts,
+    root_enterprise_projects,
+    root_tasks,
+    subtasks,
+)
+from .schema import detections as detections_table
+
+
+def record_root_enterprise_projects(conn: Connection, *which: ColumnElement[bool]) -> None:
+    """Record the enterprise projects of the hosts of the root tasks whose subtasks match `which`."""
+    of_hosts = (
+        select(subtasks.c.root_id, hosts.c.enterprise_project_id)
+        .select_from(subtasks.join(hosts, hosts.c.id == subtasks.c.host_pk))
+        .where(*which)
+        .distinct()
+    )
+    conn.execute(insert(root_enterprise_projects).from_select(["root_id", "enterprise_project_id"], of_hosts))
+
+
+def insert_task_rows(conn: Connection, root: RootTask, subtask_list: Sequence[Subtask]) -> RootTask:
+    """Write a root task and its subtasks in the caller's transaction (a start, or a schedule's firing)."""
+    totals = summarize([StatusGroup(SubtaskStatus.PENDING, len(subtask_list))])
+    root.counts, root.status = totals.counts, totals.status
+    root.id = int(
+        conn.execute(insert(root_tasks).values(**rows.root_values(root)).returning(root_tasks.c.id)).scalar_one()
+    )
+    if subtask_list:
+        values = []
+        for sub in subtask_list:
+            sub.root_id = root.id
+            values.append(rows.subtask_values(sub))
+        conn.execute(insert(subtasks), values)
+        record_root_enterprise_projects(conn, subtasks.c.root_id == root.id)
+    return root
+
+
+def _totals_values(totals: RootTotals) -> dict[str, Any]:
+    return {
+        "status": totals.status.value,
+        **rows.counts_values(totals.counts),
+        "progress": totals.progress,
+        "files_scanned": totals.files_scanned,
+        "viruses_found": totals.viruses_found,
+        "end_time": totals.end_time,
+    }
+
+
+def _apply(totals: RootTotals, root: RootTask) -> None:
+    root.counts, root.status, root.progress = totals.counts, totals.status, totals.progress
+    root.files_scanned, root.viruses_found, root.end_time = totals.files_scanned, totals.viruses_found, totals.end_time
+
+
+class TasksSql(AlertsSql, HandlingSql):
+    """core.ports.TaskStore. A report writes its alerts and auto-quarantines in its own transaction, hence the bases."""
+
+    def insert_task(self, root: RootTask, subtask_list: Sequence[Subtask]) -> RootTask:
+        with self._write() as conn:
+            return insert_task_rows(conn, root, subtask_list)
+
+    def find_by_client_token(self, scope: Scope, client_token: str) -> RootTask | None:
+        """The project's task made with this client token key, whichever enterprise project it is in."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(root_tasks).where(
+                    root_tasks.c.account_id == scope.account_id,
+                    root_tasks.c.project_id == scope.project_id,
+                    root_tasks.c.client_token == client_token,
+                )
+            ).first()
+        return rows.root(row._mapping) if row else None
+
+    def get_root(self, scope: Scope, *, numeric_id: int | None = None, task_id: str | None = None) -> RootTask | None:
+        conds = root_visible(scope)
+        if numeric_id is not None:
+            conds.append(root_tasks.c.id == numeric_id)
+        if task_id is not None:
+            conds.append(root_tasks.c.task_id == task_id)
+        with self._read() as conn:
+            row = conn.execute(select(root_tasks).where(*conds)).first()
+            return self._as_seen(conn, scope, [rows.root(row._mapping)])[0] if row else None
+
+    def latest_root(self, scope: Scope) -> RootTask | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(root_tasks)
+                .where(*root_visible(scope))
+                .order_by(root_tasks.c.start_time.desc(), root_tasks.c.id.desc())
+                .limit(1)
+            ).first()
+            return self._as_seen(conn, scope, [rows.root(row._mapping)])[0] if row else None
+
+    @staticmethod
+    def _host_match(match: HostMatch) -> list[ColumnElement[bool]]:
+        conds = host_conditions(
+            host_id=match.host_id, name=match.host_name, private_ip=match.private_ip, public_ip=match.public_ip
+        )
+        if match.statuses is not None:
+            conds.append(subtasks.c.status.in_(sorted(s.value for s in match.statuses)))
+        return conds
+
+    def _root_conditions(self, scope: Scope, flt: RootFilter) -> list[ColumnElement[bool]]:
+        match = flt.hosts
+        on_hosts = self._host_match(match)
+        if flt.enterprise_project_id is not None:
+            on_hosts.append(hosts.c.enterprise_project_id == flt.enterprise_project_id)
+        few = bool(match.host_name or match.private_ip or match.public_ip or match.host_id)
+        conds = root_visible(scope, on_hosts, few_hosts=few)
+        if flt.task_id:
+            conds.append(root_tasks.c.task_id == flt.task_id)
+        if flt.name:
+            conds.append(contains(root_tasks.c.name, flt.name))
+        if flt.origins is not None:
+            conds.append(root_tasks.c.origin.in_(sorted(o.value for o in flt.origins)))
+        if flt.statuses is not None:
+            conds.append(root_tasks.c.status.in_(sorted(s.value for s in flt.statuses)))
+        if flt.start_from is not None:
+            conds.append(root_tasks.c.start_time >= flt.start_from)
+        if flt.start_to is not None:
+            conds.append(root_tasks.c.start_time <= flt.start_to)
+        if flt.paid is not None:
+            conds.append(root_tasks.c.paid == flt.paid)
+        return conds
+
+    def list_roots(self, scope: Scope, flt: RootFilter, page: Page) -> tuple[int, list[RootTask]]:
+        conds = self._root_conditions(scope, flt)
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(root_tasks).where(*conds)).scalar_one()
+            found = conn.execute(
+                select(root_tasks)
+                .where(*conds)
+                .order_by(root_tasks.c.start_time.desc(), root_tasks.c.id.desc())
+                .offset(page.offset)
+                .limit(page.limit)
+            )
+            return int(total), self._as_seen(conn, scope, [rows.root(r._mapping) for r in found])
+
+    def list_subtasks(self, scope: Scope, flt: SubtaskFilter, page: Page) -> tuple[int, list[SubtaskView]]:
+        conds = [*scoped(scope, root_tasks, enterprise_project=hosts.c.enterprise_project_id)]
+        conds += self._host_match(flt.hosts)
+        if flt.subtask_id:
+            conds.append(subtasks.c.subtask_id == flt.subtask_id)
+        if flt.root_task_id:
+            conds.append(root_tasks.c.task_id == flt.root_task_id)
+        if flt.origins is not None:
+            conds.append(root_tasks.c.origin.in_(sorted(o.value for o in flt.origins)))
+        start = func.coalesce(subtasks.c.start_time, root_tasks.c.start_time)
+        if flt.start_from is not None:
+            conds.append(start >= flt.start_from)
+        if flt.start_to is not None:
+            conds.append(start <= flt.start_to)
+        joined = subtasks.join(root_tasks, root_tasks.c.id == subtasks.c.root_id).join(
+            hosts, hosts.c.id == subtasks.c.host_pk
+        )
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(joined).where(*conds)).scalar_one()
+            found = conn.execute(
+                select(*self._subtask_host_columns())
+                .select_from(joined)
+                .where(*conds)
+                .order_by(root_tasks.c.start_time.desc(), subtasks.c.id.desc())
+                .offset(page.offset)
+                .limit(page.limit)
+            ).all()
+            roots = self._load_roots(conn, {r.root_id for r in found})
+        return int(total), [
+            SubtaskView(rows.subtask(r._mapping), rows.host(r._mapping, "h_"), roots[r.root_id]) for r in found
+        ]
+
+    def subtasks_of(
+        self, scope: Scope, roots: Sequence[RootTask], flt: RootFilter | None = None
+    ) -> dict[int, list[SubtaskView]]:
+        by_id = {r.id: r for r in roots}
+        out: dict[int, list[SubtaskView]] = {r.id: [] for r in roots}
+        if not by_id:
+            return out
+        conds = [subtasks.c.root_id.in_(sorted(by_id)), *scoped(scope, hosts)]
+        if flt is not None:
+            conds.extend(self._host_match(flt.hosts))
+        with self._read() as conn:
+            found = conn.execute(
+                select(*self._subtask_host_columns())
+                .select_from(subtasks.join(hosts, hosts.c.id == subtasks.c.host_pk))
+                .where(*conds)
+                .order_by(subtasks.c.root_id, subtasks.c.id)
+            )
+            for r in found:
+                out[r.root_id].append(
+                    SubtaskView(rows.subtask(r._mapping), rows.host(r._mapping, "h_"), by_id[r.root_id])
+                )
+        return out
+
+    def change_subtask(
+        self,
+        subtask_pk: int,
+        change: SubtaskChange,
+        *,
+        report: tuple[int, str] | None = None,
+        detections: Sequence[Detection] = (),
+        seen_at: int | None = None,
+        quarantined: Sequence[tuple[Detection, dict[str, Any]]] = (),
+    ) -> ReportOutcome:
+        with self._write() as conn:
+            if report is not None and seen_at is not None:  # a report proves its agent alive: no second write
+                conn.execute(update(hosts).where(hosts.c.id == report[0]).values(last_seen=seen_at))
+            root_id = conn.execute(select(subtasks.c.root_id).where(subtasks.c.id == subtask_pk)).scalar()
+            if root_id is None:
+                raise UnknownSubtask(subtask_pk)
+            # Lock order is root then subtask, for every writer, so two reports never deadlock.
+            conn.execute(self._lock(select(root_tasks.c.id).where(root_tasks.c.id == root_id)))
+            current = rows.subtask(
+                conn.execute(self._lock(select(subtasks).where(subtasks.c.id == subtask_pk))).one()._mapping
+            )
+            if report is not None:
+                stmt = self._insert_ignore(agent_reports).values(
+                    host_pk=report[0], report_key=report[1], created_at=current.updated_at
+                )
+                if not self._inserted(conn, stmt.returning(agent_reports.c.report_key)):
+                    return ReportOutcome(current, duplicate=True, detections_added=0)
+            changed = change(current)
+            added = 0
+            for found in detections:
+                found.root_id, found.subtask_id, found.host_pk = root_id, subtask_pk, current.host_pk
+            for found in sorted(detections, key=identity):  # alerts are locked in one order by every writer
+                self._link_alert(conn, found)
+                stmt = self._insert_ignore(detections_table).values(**rows.detection_values(found))
+                if self._inserted(conn, stmt.returning(detections_table.c.id)):
+                    self._seen_again(conn, found)
+                    added += 1
+            if added:
+                changed.viruses_found = int(
+                    conn.execute(
+                        select(func.count())
+                        .select_from(detections_table)
+                        .where(detections_table.c.subtask_id == subtask_pk)
+                    ).scalar_one()
+                )
+            conn.execute(update(subtasks).where(subtasks.c.id == subtask_pk).values(**rows.subtask_values(changed)))
+            if quarantined and seen_at is not None:
+                self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, seen_at)
+            if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
+                root = rows.root(conn.execute(select(root_tasks).where(root_tasks.c.id == root_id)).one()._mapping)
+                self._resolve_alerts(conn, root, changed, changed.updated_at)
+            self._refresh_root(conn, int(root_id))
+        return ReportOutcome(changed, duplicate=False, detections_added=added)
+
+    def _refresh_root(self, conn: Connection, root_id: int) -> None:
+        """Recompute a root's totals from its subtasks: the one place a root's state is written."""
+        totals = self._totals(conn, [root_id]).get(root_id, summarize(()))
+        conn.execute(update(root_tasks).where(root_tasks.c.id == root_id).values(**_totals_values(totals)))
+
+    @staticmethod
+    def _totals(
+        conn: Connection, root_ids: Sequence[int], on_hosts: Sequence[ColumnElement[bool]] = ()
+    ) -> dict[int, RootTotals]:
+        """Each root's totals (core.states.summarize) over its subtasks, or over those whose host meets `on_hosts`."""
+        groups: dict[int, list[StatusGroup]] = {}
+        stmt = (
+            select(
+                subtasks.c.root_id,
+                subtasks.c.status,
+                func.count(),
+                func.coalesce(func.sum(subtasks.c.progress), 0),
+                func.coalesce(func.sum(subtasks.c.files_scanned), 0),
+                func.coalesce(func.sum(subtasks.c.viruses_found), 0),
+                func.max(subtasks.c.end_time),
+            )
+            .where(subtasks.c.root_id.in_(sorted(set(root_ids))), *on_hosts)
+            .group_by(subtasks.c.root_id, subtasks.c.status)
+        )
+        if on_hosts:
+            stmt = stmt.select_from(subtasks.join(hosts, hosts.c.id == subtasks.c.host_pk))
+        for root_id, status, n, prog, nfiles, nvir, end in conn.execute(stmt):
+            ended = None if end is None else int(end)
+            group = StatusGroup(SubtaskStatus(status), int(n), int(prog), int(nfiles), int(nvir), ended)
+            groups.setdefault(root_id, []).append(group)
+        return {root_id: summarize(found) for root_id, found in groups.items()}
+
+    def _as_seen(self, conn: Connection, scope: Scope, roots: list[RootTask]) -> list[RootTask]:
+        """Roots as a caller limited to some enterprise projects sees them: totals and targets of its hosts only.
+
+        A task over several enterprise projects shows each key the state of its own hosts' subtasks: the
+        stored totals (over every host) would tell one enterprise project how another's scan went.
+        """
+        if scope.enterprise_project_ids is None or not roots:
+            return roots
+        ids = [r.id for r in roots]
+        on_hosts = scoped(scope, hosts)
+        totals = self._totals(conn, ids, on_hosts)
+        seen: dict[int, tuple[set[str], set[str]]] = {i: (set(), set()) for i in ids}
+        for root_id, host_id, group_id in conn.execute(
+            select(subtasks.c.root_id, hosts.c.host_id, hosts.c.group_id)
+            .select_from(subtasks.join(hosts, hosts.c.id == subtasks.c.host_pk))
+            .where(subtasks.c.root_id.in_(ids), *on_hosts)
+        ):
+            seen[root_id][0].add(host_id)
+            if group_id:
+                seen[root_id][1].add(group_id)
+        for root in roots:
+            _apply(totals.get(root.id, summarize(())), root)
+            host_ids, group_ids = seen[root.id]
+            root.targets = [t for t in root.targets if t.target in (host_ids if t.type == "uuid" else group_ids)]
+        return roots
+
+    def get_subtask(self, subtask_id: str) -> Subtask | None:
+        with self._read() as conn:
+            row = conn.execute(select(subtasks).where(subtasks.c.subtask_id == subtask_id)).first()
+        return rows.subtask(row._mapping) if row else None
+
+    def agent_subtasks(self, host_pk: int) -> list[tuple[Subtask, RootTask]]:
+        with self._read() as conn:
+            found = conn.execute(
+                select(subtasks)
+                .where(subtasks.c.host_pk == host_pk, subtasks.c.status.in_(sorted(s.value for s in ACTIVE)))
+                .order_by(subtasks.c.id)
+            ).all()
+            roots = self._load_roots(conn, {r.root_id for r in found})
+        return [(rows.subtask(r._mapping), roots[r.root_id]) for r in found]
+
+    def stale_subtasks(self, now: int, seen_before: int, started_before: int) -> list[tuple[Subtask, Host]]:
+        """Unfinished subtasks, of tasks whose time has come, whose host went silent or that ran too long."""
+        joined = subtasks.join(hosts, hosts.c.id == subtasks.c.host_pk).join(
+            root_tasks, root_tasks.c.id == subtasks.c.root_id
+        )
+        with self._read() as conn:
+            found = conn.execute(
+                select(*self._subtask_host_columns())
+                .select_from(joined)
+                .where(
+                    subtasks.c.status.in_(sorted(s.value for s in ACTIVE)),
+                    root_tasks.c.start_time <= now,
+                    or_(
+                        func.coalesce(hosts.c.last_seen, hosts.c.created_at) < seen_before,
+                        func.coalesce(subtasks.c.start_time, root_tasks.c.start_time) < started_before,
+                    ),
+                )
+            )
+            return [(rows.subtask(r._mapping), rows.host(r._mapping, "h_")) for r in found]
