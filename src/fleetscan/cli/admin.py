@@ -37,7 +37,7 @@ def scope_options(func: click.decorators.FC) -> click.decorators.FC:
 
 @click.group()
 def admin() -> None:
-    """Issue access keys, tokens and agent enrollment tokens."""
+    """Issue access keys, tokens and agent enrollment tokens; make a TLS identity."""
 
 
 @admin.command("create-key")

@@ -101,8 +101,10 @@ def server(
     max_signature_body_bytes: int,
     tls: ServerTls | None,
 ) -> None:
-    """Serve both API dialects and the agent protocol (migrates an empty database first), over HTTPS with
-    `--tls-cert` and `--tls-key`."""
+    """Serve both API dialects and the agent protocol (migrates an empty database first).
+
+    Over HTTPS with `--tls-cert` and `--tls-key` (`fleetscan admin tls-init` makes a pair for a first deployment).
+    """
     limits = SweepLimits(offline_after, scan_timeout, sweep_interval)
     caps = BodyLimits(max_body_bytes, max_agent_body_bytes, max_signature_body_bytes)
     _serve(data_dir, database_url, host, port, log_level, limits, schedule_interval, caps, tls)
