@@ -12,6 +12,7 @@ from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkhss.v5 import HssClient, ListAntiVirusHostRequest
 
+from fleetscan.tls import pins
 from tests.agent.test_agent_e2e import detections, finished, start_scan
 from tests.support.agent_process import AgentProcess, plant_corpus, wait_until
 from tests.support.server import ServerProcess, Tenant, tls_init
@@ -101,6 +102,16 @@ def test_a_token_whose_pin_the_server_does_not_hold_enrolls_nothing(database_url
         assert not (state / "credential.json").exists() and not (state / "server-cert.pem").exists()
         hss = hss_over_tls(server, tenant, Path(ours["ca_cert"]))
         assert hss.list_anti_virus_host(ListAntiVirusHostRequest(offset=0, limit=10)).data_list == []
+
+        # The same folder, with a token pinning this server's own certificate (not its CA): it enrolls.
+        agent = AgentProcess(server.url, tenant.enroll_token("--tls-cert", ours["server_cert"]), state, "leaf-host")
+        try:
+            assert agent.start().host_id
+            assert pins.fingerprint(pins.certificates((state / "server-cert.pem").read_bytes())[0]) == (
+                ours["server_sha256"]
+            )
+        finally:
+            agent.stop()
     finally:
         server.stop()
 

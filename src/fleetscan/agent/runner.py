@@ -100,7 +100,8 @@ class Agent:
             )
         peek = AgentClient(self.settings.server, trust=ServerTrust.anybody(), should_stop=self.stopping.is_set)
         try:
-            offered = presented_pem(self.settings.server) + peek.tls_bundle(patience=None)
+            bundle = peek.tls_bundle(patience=None)  # waits for the server to be up, as enrolling does
+            offered = presented_pem(self.settings.server) + bundle
         finally:
             peek.close()
         try:
