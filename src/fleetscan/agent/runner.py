@@ -17,7 +17,7 @@ from typing import Any
 
 from ..engine import SignatureSet, SignatureSourceError, load_signatures, sources_stamp
 from ..tls import pins
-from . import paths
+from . import paths, pinning
 from .actions import Actions, Whitelist
 from .central import CentralSignatures
 from .client import AgentClient, ProtocolError
@@ -27,7 +27,7 @@ from .log import fields
 from .quarantine import QuarantineStore
 from .scanning import ScanJob, ScanSnapshot
 from .state import Credential, StateDir
-from .tls import IdentityRefused, ServerTrust, check_transport, choose, is_https, presented_pem
+from .tls import IdentityRefused, ServerTrust, check_transport, is_https
 
 log = logging.getLogger("fleetscan.agent")
 GAVE_UP = "the server refused a report"
@@ -98,25 +98,11 @@ class Agent:
                 f"{self.settings.server}: no pinned server identity yet; enroll with a pinned token "
                 "(fleetscan admin enroll-token --tls-cert ...)"
             )
-        peek = AgentClient(self.settings.server, trust=ServerTrust.anybody(), should_stop=self.stopping.is_set)
         try:
-            bundle = peek.tls_bundle(patience=None)  # waits for the server to be up, as enrolling does
-            offered = presented_pem(self.settings.server) + bundle
-        finally:
-            peek.close()
-        try:
-            pem = choose(self.settings.server, self.pin, offered)
+            pem = pinning.pin(self.settings.server, self.pin, self.stopping.is_set)
         except IdentityRefused as exc:
-            exc.log()
             raise SystemExit(str(exc)) from exc
         trust = ServerTrust.pinned(pem)
-        check = AgentClient(self.settings.server, trust=trust)
-        try:
-            check.tls_bundle(patience=0)  # a verified handshake with only the pinned certificate as its anchor
-        except IdentityRefused as exc:  # logged by the client
-            raise SystemExit(str(exc)) from exc
-        finally:
-            check.close()
         self.state.save_pinned(pem)
         self.client.pin(trust)
         log.info("server identity pinned", extra=fields(server=self.settings.server, pin=self.pin))
