@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,13 +27,36 @@ def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def tls_init(folder: Path, *extra: str) -> dict[str, Any]:
+    """`fleetscan admin tls-init --dir folder`: a CA and a server certificate, as an operator makes them."""
+    done = subprocess.run(
+        [sys.executable, "-m", "fleetscan", "admin", "tls-init", "--dir", str(folder), "--json", *extra],
+        capture_output=True, text=True, check=True, timeout=60,
+    )
+    made: dict[str, Any] = json.loads(done.stdout)
+    return made
+
+
 class ServerProcess:
-    def __init__(self, database_url: str, *extra: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *extra: str,
+        env: dict[str, str] | None = None,
+        tls: Path | None = None,
+        port: int | None = None,
+    ) -> None:
+        """`tls`: a `tls-init` folder; the server then serves HTTPS with its server.crt and server.key."""
         self.database_url = database_url
-        self.port = free_port()
+        self.port = port or free_port()
         self.host = "127.0.0.1"
-        self.url = f"http://{self.host}:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://{self.host}:{self.port}"
         self.endpoint = f"{self.host}:{self.port}"
+        self.tls = tls
+        self.verify: ssl.SSLContext | bool = True
+        if tls is not None:
+            extra = (*extra, "--tls-cert", str(tls / "server.crt"), "--tls-key", str(tls / "server.key"))
+            self.verify = ssl.create_default_context(cafile=str(tls / "ca.crt"))
         self.extra = extra
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
@@ -45,7 +70,7 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=1, verify=self.verify).status_code == 200:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.1)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_delay, stop_never, wait_exponential
 
 from .state import Credential
+from .tls import IdentityRefused, ServerTrust, is_https, refusal
 
 log = logging.getLogger("fleetscan.agent")
+T = TypeVar("T")
 
 
 class ProtocolError(Exception):
@@ -27,41 +29,90 @@ class ProtocolError(Exception):
 
 
 def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, httpx.TransportError) or (
+    """Worth another try later. A server that fails the pinned identity is one: the agent's own server may be back
+    at that address soon, and nothing was sent to the impostor."""
+    return isinstance(exc, (httpx.TransportError, IdentityRefused)) or (
         isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code >= 500
     )
 
 
 class AgentClient:
-    def __init__(self, server: str, *, timeout: float = 30.0, should_stop: Callable[[], bool] = lambda: False) -> None:
+    def __init__(
+        self,
+        server: str,
+        *,
+        trust: ServerTrust | None = None,
+        timeout: float = 30.0,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """`trust`: what HTTPS verifies against; an HTTPS client without one trusts nobody (it has not pinned)."""
         self.server = server.rstrip("/")
-        self.http = httpx.Client(base_url=self.server, timeout=timeout)
+        self.timeout = timeout
+        self.trust = trust or ServerTrust.nobody()
+        self.http = self._connect()
         self.should_stop = should_stop
+
+    def _connect(self) -> httpx.Client:
+        verify = self.trust.context if is_https(self.server) else True
+        return httpx.Client(base_url=self.server, timeout=self.timeout, verify=verify)
+
+    def pin(self, trust: ServerTrust) -> None:
+        """From now on verify the server against `trust` (the credential header, if any, carries over)."""
+        headers = self.http.headers
+        self.http.close()
+        self.trust = trust
+        self.http = self._connect()
+        self.http.headers.update(headers)
 
     def authenticate(self, credential: Credential) -> None:
         self.http.headers["Authorization"] = f"Bearer {credential.agent_id}:{credential.agent_secret}"
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None, patience: float | None) -> dict[str, Any]:
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request; a handshake that fails the pinned identity is IdentityRefused, logged with why."""
+        try:
+            return self.http.request(method, path, **kwargs)
+        except httpx.ConnectError as exc:
+            refused = refusal(self.server, self.trust, exc)
+            if refused is None:
+                raise
+            refused.log()
+            raise refused from exc
+
+    def _retry(self, path: str, patience: float | None, send: Callable[[], T], max_wait: float = 10) -> T:
+        """`send()` until it answers: transient failures (network, 5xx, an impostor) are retried with backoff for
+        `patience` seconds (None: until the agent stops)."""
         retrying = Retrying(
             retry=retry_if_exception(_transient),
-            wait=wait_exponential(multiplier=0.2, max=10),
+            wait=wait_exponential(multiplier=0.2, max=max_wait),
             stop=stop_never if patience is None else stop_after_delay(patience),
             reraise=True,
             before_sleep=lambda state: log.warning(
-                "server unreachable, retrying", extra={"fields": {"path": path, "attempt": state.attempt_number}}
+                "server refused its identity, retrying"
+                if isinstance(state.outcome and state.outcome.exception(), IdentityRefused)
+                else "server unreachable, retrying",
+                extra={"fields": {"path": path, "attempt": state.attempt_number}},
             ),
         )
         for attempt in retrying:
             with attempt:
                 if self.should_stop() and attempt.retry_state.attempt_number > 1:
                     raise InterruptedError("stopping")
-                reply = self.http.request(method, path, json=body)
-                if 400 <= reply.status_code < 500:
-                    raise ProtocolError(reply.status_code, reply.text)
-                reply.raise_for_status()
-                result: dict[str, Any] = reply.json()
-                return result
+                return send()
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _checked(reply: httpx.Response) -> httpx.Response:
+        if 400 <= reply.status_code < 500:
+            raise ProtocolError(reply.status_code, reply.text)
+        reply.raise_for_status()
+        return reply
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None, patience: float | None) -> dict[str, Any]:
+        def send() -> dict[str, Any]:
+            result: dict[str, Any] = self._checked(self._request(method, path, json=body)).json()
+            return result
+
+        return self._retry(path, patience, send)
 
     def enroll(self, enroll_token: str, facts: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", "/agent/v1/enroll", {"enroll_token": enroll_token, **facts}, patience=None)
@@ -91,18 +142,25 @@ class AgentClient:
         """Download a signature version (`/work`'s `signatures.url`); None when the server says the held `etag` is
         still it (304)."""
         headers = {"If-None-Match": etag} if etag else {}
-        for attempt in Retrying(retry=retry_if_exception(_transient), wait=wait_exponential(multiplier=0.2, max=5),
-                                stop=stop_after_delay(30), reraise=True):
-            with attempt:
-                reply = self.http.get(url, headers=headers)
-                if reply.status_code == 304:
-                    return None
-                if 400 <= reply.status_code < 500:
-                    raise ProtocolError(reply.status_code, reply.text)
-                reply.raise_for_status()
-                result: dict[str, Any] = reply.json()
-                return result
-        raise AssertionError("unreachable")
+
+        def send() -> dict[str, Any] | None:
+            reply = self._request("GET", url, headers=headers)
+            if reply.status_code == 304:
+                return None
+            result: dict[str, Any] = self._checked(reply).json()
+            return result
+
+        return self._retry(url, 30, send, max_wait=5)
+
+    def tls_bundle(self, patience: float | None) -> bytes:
+        """The certificates the server offers to pin (`GET /agent/v1/tls-bundle`); empty when it has no such
+        route (TLS ended by a proxy in front of it: the handshake's own certificate is then all there is)."""
+
+        def send() -> bytes:
+            reply = self._request("GET", "/agent/v1/tls-bundle")
+            return b"" if reply.status_code == 404 else self._checked(reply).content
+
+        return self._retry("/agent/v1/tls-bundle", patience, send)
 
     def close(self) -> None:
         self.http.close()

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..engine import SignatureSet, SignatureSourceError, load_signatures, sources_stamp
-from . import paths
+from ..tls import pins
+from . import paths, pinning
 from .actions import Actions, Whitelist
 from .central import CentralSignatures
 from .client import AgentClient, ProtocolError
@@ -26,6 +27,7 @@ from .log import fields
 from .quarantine import QuarantineStore
 from .scanning import ScanJob, ScanSnapshot
 from .state import Credential, StateDir
+from .tls import IdentityRefused, ServerTrust, check_transport, is_https
 
 log = logging.getLogger("fleetscan.agent")
 GAVE_UP = "the server refused a report"
@@ -50,6 +52,8 @@ class AgentSettings:
     cpu_share: float | None = None
     clamd: str | None = None
     """clamd's socket or host:port, for the formats only libclamav opens (see docs/engine.md)."""
+    insecure_http: bool = False
+    """Plain HTTP to a server that is not on a loopback address (agent/tls.py refuses it otherwise)."""
 
 
 class Agent:
@@ -57,7 +61,15 @@ class Agent:
         self.settings = settings
         self.state = StateDir(settings.state_dir)
         self.stopping = threading.Event()
-        self.client = AgentClient(settings.server, should_stop=self.stopping.is_set)
+        self.token: str | None = None
+        """The enrollment token the server knows: the given one without its pin."""
+        self.pin: str | None = None
+        if settings.token:
+            self.token, self.pin = pins.split_token(settings.token)
+        check_transport(settings.server, pinned=self.pin is not None, insecure_http=settings.insecure_http)
+        held = self.state.pinned()
+        trust = ServerTrust.pinned(held) if held else None
+        self.client = AgentClient(settings.server, trust=trust, should_stop=self.stopping.is_set)
         self._sigset: SignatureSet | None = None
         self.central = CentralSignatures(self.state.root / "central", self.client)
         self.signature_version: int | None = None
@@ -76,13 +88,33 @@ class Agent:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
 
+    def pin_server(self) -> None:
+        """Pin the server's identity from the token's pin, once (agent/tls.py): an HTTPS agent sends nothing of its
+        own to a server before this. A server that does not hold the pinned identity stops the agent."""
+        if not is_https(self.settings.server) or self.state.pinned() is not None:
+            return
+        if self.pin is None:
+            raise SystemExit(
+                f"{self.settings.server}: no pinned server identity yet; enroll with a pinned token "
+                "(fleetscan admin enroll-token --tls-cert ...)"
+            )
+        try:
+            pem = pinning.pin(self.settings.server, self.pin, self.stopping.is_set)
+        except IdentityRefused as exc:
+            raise SystemExit(str(exc)) from exc
+        trust = ServerTrust.pinned(pem)
+        self.state.save_pinned(pem)
+        self.client.pin(trust)
+        log.info("server identity pinned", extra=fields(server=self.settings.server, pin=self.pin))
+
     def enroll(self) -> Credential:
+        self.pin_server()
         credential = self.state.credential()
         if credential is None:
-            if not self.settings.token:
+            if not self.token:
                 raise SystemExit("not enrolled yet: --token is needed once")
             facts = host_facts(self.settings.name, self.settings.public_ip)
-            reply = self.client.enroll(self.settings.token, facts)
+            reply = self.client.enroll(self.token, facts)
             credential = Credential(self.settings.server, reply["agent_id"], reply["agent_secret"], reply["host_id"])
             self.state.save_credential(credential)
             log.info("enrolled", extra={"fields": {"host_id": credential.host_id, "name": facts["name"]}})
@@ -127,7 +159,7 @@ class Agent:
 
     def _heartbeats(self) -> None:
         """Beat on its own thread: a long file or a slow report must not make the host look offline."""
-        beat = AgentClient(self.settings.server, should_stop=self.stopping.is_set)
+        beat = AgentClient(self.settings.server, trust=self.client.trust, should_stop=self.stopping.is_set)
         beat.http.headers["Authorization"] = self.client.http.headers["Authorization"]
         while not self.stopping.is_set():
             try:

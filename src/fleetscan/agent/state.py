@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 
-def write_atomic(path: Path, data: dict[str, Any]) -> None:
+def write_atomic(path: Path, data: dict[str, Any] | bytes) -> None:
+    """JSON (a dict) or bytes, whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w") as out:
-            json.dump(data, out)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data if isinstance(data, bytes) else json.dumps(data).encode())
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
@@ -61,6 +62,16 @@ class StateDir:
     def save_credential(self, credential: Credential) -> None:
         write_atomic(self.root / "credential.json", credential.__dict__)
         os.chmod(self.root / "credential.json", 0o600)
+
+    # the server certificate pinned at enrollment (agent/tls.py): the only identity the agent trusts from then on
+    def pinned(self) -> bytes | None:
+        try:
+            return (self.root / "server-cert.pem").read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def save_pinned(self, pem: bytes) -> None:
+        write_atomic(self.root / "server-cert.pem", pem)
 
     # checkpoints, one per subtask
     def checkpoint(self, subtask_id: str) -> dict[str, Any] | None:

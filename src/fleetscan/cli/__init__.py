@@ -17,7 +17,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("server", "run", "The server, a ready access key and a local agent for this machine: everything to try "
             "fleetscan."),
     "db": ("db", "db", "Database maintenance."),
-    "admin": ("admin", "admin", "Issue access keys, tokens and agent enrollment tokens."),
+    "admin": ("admin", "admin", "Issue access keys, tokens and agent enrollment tokens; make a TLS "
+              "identity."),
     "task": ("task", "task", "Start, list and cancel scan tasks."),
     "signatures": ("signatures", "signatures", "Add, list and remove the signature sets agents download."),
     "sweep": ("sweep", "sweep", "Sweep the fleet for files by SHA-256: the hosts known to hold them at once, then a "

@@ -1,12 +1,16 @@
-"""`fleetscan admin create-key | create-token | enroll-token`: credentials for people, scripts and agents."""
+"""`fleetscan admin create-key | create-token | enroll-token | tls-init`: credentials for people, scripts and
+agents, and the server's TLS identity."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
 from ..core.models import DEFAULT_ENTERPRISE_PROJECT
+from ..tls import pins
+from ..tls.certs import subject_names, write_lab_pki
 from .options import database_options, open_plane
 
 
@@ -33,7 +37,7 @@ def scope_options(func: click.decorators.FC) -> click.decorators.FC:
 
 @click.group()
 def admin() -> None:
-    """Issue access keys, tokens and agent enrollment tokens."""
+    """Issue access keys, tokens and agent enrollment tokens; make a TLS identity."""
 
 
 @admin.command("create-key")
@@ -92,6 +96,13 @@ def create_token(
     show_default=True,
     help="Enterprise project the enrolled hosts belong to.",
 )
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Pin the server's identity: the SHA-256 of this certificate's first one (the server's certificate, or "
+    "the CA's when you pass the CA certificate) goes into the token, and agents refuse any other server.",
+)
 def enroll_token(
     data_dir: str,
     database_url: str | None,
@@ -102,8 +113,10 @@ def enroll_token(
     ttl: int,
     group: str | None,
     host_enterprise_project_id: str,
+    tls_cert: Path | None,
 ) -> None:
     """A token agents enroll with (several agents may share it until it expires)."""
+    pin = _pin_of(tls_cert) if tls_cert is not None else None  # a bad file stores no token
     value, credential = open_plane(data_dir, database_url).create_credential(
         "enroll",
         account,
@@ -116,10 +129,58 @@ def enroll_token(
     _emit(
         as_json,
         {
-            "enroll_token": value,
+            "enroll_token": value if pin is None else pins.pinned_token(value, pin),
             "project_id": project_id,
             "group_id": credential.group_id,
             "enterprise_project_id": host_enterprise_project_id,
             "expires_at": credential.expires_at,
+            "tls_pin": pin,
+        },
+    )
+
+
+def _pin_of(path: Path) -> str:
+    try:
+        return pins.fingerprint(pins.certificates(path.read_bytes())[0])
+    except ValueError as exc:
+        raise click.BadParameter(f"{path}: no PEM certificate in it ({exc})", param_hint="--tls-cert") from exc
+
+
+@admin.command("tls-init")
+@click.option("--dir", "folder", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--hostname", "hostnames", multiple=True, help="A DNS name agents reach the server by (repeatable).")
+@click.option("--ip", "ips", multiple=True, help="An address agents reach the server at (repeatable).")
+@click.option(
+    "--no-defaults", is_flag=True, help="Leave localhost, 127.0.0.1 and ::1 out of the server certificate."
+)
+@click.option("--force", is_flag=True, help="Replace existing files (agents pinned to the old ones will refuse).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def tls_init(
+    folder: Path, hostnames: tuple[str, ...], ips: tuple[str, ...], no_defaults: bool, force: bool, as_json: bool
+) -> None:
+    """A private CA and a server certificate it signs: ca.crt, ca.key, server.crt (with the CA), server.key.
+
+    Serve with `fleetscan server --tls-cert DIR/server.crt --tls-key DIR/server.key`; issue tokens with
+    `fleetscan admin enroll-token --tls-cert DIR/ca.crt ...`. Keep ca.key offline once the server's certificate
+    is made.
+    """
+    try:
+        names, addresses = subject_names(hostnames, ips, defaults=not no_defaults)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--ip") from exc
+    try:
+        made = write_lab_pki(folder, names, addresses, force=force)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _emit(
+        as_json,
+        {
+            "ca_cert": str(made.ca_cert),
+            "ca_key": str(made.ca_key),
+            "server_cert": str(made.server_cert),
+            "server_key": str(made.server_key),
+            "ca_sha256": made.ca_fingerprint,
+            "server_sha256": made.server_fingerprint,
+            "subject_alt_names": [*names, *map(str, addresses)],
         },
     )

@@ -8,11 +8,30 @@ import click
 
 from ..agent.log import setup
 from ..agent.runner import Agent, AgentSettings
+from ..agent.tls import TransportRefused
+from ..tls.pins import BadPin
 
 
 @click.command()
-@click.option("--server", required=True, envvar="FLEETSCAN_SERVER", help="The server's URL, e.g. http://10.0.0.1:8080")
-@click.option("--token", envvar="FLEETSCAN_ENROLL_TOKEN", default=None, help="Enrollment token (needed once).")
+@click.option(
+    "--server",
+    required=True,
+    envvar="FLEETSCAN_SERVER",
+    help="The server's URL: https://scan.example:8443, or http:// to a loopback address.",
+)
+@click.option(
+    "--token",
+    envvar="FLEETSCAN_ENROLL_TOKEN",
+    default=None,
+    help="Enrollment token (needed once); for https://, one that pins the server (enroll-token --tls-cert).",
+)
+@click.option(
+    "--insecure-http",
+    is_flag=True,
+    envvar="FLEETSCAN_INSECURE_HTTP",
+    help="Allow plain HTTP to a server that is not on a loopback address: the agent's secret and its work travel "
+    "in the clear.",
+)
 @click.option(
     "--state-dir",
     required=True,
@@ -41,6 +60,7 @@ from ..agent.runner import Agent, AgentSettings
 def agent(
     server: str,
     token: str | None,
+    insecure_http: bool,
     state_dir: Path,
     name: str | None,
     public_ip: str,
@@ -79,7 +99,11 @@ def agent(
         bytes_per_second=max_bytes_per_second,
         cpu_share=cpu_share,
         clamd=clamd,
+        insecure_http=insecure_http,
     )
-    runner = Agent(settings)
+    try:
+        runner = Agent(settings)
+    except (TransportRefused, BadPin) as exc:
+        raise click.ClickException(str(exc)) from exc
     runner.install_signal_handlers()
     runner.run()

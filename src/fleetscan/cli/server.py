@@ -17,6 +17,7 @@ from ..api.edge import DEFAULT_AGENT_BODY_BYTES, DEFAULT_CLOUD_BODY_BYTES, DEFAU
 from ..server.app import create_app
 from ..server.sweeper import SweepLimits
 from .options import database_options, open_plane
+from .tls import ServerTls, tls_options
 
 
 def _serve(
@@ -28,12 +29,14 @@ def _serve(
     limits: SweepLimits | None = None,
     schedule_interval: float = 5.0,
     body_limits: BodyLimits | None = None,
+    tls: ServerTls | None = None,
 ) -> None:
     plane = open_plane(data_dir, database_url)
     if limits is not None:  # an agent past the offline limit must not still show online
         plane.online_window_ms = min(plane.online_window_ms, int(limits.offline_after_s * 1000))
-    app = create_app(plane, limits, schedule_interval, body_limits)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    app = create_app(plane, limits, schedule_interval, body_limits, tls.bundle if tls else None)
+    ssl = {"ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key)} if tls else {}
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, **ssl)  # type: ignore[arg-type]
 
 
 def body_limit_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -82,6 +85,7 @@ def body_limit_options(command: Callable[..., None]) -> Callable[..., None]:
     help="Seconds between looks for due scheduled scans (HSS policies, Alibaba cycle tasks).",
 )
 @body_limit_options
+@tls_options
 def server(
     data_dir: str,
     database_url: str | None,
@@ -95,11 +99,15 @@ def server(
     max_body_bytes: int,
     max_agent_body_bytes: int,
     max_signature_body_bytes: int,
+    tls: ServerTls | None,
 ) -> None:
-    """Serve both API dialects and the agent protocol (migrates an empty database first)."""
+    """Serve both API dialects and the agent protocol (migrates an empty database first).
+
+    Over HTTPS with `--tls-cert` and `--tls-key` (`fleetscan admin tls-init` makes a pair for a first deployment).
+    """
     limits = SweepLimits(offline_after, scan_timeout, sweep_interval)
     caps = BodyLimits(max_body_bytes, max_agent_body_bytes, max_signature_body_bytes)
-    _serve(data_dir, database_url, host, port, log_level, limits, schedule_interval, caps)
+    _serve(data_dir, database_url, host, port, log_level, limits, schedule_interval, caps, tls)
 
 
 @click.command()
@@ -154,6 +162,7 @@ def run(
                 "2",
                 "--log-level",
                 "warning",
+                "--insecure-http",  # the agent is on this machine: its traffic never leaves it
             ]
         )
     click.echo(RUN_BANNER.format(url=url, endpoint=f"{host}:{port}", data_dir=data_dir, console=console, **demo))

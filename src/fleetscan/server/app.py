@@ -30,12 +30,14 @@ def create_app(
     limits: SweepLimits | None = None,
     schedule_interval_s: float = 5.0,
     body_limits: BodyLimits | None = None,
+    tls_bundle: bytes | None = None,
 ) -> Starlette:
-    """`body_limits` caps request bodies per edge (`api/edge.py`): the cloud dialects, the agent protocol."""
+    """`body_limits` caps request bodies per edge (`api/edge.py`): the cloud dialects, the agent protocol.
+    `tls_bundle`: the certificates the server presents, which agents fetch to pin (`docs/agent-protocol.md`)."""
     caps = body_limits or BodyLimits()
     table: list[BaseRoute] = [
         Route("/healthz", healthz),
-        *agent_routes(plane, caps.agent),
+        *agent_routes(plane, caps.agent, tls_bundle),
         *huawei_routes(plane, caps.cloud, caps.signatures),
         *alibaba_routes(plane, caps.cloud),
         *console_routes(),

@@ -127,7 +127,9 @@ def _outcome(outcome: ReportOutcome) -> dict[str, Any]:
     }
 
 
-def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> list[BaseRoute]:
+def routes(
+    plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES, tls_bundle: bytes | None = None
+) -> list[BaseRoute]:
     seam = edge(body_limit)
 
     def route(
@@ -211,6 +213,13 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
         body: actions.ActionResult = await _body(request, actions.ActionResult)
         return await run_in_threadpool(actions.finish, plane, host, request.path_params["action_id"], body)
 
+    async def bundle(_request: Request) -> Response:
+        """The certificates the server presents, unauthenticated: an enrolling agent keeps the one its token pins
+        (`agent/tls.py`). Public by nature; nothing here is trusted until the pin matches and a handshake verifies."""
+        if tls_bundle is None:
+            raise NotFound("tls-bundle", "(this server does not serve TLS)")
+        return Response(tls_bundle, media_type="application/x-pem-file")
+
     async def progress(request: Request) -> dict[str, Any]:
         return await report(request, finished=False)
 
@@ -224,6 +233,7 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
         route("/subtasks/{subtask_id}/progress", "POST", progress),
         route("/subtasks/{subtask_id}/complete", "POST", complete),
         route("/actions/{action_id}/result", "POST", action_result),
+        Route(f"{PREFIX}/tls-bundle", seam.endpoint(bundle, methods=("GET",)), methods=list(ANY_METHOD)),
         Route(
             f"{PREFIX}/signatures/{{version}}",
             seam.endpoint(lambda request: signatures.download(plane, request, caller), methods=("GET",)),
