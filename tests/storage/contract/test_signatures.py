@@ -1,8 +1,6 @@
-"""Signature sets in storage, on both backends: versions are immutable, contents kept once, bytes pass validation."""
+"""SignatureStore: per project, each change a new immutable version; contents kept once; bytes pass validation."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -10,7 +8,7 @@ from sqlalchemy import func, select
 from fleetscan.core.errors import InvalidParameter, NotFound
 from fleetscan.core.service import ControlPlane
 from fleetscan.core.signature_sets import SignatureFile
-from fleetscan.storage import SqlStorage, open_storage
+from fleetscan.storage import SqlStorage
 from fleetscan.storage.schema import signature_blobs
 from fleetscan.storage.validated import validated
 
@@ -19,14 +17,13 @@ HASHES = b"%s  Known.Bad\n" % (b"ab" * 32)
 
 
 @pytest.fixture
-def raw(database_url: str) -> Iterator[SqlStorage]:
-    store = open_storage(database_url)
-    yield store
-    store.dispose()
+def raw(store: SqlStorage) -> SqlStorage:
+    return store
 
 
 @pytest.fixture
 def plane(raw: SqlStorage) -> ControlPlane:
+    """Behind the validation layer, as the server runs it: these tests also hold it to bytes."""
     return ControlPlane(validated(raw), lambda: 1_700_000_000_000)
 
 
@@ -39,7 +36,8 @@ def test_each_change_is_a_new_immutable_version(plane: ControlPlane, raw: SqlSto
     assert len({first.etag, second.etag, third.etag}) == 3
     again = plane.storage.get_signature_version(scope, 1, content=True)
     assert again is not None and {(f.set_name, f.name, f.content) for f in again.files} == {
-        ("mine", "r.yar", RULE), ("mine", "bad.sha256", HASHES)
+        ("mine", "r.yar", RULE),
+        ("mine", "bad.sha256", HASHES),
     }
     newest = plane.signature_version(scope)
     assert newest is not None and newest.version == 3 and [f.name for f in newest.files] == ["r.yar"]
