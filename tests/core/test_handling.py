@@ -143,8 +143,10 @@ def test_whitelist_entries_hold_in_the_hosts_enterprise_project_and_go_with_thei
         (1, "e9", h.WhitelistField.PATH),
     }
     whitelisted = occurrence("r1", 1, 10, status=HandleStatus.HANDLED, method="add_to_alarm_whitelist")
-    back = h.plan_handling(request("remove_from_alarm_whitelist", "r1"), [h.Named(whitelisted, "e9")], 6, ids())
-    assert back.whitelist_remove == [1] and back.handled[0].handle_status is HandleStatus.UNHANDLED
+    back = h.plan_handling(
+        request("remove_from_alarm_whitelist", "r1"), [h.Named(whitelisted, "e9", occurrences=(1, 2))], 6, ids()
+    )
+    assert back.whitelist_remove == [1, 2] and back.handled[0].handle_status is HandleStatus.UNHANDLED
 
 
 def test_isolating_queues_an_action_and_a_copy_but_changes_the_handling_only_when_done() -> None:

@@ -234,6 +234,7 @@ class Named:
     enterprise_project_id: str  # its host's: where a whitelist entry made from it holds
     action_pending: bool = False  # an action is under way for some occurrence of its alert
     held: str | None = None  # quarantine_id of the newest copy of its alert's file still in quarantine
+    occurrences: tuple[int, ...] = ()  # every detection of its alert (itself included): what its handling spans
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ class HandlingPlan:
     handled: list[Detection] = field(default_factory=list)
     """One per alert: its new handling, for the alert and every occurrence of it."""
     whitelist_add: list[WhitelistAdd] = field(default_factory=list)
-    whitelist_remove: list[int] = field(default_factory=list)  # detections whose entries go
+    whitelist_remove: list[int] = field(default_factory=list)  # detections whose entries go (all of an alert's)
     quarantines: list[QuarantinedFile] = field(default_factory=list)  # new copies, isolating
     restoring: list[str] = field(default_factory=list)  # quarantine ids a restore now takes back
     actions: list[AgentAction] = field(default_factory=list)  # for the hosts' agents, in this order
@@ -295,8 +296,8 @@ def plan_handling(request: HandleRequest, named: Sequence[Named], now: int, new_
             found.memo = request.memo
         after[_alert_key(found)] = found
         plan.handled.append(found)
-        if decision.whitelist_remove:
-            plan.whitelist_remove.append(found.id)
+        if decision.whitelist_remove:  # entries made through any occurrence of the alert go with it
+            plan.whitelist_remove += sorted(set(n.occurrences) | {found.id})
         plan.whitelist_add += [WhitelistAdd(found.id, n.enterprise_project_id, e) for e in decision.whitelist_add]
         if decision.action is not None:
             plan.actions.append(_action(found, decision.action, n.held, request, now, new_id, plan))

@@ -144,6 +144,7 @@ class HandlingSql(SqlBase):
                 str(r.host_enterprise_project_id),
                 action_pending=bool(busy.intersection(occurrences[f.id])),
                 held=held.get(f.id),
+                occurrences=tuple(occurrences[f.id]),
             )
             for f, r in zip(found, found_rows, strict=True)
         ]
