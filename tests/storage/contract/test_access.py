@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fleetscan.core.ids import token_hash
+from fleetscan.core.models import AccessKey, Credential, Scope
 from fleetscan.core.service import ControlPlane
 from fleetscan.storage import SqlStorage, open_storage
 
@@ -44,3 +47,13 @@ def test_a_nonce_is_spent_once_across_replicas(database_url: str, store: SqlStor
         assert other.remember_nonce("k2", "n1", 10**13)  # nonces are per key
     finally:
         other.dispose()
+
+
+def test_what_is_added_reads_back_whole(store: SqlStorage) -> None:
+    scope = Scope(store.ensure_account("acct"), "p1", frozenset({"e1", "e2"}))
+    key = AccessKey("FSKEY", "secret", scope, 5)
+    store.add_access_key(key)
+    assert store.get_access_key("FSKEY") == key
+    credential = Credential("c" * 64, replace(scope, enterprise_project_ids=None), 10, None, "e1")
+    store.add_credential("enroll", credential)
+    assert store.get_credential("enroll", "c" * 64, 9) == credential

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fleetscan.core.models import Host
 from fleetscan.core.queries import HostFilter, Page
 from fleetscan.core.service import ControlPlane, HostFacts
 from fleetscan.storage import SqlStorage
@@ -51,3 +52,11 @@ def test_hosts_are_found_and_listed_in_scope_only(plane: ControlPlane, store: Sq
     assert store.list_hosts(everything, HostFilter(host_ids=frozenset(ids[1:])), Page(0, 50))[0] == 2
     total, page = store.list_hosts(everything, HostFilter(), Page(1, 1))
     assert total == 3 and [h.host_id for h in page] == [ids[1]]
+
+
+def test_an_enrolled_host_gets_its_key_and_keeps_its_facts(store: SqlStorage) -> None:
+    account = store.ensure_account("acct")
+    host = Host("h" * 32, account, "p1", "web", "e1", private_ip="10.0.0.9", agent_id="agent-1", created_at=3)
+    made = store.enroll_host(host, "x" * 64)
+    assert made.id > 0
+    assert store.get_host_by_agent("agent-1") == (made, "x" * 64)

@@ -223,3 +223,19 @@ def test_the_sweeper_finds_silent_hosts_and_long_runs(plane: ControlPlane, store
     plane.heartbeat(busy)
     stale = store.stale_subtasks(clock.now, clock.now - 5_000, clock.now - 60_000)
     assert {h.host_id for _, h in stale} == {quiet.host_id, busy.host_id}  # both past the time limit
+
+
+def test_an_inserted_task_starts_pending_and_the_latest_is_the_newest_start(
+    plane: ControlPlane, store: SqlStorage, clock: Clock
+) -> None:
+    [host] = enrolled(plane, 1)
+    scope = plane.create_access_key("acct", "p1").scope
+    assert store.latest_root(scope) is None
+    for name in ("first", "second"):
+        clock.now += 1_000
+        plan = tasks.plan_task(scope, TaskRequest(name, ScanType.QUICK, host_ids=[host.host_id]), [host], clock.now)
+        root = store.insert_task(plan.root, plan.subtasks)
+        assert root.id > 0 and root.status is RootStatus.PENDING and root.counts.pending == 1
+    latest = store.latest_root(scope)
+    assert latest is not None and latest.name == "second"
+    assert store.latest_root(plane.create_access_key("acct", "p2").scope) is None
