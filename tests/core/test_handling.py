@@ -176,3 +176,39 @@ def test_a_restore_takes_back_the_held_copy_and_is_refused_when_none_is_held() -
     with pytest.raises(HandlingNotAllowed) as refused:
         h.plan_handling(request("do_not_isolate_or_kill", "r1"), [h.Named(isolated, "e1")], 5, ids())
     assert "operate_results" not in str(refused.value)  # no dialect's parameter name in the core
+
+
+def _pending(kind: h.ActionKind) -> h.AgentAction:
+    return h.AgentAction("a" * 32, 7, kind, "q" * 32, "/srv/x", HASH, detection_pk=1, id=3)
+
+
+def test_a_done_quarantine_keeps_the_agents_facts_and_handles_the_alert() -> None:
+    facts = {"uid": 0, "gid": 0, "mode": 0o644, "size": 68, "mtime": 5, "md5": "0" * 32, "uid_name": "root"}
+    found = occurrence("r1", 1, 10)
+    plan = h.plan_finish(_pending(h.ActionKind.QUARANTINE), found, True, "", facts, 9)
+    assert (plan.action.status, plan.action.finished_at) == (h.ActionStatus.DONE, 9)
+    assert plan.file_changes == {
+        "status": h.QuarantineStatus.ISOLATED,
+        "error": "",
+        "updated_at": 9,
+        "uid": 0,
+        "gid": 0,
+        "mode": 0o644,
+        "file_size": 68,
+        "file_mtime": 5,
+        "md5": "0" * 32,
+    }
+    assert plan.handled is not None and (plan.handled.handle_method, plan.handled.isolate_tag) == (
+        "manual_isolate_and_kill",
+        "manual",
+    )
+    assert plan.history is not None and (plan.history.operation, plan.history.user_name) == ("quarantine_done", "agent")
+    assert found.isolate_tag == "none"  # the input is not changed
+
+
+def test_a_failed_action_changes_no_handling_and_keeps_no_facts() -> None:
+    plan = h.plan_finish(_pending(h.ActionKind.RESTORE), occurrence("r1", 1, 10), False, "gone", {"size": 1}, 9)
+    assert plan.file_changes == {"status": h.QuarantineStatus.RESTORE_FAILED, "error": "gone", "updated_at": 9}
+    assert plan.handled is None and plan.history is not None and plan.history.operation == "restore_failed"
+    assert plan.action.status is h.ActionStatus.FAILED and plan.action.error == "gone"
+    assert h.plan_finish(_pending(h.ActionKind.RESTORE), None, True, "", {}, 9).history is None

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from .errors import ActionUnderWay, HandlingNotAllowed, UnknownResult
 from .models import Detection, HandleStatus, Host
@@ -363,6 +364,77 @@ def _action(
         memo=request.memo,
         user_name=request.user_name,
         created_at=now,
+    )
+
+
+@dataclass
+class FinishPlan:
+    """What an agent's answer to an action changes: the action, its quarantined file, the alert, the history."""
+
+    action: AgentAction
+    file_changes: dict[str, object]  # QuarantinedFile fields
+    handled: Detection | None = None  # the detection's new handling (for its alert and every occurrence)
+    history: HandleRecord | None = None
+
+
+#: The facts of a quarantined file an agent reports, as QuarantinedFile fields: (fact, field, type).
+_FACTS: tuple[tuple[str, str, type], ...] = (
+    ("uid", "uid", int),
+    ("gid", "gid", int),
+    ("mode", "mode", int),
+    ("size", "file_size", int),
+    ("mtime", "file_mtime", int),
+    ("md5", "md5", str),
+)
+
+
+def plan_finish(
+    action: AgentAction, found: Detection | None, ok: bool, error: str, facts: dict[str, Any], now: int
+) -> FinishPlan:
+    """An action's end, as its agent answered it (`action` pending; `found`: its detection, if any).
+
+    A done quarantine keeps the facts the agent read of the file (owner, mode, size, mtime, md5); the detection
+    changes only when the action succeeded, and the history records either end as the agent's.
+    """
+    ended = replace(action, status=ActionStatus.DONE if ok else ActionStatus.FAILED, error=error, finished_at=now)
+    changes: dict[str, object] = {"status": quarantine_status(action.kind, ok), "error": error, "updated_at": now}
+    if ok and action.kind == ActionKind.QUARANTINE:
+        changes.update({name: facts[fact] for fact, name, kind in _FACTS if type(facts.get(fact)) is kind})
+    plan = FinishPlan(ended, changes)
+    if found is not None:
+        after = replace(found)
+        if ok:
+            plan.handled = (
+                after_quarantine(after, IsolateTag.MANUAL)
+                if action.kind == ActionKind.QUARANTINE
+                else (after_restore(after))
+            )
+        operation = f"{action.kind.value}_{'done' if ok else 'failed'}"
+        plan.history = HandleRecord(after.id, operation, after.handle_status, after.handle_method, error, AGENT, now)
+    return plan
+
+
+def auto_quarantined(
+    finding: Detection, found: Detection, facts: dict[str, Any], host_pk: int, now: int
+) -> QuarantinedFile:
+    """The quarantined file an `auto` task's agent made of a finding (`found`: its stored detection)."""
+    return QuarantinedFile(
+        quarantine_id=str(facts["quarantine_id"]),
+        host_pk=host_pk,
+        file_path=finding.file_path,
+        file_hash=finding.file_hash,
+        detection_pk=found.id,
+        malware_name=finding.malware_name,
+        source=IsolateTag.AUTO,
+        status=QuarantineStatus.ISOLATED,
+        file_size=int(facts.get("size", finding.file_size)),
+        uid=int(facts.get("uid", -1)),
+        gid=int(facts.get("gid", -1)),
+        mode=int(facts.get("mode", 0)),
+        file_mtime=int(facts.get("mtime", finding.file_mtime)),
+        created_at=now,
+        updated_at=now,
+        md5=str(facts.get("md5", "")),
     )
 
 

@@ -210,46 +210,29 @@ class HandlingSql(SqlBase):
             action = _action(row)
             if action.status != h.ActionStatus.PENDING:
                 return action
-            action.status = h.ActionStatus.DONE if ok else h.ActionStatus.FAILED
-            action.error, action.finished_at = error, now
-            conn.execute(
-                update(agent_actions)
-                .where(agent_actions.c.id == action.id)
-                .values(status=action.status.value, error=action.error, finished_at=now)
-            )
-            file_values: dict[str, Any] = {
-                "status": h.quarantine_status(action.kind, ok).value,
-                "error": action.error,
-                "updated_at": now,
-            }
-            if ok and action.kind == h.ActionKind.QUARANTINE:
-                file_values.update(
-                    {k: int(facts[k]) for k in ("uid", "gid", "mode") if isinstance(facts.get(k), int)},
-                )
-                if isinstance(facts.get("size"), int):
-                    file_values["file_size"] = facts["size"]
-                if isinstance(facts.get("mtime"), int):
-                    file_values["file_mtime"] = facts["mtime"]
-                if isinstance(facts.get("md5"), str):
-                    file_values["md5"] = facts["md5"]
-            conn.execute(
-                update(quarantined_files)
-                .where(quarantined_files.c.quarantine_id == action.quarantine_id)
-                .values(**file_values)
-            )
+            found = None
             if action.detection_pk is not None:
                 found = rows.detection(
                     conn.execute(select(detections).where(detections.c.id == action.detection_pk)).one()._mapping
                 )
-                if ok:
-                    if action.kind == h.ActionKind.QUARANTINE:
-                        h.after_quarantine(found, h.IsolateTag.MANUAL)
-                    else:
-                        h.after_restore(found)
-                    self._save_detection(conn, found)
-                operation = f"{action.kind.value}_{'done' if ok else 'failed'}"
-                self._history(conn, found, operation, action.error, h.AGENT, now)
-        return action
+            plan = h.plan_finish(action, found, ok, error, facts, now)
+            ended = plan.action
+            conn.execute(
+                update(agent_actions)
+                .where(agent_actions.c.id == ended.id)
+                .values(status=ended.status.value, error=ended.error, finished_at=ended.finished_at)
+            )
+            changes = {k: (v.value if isinstance(v, h.QuarantineStatus) else v) for k, v in plan.file_changes.items()}
+            conn.execute(
+                update(quarantined_files)
+                .where(quarantined_files.c.quarantine_id == ended.quarantine_id)
+                .values(**changes)
+            )
+            if plan.handled is not None:
+                self._save_detection(conn, plan.handled)
+            if plan.history is not None:
+                conn.execute(insert(handle_history).values(**_record_values(plan.history)))
+        return ended
 
     def record_auto_quarantine(
         self, host_pk: int, subtask_pk: int, items: Sequence[tuple[Detection, dict[str, Any]]], now: int
@@ -281,24 +264,7 @@ class HandlingSql(SqlBase):
             if row is None:
                 continue  # not stored (whitelisted): nothing to attach the quarantine to
             found = rows.detection(row._mapping)
-            record = h.QuarantinedFile(
-                quarantine_id=str(facts["quarantine_id"]),
-                host_pk=host_pk,
-                file_path=finding.file_path,
-                file_hash=finding.file_hash,
-                detection_pk=found.id,
-                malware_name=finding.malware_name,
-                source=h.IsolateTag.AUTO,
-                status=h.QuarantineStatus.ISOLATED,
-                file_size=int(facts.get("size", finding.file_size)),
-                uid=int(facts.get("uid", -1)),
-                gid=int(facts.get("gid", -1)),
-                mode=int(facts.get("mode", 0)),
-                file_mtime=int(facts.get("mtime", finding.file_mtime)),
-                created_at=now,
-                updated_at=now,
-                md5=str(facts.get("md5", "")),
-            )
+            record = h.auto_quarantined(finding, found, facts, host_pk, now)
             stmt = self._insert_ignore(quarantined_files).values(**_quarantine_values(record))
             if not self._inserted(conn, stmt.returning(quarantined_files.c.id)):
                 continue
