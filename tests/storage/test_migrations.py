@@ -60,20 +60,17 @@ def test_tenant_scope_migration_keeps_what_was_stored(database_url: str) -> None
         found = Detection("r" * 32, 0, 0, host.id, "Eicar", "virus", Severity.HIGH, "/x", "a" * 64)
         with storage.engine.begin() as conn:  # as 0004's code stored them: only the columns 0004 has
             root_pk = conn.execute(
-                insert(root_tasks)
-                .values(**_at_0004(conn, root_tasks, rows.root_values(plan.root)))
+                insert(root_tasks).values(**_at_0004(conn, root_tasks, rows.root_values(plan.root)))
                 .returning(root_tasks.c.id)
             )
             found.root_id = plan.subtasks[0].root_id = root_pk.scalar_one()
             sub = conn.execute(
-                insert(subtasks)
-                .values(**_at_0004(conn, subtasks, rows.subtask_values(plan.subtasks[0])))
+                insert(subtasks).values(**_at_0004(conn, subtasks, rows.subtask_values(plan.subtasks[0])))
                 .returning(subtasks.c.id)
             )
             found.subtask_id = sub.scalar_one()
             pk = conn.execute(
-                insert(detections)
-                .values(**_at_0004(conn, detections, rows.detection_values(found)))
+                insert(detections).values(**_at_0004(conn, detections, rows.detection_values(found)))
                 .returning(detections.c.id)
             )
             conn.execute(

@@ -142,3 +142,4 @@ def test_handling_memo_is_refused_past_its_column_not_cut(plane: ControlPlane) -
     plane.handle(scope, handling.HandleRequest(op, (result_id,), "m" * 512, "ak"))
     history = plane.handle_history(scope, handling.HistoryFilter(), Page(0, 10))[1]
     assert [v.record.memo for v in history] == ["m" * 512]
+
