@@ -3,6 +3,7 @@ an agent stopped cleanly shown offline at once."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -57,3 +58,34 @@ def test_an_agent_stopped_cleanly_is_offline_at_once(hss: Any, agents: Any) -> N
     wait_until(lambda: status() == "online", what="agent online")
     assert agent.stop() == 0
     assert status() == "offline"  # said goodbye on SIGTERM: not online for the 5 minutes a silent agent has
+
+
+def _files(root: Path, start: int, stop: int) -> None:
+    for i in range(start, stop):
+        folder = root / f"g{i // 200:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{i}.txt").write_bytes(os.urandom(8192))
+
+
+def test_a_rescan_of_a_grown_tree_does_not_sit_near_100(hss: Any, agents: Any, tmp_path: Path) -> None:
+    """Issue 10: "a long one sat at 99% for a minute". The tree triples between two scans; the rescan took its
+    totals from the first scan and read 98-99% from a third of its files to the end. Rows seen while scanning,
+    as HSS lists them (files scanned, progress): none claims 90% before half the files are done."""
+    corpus = tmp_path / "corpus"
+    _files(corpus, 0, 2000)
+    agent = agents("host-g", "--report-interval", "1", "--max-bytes-per-second", str(4 << 20), "--workers", "1")
+    host, _ = _watch(hss, start_scan(hss, [agent.host_id], corpus))
+    assert host.host_task_status == "success"
+    _files(corpus, 2000, 6000)
+    rows: list[tuple[int, str]] = []
+    name = start_scan(hss, [agent.host_id], corpus)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        row = task_row(hss, name).host_info_list[0]
+        if row.host_task_status != "scanning":
+            break
+        rows.append((row.scan_file_num, row.scan_progress))
+        time.sleep(0.1)
+    assert row.host_task_status == "success" and row.scan_file_num == 6000, rows[-5:]
+    early = [(n, p) for n, p in rows if n < 3000]
+    assert early and all(int(p.rstrip("%")) < 90 for _, p in early), early

@@ -6,18 +6,22 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fleetscan.core.models import StartType
+from fleetscan.core.models import Action, Origin, ScanType, StartType
 from fleetscan.core.schedules import (
     DAY_MS,
     HOUR_MS,
     MINUTE_MS,
     CycleRule,
     PolicyRule,
+    Schedule,
+    ScheduleKind,
+    TaskTemplate,
     cycle_next,
     into_window,
     next_fire,
     policy_next,
 )
+from fleetscan.core.schedules_plane import starts_now, task_request
 
 
 def ms(text: str) -> int:
@@ -128,3 +132,31 @@ def test_next_fire_dispatches_on_the_rule() -> None:
     assert next_fire(period("day", hour=1), ms("2026-05-10 00:30")) == ms("2026-05-10 01:00")
     assert next_fire(CycleRule(ms("2026-05-10 00:00"), 1, "hour"), ms("2026-05-10 00:30")) == ms("2026-05-10 01:00")
     assert MINUTE_MS * 60 == HOUR_MS
+
+
+@pytest.mark.parametrize(
+    ("rule", "start_type", "origin"),
+    [
+        (PolicyRule(StartType.NOW), StartType.NOW, Origin.USER),
+        (PolicyRule(StartType.LATER, scan_time=1), StartType.LATER, Origin.USER),
+        (period("day"), StartType.PERIOD, Origin.SYSTEM),
+        (CycleRule(1, 1, "hour"), StartType.PERIOD, Origin.SYSTEM),
+    ],
+)
+def test_the_task_a_schedule_starts_is_one_step_for_both_dialects(
+    rule: PolicyRule | CycleRule, start_type: StartType, origin: Origin
+) -> None:
+    template = TaskTemplate(ScanType.CUSTOM, Action.AUTO, ("/srv",), ("/srv/tmp",), (1,), True, ("h1",))
+    schedule = Schedule(
+        "s" * 32, ScheduleKind.HSS_POLICY, 1, "p", "nightly", rule, template, enterprise_project_id="e1"
+    )
+    request = task_request(schedule)
+    assert (request.start_type, request.origin, request.enterprise_project_id) == (start_type, origin, "e1")
+    assert (request.name, request.scan_type, request.action, tuple(request.host_ids)) == (
+        "nightly",
+        ScanType.CUSTOM,
+        Action.AUTO,
+        ("h1",),
+    )
+    assert (tuple(request.scan_paths), tuple(request.ignore_paths), request.paid) == (("/srv",), ("/srv/tmp",), True)
+    assert starts_now(schedule) == (start_type is StartType.NOW)

@@ -202,3 +202,21 @@ def test_progress_totals_count_skips_like_files_done(tmp_path: Path) -> None:
     Scanner(load_signatures([]), ScanOptions(workers=0, progress_interval=0)).run([str(tmp_path)],
                                                                                   on_progress=events.append)
     assert (events[-1].files_done, events[-1].files_total, events[-1].percent) == (3, 3, 100.0)
+
+
+def test_a_rescan_of_a_grown_tree_does_not_sit_near_100(tmp_path: Path) -> None:
+    """Issue 10: "a long one sat at 99% for a minute". A rescan took its totals from the previous scan of the
+    scope; once the walk passed them, the total was what had been walked, so the figure stayed at 99% until the
+    end. Here the tree triples between two scans: the rescan must not claim 90% before half its files are done."""
+    root = tmp_path / "tree"
+    for i in range(1500):
+        write(root / f"d{i // 100:02d}" / f"f{i}.txt", i.to_bytes(4, "big") * 256)
+    opts = ScanOptions(workers=0, batch_files=16, progress_interval=0, cache_path=str(tmp_path / "verdicts.db"))
+    Scanner(load_signatures([]), opts).run([str(root)])
+    for i in range(1500, 4500):
+        write(root / f"d{i // 100:02d}" / f"f{i}.txt", i.to_bytes(4, "big") * 256)
+    events: list[Progress] = []
+    report = Scanner(load_signatures([]), opts).run([str(root)], on_progress=events.append)
+    assert report.files_scanned == 4500 and events[-1].percent == 100.0
+    early = [round(e.percent) for e in events if e.files_done < 2250]
+    assert early and max(early) < 90, early[-10:]

@@ -1,4 +1,4 @@
-"""The Alembic history is one line, and it builds exactly the schema the code declares."""
+"""The Alembic history is one line, it builds exactly the schema the code declares, and it keeps what was stored."""
 
 from __future__ import annotations
 
@@ -10,9 +10,15 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Table, inspect
 
+from fleetscan.core.models import Detection, Severity
 from fleetscan.storage import open_storage
 from fleetscan.storage.migrate import alembic_config
 from fleetscan.storage.schema import metadata
+
+
+def test_migration_is_idempotent(database_url: str) -> None:
+    open_storage(database_url).dispose()
+    open_storage(database_url).dispose()
 
 
 def test_one_head() -> None:
@@ -152,5 +158,65 @@ def test_alerts_migration_makes_one_alert_per_identity(database_url: str) -> Non
         )
         assert (y.occurrences, y.handle_status) == (1, "unhandled")
         assert sorted((a, p) for a, p in linked) == sorted([(x.id, "/x"), (x.id, "/x"), (y.id, "/y")])
+    finally:
+        storage.dispose()
+
+
+def test_migration_0006_keys_existing_findings_by_their_path(database_url: str) -> None:
+    """A database at 0004 with findings: each gets the digest of its path, and the key still refuses a duplicate."""
+    from sqlalchemy import create_engine, text
+
+    from fleetscan.storage.migrate import upgrade
+    from fleetscan.storage.rows import path_digest
+
+    engine = create_engine(database_url)
+    upgrade(engine, "0004_paid_listing_index")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO accounts (id, name, created_at) VALUES (1, 'a', 0)"))
+        conn.execute(
+            text(
+                "INSERT INTO hosts (id, host_id, account_id, project_id, enterprise_project_id, name, private_ip, "
+                "public_ip, os_type, os_name, os_version, agent_id, agent_secret_hash, agent_version, asset_value, "
+                "created_at) VALUES (1, 'h', 1, 'p', '0', 'h', '', '', 'Linux', '', '', 'ag', 'x', '', 'common', 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO root_tasks (id, task_id, account_id, project_id, enterprise_project_id, name, scan_type, "
+                "origin, start_type, action, scan_paths, ignore_paths, file_types, targets, paid, rescan, created_at, "
+                "start_time, status, n_pending, n_dispatched, n_running, n_succeeded, n_failed, n_timed_out, "
+                "n_cancelled, progress, files_scanned, viruses_found) VALUES (1, 't', 1, 'p', '0', 't', 'quick', "
+                "'user', 'now', 'manual', '[]', '[]', '[]', '[]', false, false, 0, 0, 'running', 0, 0, 1, 0, 0, 0, "
+                "0, 0, 0, 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO subtasks (id, subtask_id, root_id, host_pk, status, progress, files_scanned, "
+                "bytes_scanned, files_total, viruses_found, fail_reason, using_quota, cancel_requested, checkpoint, "
+                "updated_at) VALUES (1, 's', 1, 1, 'running', 0, 0, 0, 0, 1, '', false, false, '', 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO detections (id, result_id, root_id, subtask_id, host_pk, malware_name, malware_type, "
+                "severity, file_path, file_hash, file_size, file_owner, file_attr, file_ctime, file_mtime, "
+                "occur_time, handle_status, handle_method, memo, isolate_tag, event_type) VALUES (1, 'r', 1, 1, 1, "
+                "'Eicar', 'virus', 'High', '/srv/caf\u00e9', :hash, 0, '', '', 0, 0, 0, 'unhandled', '', '', 'none', "
+                "1001)"
+            ),
+            {"hash": "a" * 64},
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        digest = conn.execute(text("SELECT path_digest FROM detections WHERE id = 1")).scalar_one()
+    assert digest == path_digest("/srv/caf\u00e9".encode())
+    engine.dispose()
+    storage = open_storage(database_url)
+    try:
+        [(sub, _)] = storage.agent_subtasks(1)
+        again = Detection("r2", 1, 1, 1, "Eicar", "virus", Severity.HIGH, "/srv/caf\u00e9", "a" * 64)
+        out = storage.change_subtask(sub.id, lambda s: s, detections=[again])
+        assert out.detections_added == 0
     finally:
         storage.dispose()

@@ -23,10 +23,12 @@ confirmed finding itself and says so in its report: the detection is stored hand
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
-from .errors import ActionUnderWay, HandlingNotAllowed
+from .errors import ActionUnderWay, HandlingNotAllowed, UnknownResult
 from .models import Detection, HandleStatus, Host
 
 
@@ -223,6 +225,217 @@ def allowed_operations(found: Detection, *, action_pending: bool = False) -> lis
             continue
         allowed.append(op)
     return allowed
+
+
+@dataclass(frozen=True)
+class Named:
+    """One result a handling request names, with what storage read about it: the plan's whole input."""
+
+    found: Detection
+    enterprise_project_id: str  # its host's: where a whitelist entry made from it holds
+    action_pending: bool = False  # an action is under way for some occurrence of its alert
+    held: str | None = None  # quarantine_id of the newest copy of its alert's file still in quarantine
+    occurrences: tuple[int, ...] = ()  # every detection of its alert (itself included): what its handling spans
+
+
+@dataclass(frozen=True)
+class WhitelistAdd:
+    detection_pk: int
+    enterprise_project_id: str
+    entry: WhitelistEntry
+
+
+@dataclass
+class HandlingPlan:
+    """Everything one handling request changes, decided before anything is written; storage writes it whole."""
+
+    now: int
+    handled: list[Detection] = field(default_factory=list)
+    """One per alert: its new handling, for the alert and every occurrence of it."""
+    whitelist_add: list[WhitelistAdd] = field(default_factory=list)
+    whitelist_remove: list[int] = field(default_factory=list)  # detections whose entries go (all of an alert's)
+    quarantines: list[QuarantinedFile] = field(default_factory=list)  # new copies, isolating
+    restoring: list[str] = field(default_factory=list)  # quarantine ids a restore now takes back
+    actions: list[AgentAction] = field(default_factory=list)  # for the hosts' agents, in this order
+    history: list[HandleRecord] = field(default_factory=list)
+    answer: list[Detection] = field(default_factory=list)
+    """Every result asked for, as its alert will stand."""
+
+    def outcome(self) -> HandleOutcome:
+        return HandleOutcome(list(self.answer), list(self.actions))
+
+
+def _alert_key(found: Detection) -> object:
+    return found.alert_id if found.alert_id is not None else ("row", found.id)
+
+
+def plan_handling(request: HandleRequest, named: Sequence[Named], now: int, new_id: Callable[[], str]) -> HandlingPlan:
+    """What `request` changes, from the results it names (as storage found them in the caller's scope).
+
+    Results of one alert are one file, decided once (by the first, in the order given); one refusal refuses the
+    whole request, so the plan is all or nothing. A restore takes back the newest held copy of the alert's file.
+    """
+    by_result = {n.found.result_id: n for n in named}
+    for result_id in request.result_ids:
+        if result_id not in by_result:
+            raise UnknownResult(result_id)
+    of_alert: dict[object, Named] = {}
+    for n in by_result.values():
+        of_alert.setdefault(_alert_key(n.found), n)
+    op = request.operation
+    decided = []
+    for n in of_alert.values():
+        decision = decide(op, n.found, action_pending=n.action_pending, whitelist_fields=request.whitelist_fields)
+        if decision.action == ActionKind.RESTORE and n.held is None:
+            raise HandlingNotAllowed(f"isolate_tag {n.found.isolate_tag}, no copy held", op.value)
+        decided.append((n, decision))
+    plan = HandlingPlan(now)
+    after: dict[object, Detection] = {}
+    for n, decision in decided:  # every decision made: now say what each writes
+        found = replace(n.found, handle_status=decision.handle_status, handle_method=decision.handle_method)
+        if request.memo:
+            found.memo = request.memo
+        after[_alert_key(found)] = found
+        plan.handled.append(found)
+        if decision.whitelist_remove:  # entries made through any occurrence of the alert go with it
+            plan.whitelist_remove += sorted(set(n.occurrences) | {found.id})
+        plan.whitelist_add += [WhitelistAdd(found.id, n.enterprise_project_id, e) for e in decision.whitelist_add]
+        if decision.action is not None:
+            plan.actions.append(_action(found, decision.action, n.held, request, now, new_id, plan))
+        plan.history.append(
+            HandleRecord(
+                found.id, op.value, found.handle_status, found.handle_method, request.memo, request.user_name, now
+            )
+        )
+    for n in by_result.values():
+        now_is = after[_alert_key(n.found)]
+        plan.answer.append(
+            replace(
+                n.found,
+                handle_status=now_is.handle_status,
+                handle_method=now_is.handle_method,
+                memo=now_is.memo,
+                isolate_tag=now_is.isolate_tag,
+            )
+        )
+    return plan
+
+
+def _action(
+    found: Detection,
+    kind: ActionKind,
+    held: str | None,
+    request: HandleRequest,
+    now: int,
+    new_id: Callable[[], str],
+    plan: HandlingPlan,
+) -> AgentAction:
+    """The agent's command, and the quarantine row it makes (isolate) or takes back (restore)."""
+    if kind == ActionKind.QUARANTINE:
+        quarantine_id = new_id()
+        plan.quarantines.append(
+            QuarantinedFile(
+                quarantine_id=quarantine_id,
+                host_pk=found.host_pk,
+                file_path=found.file_path,
+                file_hash=found.file_hash,
+                detection_pk=found.id,
+                malware_name=found.malware_name,
+                source=IsolateTag.MANUAL,
+                status=QuarantineStatus.ISOLATING,
+                file_size=found.file_size,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    else:
+        assert held is not None  # plan_handling refused a restore with nothing held
+        quarantine_id = held
+        plan.restoring.append(held)
+    return AgentAction(
+        action_id=new_id(),
+        host_pk=found.host_pk,
+        kind=kind,
+        quarantine_id=quarantine_id,
+        file_path=found.file_path,
+        file_hash=found.file_hash,
+        detection_pk=found.id,
+        file_path_raw=found.file_path_raw,
+        memo=request.memo,
+        user_name=request.user_name,
+        created_at=now,
+    )
+
+
+@dataclass
+class FinishPlan:
+    """What an agent's answer to an action changes: the action, its quarantined file, the alert, the history."""
+
+    action: AgentAction
+    file_changes: dict[str, object]  # QuarantinedFile fields
+    handled: Detection | None = None  # the detection's new handling (for its alert and every occurrence)
+    history: HandleRecord | None = None
+
+
+#: The facts of a quarantined file an agent reports, as QuarantinedFile fields: (fact, field, type).
+_FACTS: tuple[tuple[str, str, type], ...] = (
+    ("uid", "uid", int),
+    ("gid", "gid", int),
+    ("mode", "mode", int),
+    ("size", "file_size", int),
+    ("mtime", "file_mtime", int),
+    ("md5", "md5", str),
+)
+
+
+def plan_finish(
+    action: AgentAction, found: Detection | None, ok: bool, error: str, facts: dict[str, Any], now: int
+) -> FinishPlan:
+    """An action's end, as its agent answered it (`action` pending; `found`: its detection, if any).
+
+    A done quarantine keeps the facts the agent read of the file (owner, mode, size, mtime, md5); the detection
+    changes only when the action succeeded, and the history records either end as the agent's.
+    """
+    ended = replace(action, status=ActionStatus.DONE if ok else ActionStatus.FAILED, error=error, finished_at=now)
+    changes: dict[str, object] = {"status": quarantine_status(action.kind, ok), "error": error, "updated_at": now}
+    if ok and action.kind == ActionKind.QUARANTINE:
+        changes.update({name: facts[fact] for fact, name, kind in _FACTS if type(facts.get(fact)) is kind})
+    plan = FinishPlan(ended, changes)
+    if found is not None:
+        after = replace(found)
+        if ok:
+            plan.handled = (
+                after_quarantine(after, IsolateTag.MANUAL)
+                if action.kind == ActionKind.QUARANTINE
+                else (after_restore(after))
+            )
+        operation = f"{action.kind.value}_{'done' if ok else 'failed'}"
+        plan.history = HandleRecord(after.id, operation, after.handle_status, after.handle_method, error, AGENT, now)
+    return plan
+
+
+def auto_quarantined(
+    finding: Detection, found: Detection, facts: dict[str, Any], host_pk: int, now: int
+) -> QuarantinedFile:
+    """The quarantined file an `auto` task's agent made of a finding (`found`: its stored detection)."""
+    return QuarantinedFile(
+        quarantine_id=str(facts["quarantine_id"]),
+        host_pk=host_pk,
+        file_path=finding.file_path,
+        file_hash=finding.file_hash,
+        detection_pk=found.id,
+        malware_name=finding.malware_name,
+        source=IsolateTag.AUTO,
+        status=QuarantineStatus.ISOLATED,
+        file_size=int(facts.get("size", finding.file_size)),
+        uid=int(facts.get("uid", -1)),
+        gid=int(facts.get("gid", -1)),
+        mode=int(facts.get("mode", 0)),
+        file_mtime=int(facts.get("mtime", finding.file_mtime)),
+        created_at=now,
+        updated_at=now,
+        md5=str(facts.get("md5", "")),
+    )
 
 
 def after_quarantine(found: Detection, source: IsolateTag) -> Detection:

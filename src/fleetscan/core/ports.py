@@ -171,13 +171,16 @@ class HandlingStore(Protocol):
     def handle_detections(
         self, scope: Scope, request: handling.HandleRequest, now: int, new_id: Callable[[], str]
     ) -> handling.HandleOutcome:
-        """Decide every detection with `handling.decide`, then write all of them, or none when one is refused."""
+        """Read what `handling.plan_handling` needs of the results named, in the caller's scope and under locks,
+        and write the plan it makes in the same transaction: all of it, or nothing when the plan refuses."""
         ...
 
     def pending_actions(self, host_pk: int) -> list[handling.AgentAction]: ...
     def finish_action(
         self, host_pk: int, action_id: str, ok: bool, error: str, facts: dict[str, Any], now: int
-    ) -> handling.AgentAction: ...
+    ) -> handling.AgentAction:
+        """Write `handling.plan_finish` for a pending action; an action already ended is returned as it was."""
+        ...
     def record_auto_quarantine(
         self, host_pk: int, subtask_pk: int, items: Sequence[tuple[Detection, dict[str, Any]]], now: int
     ) -> int: ...

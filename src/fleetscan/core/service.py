@@ -17,7 +17,6 @@ from .errors import (
     NotFound,
     PermissionDenied,
     TaskStillRunning,
-    UnknownSchedule,
     UnknownSubtask,
     UnknownTask,
 )
@@ -31,16 +30,14 @@ from .models import (
     Detection,
     DetectionView,
     Host,
-    Origin,
     RootTask,
     Scope,
-    StartType,
     Subtask,
     SubtaskView,
 )
 from .ports import Storage
 from .queries import DetectionFilter, HostFilter, Page, RootFilter, Statistics, SubtaskFilter
-from .schedules import Schedule, ScheduleFilter, next_fire
+from .schedules_plane import SchedulesPlane
 from .signatures_plane import SignaturesPlane
 from .states import SubtaskStatus
 from .sweep_plane import SweepPlane
@@ -73,7 +70,7 @@ class Enrollment:
     agent_secret: str
 
 
-class ControlPlane(HandlingPlane, SignaturesPlane, SweepPlane):
+class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane):
     def __init__(self, storage: Storage, clock: Clock = wall_clock, *, online_window_ms: int = 90_000) -> None:
         self.storage = storage
         self.clock = clock
@@ -229,103 +226,6 @@ class ControlPlane(HandlingPlane, SignaturesPlane, SweepPlane):
         if host.last_seen is None or (host.stopped_at is not None and host.stopped_at >= host.last_seen):
             return False
         return self.clock() - host.last_seen <= self.online_window_ms
-
-    # ------------------------------------------------------------------ schedules
-    def create_schedule(self, scope: Scope, schedule: Schedule) -> Schedule:
-        """Store a schedule, armed from now; a client token seen before in the project returns the earlier one."""
-        if schedule.client_token:
-            earlier = self.storage.find_schedule_by_client_token(scope, schedule.client_token)
-            if earlier is not None:
-                seen = self.storage.get_schedule(scope, ScheduleFilter(earlier.kind, schedule_id=earlier.schedule_id))
-                if seen is None:
-                    raise Conflict("the ClientToken was used for a schedule of another enterprise project")
-                return seen
-        now = self.clock()
-        schedule.created_at = schedule.updated_at = now
-        schedule.enterprise_project_id = self._enterprise_project(schedule)
-        schedule.arm(now)
-        return self.storage.insert_schedule(schedule)
-
-    def _enterprise_project(self, schedule: Schedule) -> str:
-        """A schedule's enterprise project, the one rule its readers are scoped by.
-
-        That of the hosts it names; one that scans every host of its creator's scope is in the creator's one
-        enterprise project, or in several (seen by unrestricted keys only) when the creator had more.
-        """
-        hosts = [] if schedule.template.all_hosts else self.schedule_hosts(schedule)
-        return schedule.scope.enterprise_project_of(hosts)
-
-    def get_schedule(self, scope: Scope, flt: ScheduleFilter) -> Schedule:
-        found = self.storage.get_schedule(scope, flt)
-        if found is None:
-            raise UnknownSchedule(flt.schedule_id, flt.kind.value)
-        return found
-
-    def list_schedules(self, scope: Scope, flt: ScheduleFilter, page: Page) -> tuple[int, list[Schedule]]:
-        return self.storage.list_schedules(scope, flt, page)
-
-    def change_schedule(self, schedule: Schedule) -> Schedule:
-        """Store a changed schedule (from get_schedule), re-armed from now: a re-armed `later` runs again."""
-        now = self.clock()
-        schedule.updated_at = now
-        schedule.enterprise_project_id = self._enterprise_project(schedule)
-        schedule.arm(now)
-        self.storage.update_schedule(schedule)
-        return schedule
-
-    def delete_schedules(self, scope: Scope, flt: ScheduleFilter, schedule_ids: Sequence[str]) -> None:
-        """Delete all of them or, when one is unknown, none."""
-        for schedule_id in schedule_ids:
-            self.get_schedule(scope, replace(flt, schedule_id=schedule_id))
-        self.storage.delete_schedules(scope, flt, schedule_ids)
-
-    def schedule_hosts(self, schedule: Schedule) -> list[Host]:
-        """The hosts a schedule's next task would scan, as of now."""
-        template = schedule.template
-        if template.all_hosts:
-            return self.storage.list_hosts(schedule.scope, HostFilter(), Page(0, 1_000_000))[1]
-        return self.storage.find_hosts(schedule.scope, template.host_ids, template.group_ids)
-
-    def fire_schedules(self, limit: int = 100) -> list[RootTask]:
-        """Start the task of every schedule that is due; the root tasks this call inserted.
-
-        Safe on every replica at once: each due time is claimed in the transaction that inserts its task.
-        A schedule whose hosts are all gone is still moved on, without a task. Runs missed while no server
-        was up are not replayed: a late schedule fires once, and its next run is reckoned from now.
-        """
-        now = self.clock()
-        started = []
-        for schedule in self.storage.due_schedules(now, limit):
-            due = schedule.next_fire_at
-            assert due is not None
-            hosts = self.schedule_hosts(schedule)
-            task = None
-            if hosts:
-                plan = tasks.plan_task(schedule.scope, self._scheduled_request(schedule), hosts, now)
-                task = (plan.root, plan.subtasks)
-            if self.storage.fire_schedule(schedule.id, due, next_fire(schedule.rule, max(due, now)), task):
-                if task is not None:
-                    started.append(task[0])
-        return started
-
-    @staticmethod
-    def _scheduled_request(schedule: Schedule) -> TaskRequest:
-        t = schedule.template
-        return TaskRequest(
-            name=schedule.name,
-            scan_type=t.scan_type,
-            host_ids=t.host_ids,
-            group_ids=t.group_ids,
-            targets=t.targets,
-            origin=Origin.SYSTEM if schedule.periodic else Origin.USER,
-            start_type=StartType.PERIOD if schedule.periodic else StartType.LATER,
-            action=t.action,
-            scan_paths=t.scan_paths,
-            ignore_paths=t.ignore_paths,
-            file_types=t.file_types,
-            paid=t.paid,
-            enterprise_project_id=schedule.enterprise_project_id,
-        )
 
     # ------------------------------------------------------------------ the agent's side
     def enroll(self, enroll_token: str, facts: HostFacts) -> Enrollment:

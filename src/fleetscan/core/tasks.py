@@ -80,12 +80,17 @@ class Plan:
     missing_host_ids: list[str] = field(default_factory=list)
 
 
+def no_hosts() -> InvalidParameter:
+    """A task or a schedule that names hosts, none of which exists (or is the caller's)."""
+    return InvalidParameter("host_ids", "none of the target hosts exists")
+
+
 def plan_task(scope: Scope, request: TaskRequest, hosts: Sequence[Host], now: int) -> Plan:
     """Turn a request and the hosts it resolved to into a root task and one subtask per host."""
     known = {h.host_id for h in hosts}
     missing = [h for h in request.host_ids if h not in known]
     if not hosts:
-        raise InvalidParameter("host_ids", "none of the target hosts exists")
+        raise no_hosts()
     for host in hosts:
         if not scope.allows(host.enterprise_project_id):
             raise InvalidParameter("host_ids", f"host {host.host_id} is not in a granted enterprise project")

@@ -109,17 +109,20 @@ class PreWalk:
             elif os.path.isfile(t.real):
                 self.files += 1
         n = 0
+        check = bool(self._opts.exclude)  # most scans exclude nothing: a file is then counted without its name
         while stack and not self._stop:
             real, display = stack.pop()
             try:
                 with os.scandir(real) as it:
                     for e in it:
-                        disp = f"{display}/{e.name}"
                         try:
                             if e.is_dir(follow_symlinks=False):
-                                if disp not in pruned and not flt.excluded(disp):
+                                disp = f"{display}/{e.name}"
+                                if disp not in pruned and not (check and flt.excluded(disp)):
                                     stack.append((e.path, disp))
-                            elif e.is_file(follow_symlinks=False) and not flt.excluded(disp):
+                            elif e.is_file(follow_symlinks=False) and not (
+                                check and flt.excluded(f"{display}/{e.name}")
+                            ):
                                 self.files += 1
                         except OSError:
                             continue
@@ -135,9 +138,11 @@ class TotalsEstimate:
     """The totals a progress line shows: estimated while the walk runs, exact once it has ended.
 
     While walking, the file total is the pre-walk's count and the byte total extrapolates the mean size of the files
-    walked so far to the files still ahead; without a pre-walk (a rescan), the previous scan of the same scope gives
-    both. Neither is ever less than what was walked. A resumed scan's counts include what its report had done.
-    The scanner writes ``walked_files`` and ``walked_bytes`` as it walks.
+    walked so far to the files still ahead. On a rescan, the previous scan of the same scope gives both until the
+    pre-walk's count is in, or has passed them: a tree that grew since must not read 99% for the rest of the walk
+    (issue 10, "a long scan sat at 99% for a minute"), and a pre-walk is only listing the tree. Neither total is ever
+    less than what was walked. A resumed scan's counts include what its report had done. The scanner writes
+    ``walked_files`` and ``walked_bytes`` as it walks.
     """
 
     def __init__(self, files_before: int, bytes_before: int, prewalk: PreWalk | None,
@@ -157,9 +162,16 @@ class TotalsEstimate:
         files, nbytes = self.so_far()
         if walk_done:
             return files, nbytes
-        if self.prewalk is not None:
+        counted = self.prewalk.files if self.prewalk is not None else 0
+        counting = self.prewalk is not None and not self.prewalk.done
+        if self.prior is not None and (counting or self.prewalk is None) and counted <= self.prior[0]:
+            est_files, est_bytes = self.prior  # the count is not in yet and has not passed the previous scan's
+        elif self.prior is not None and self.prior[0] > 0:
+            est_files = counted  # the tree changed size since the previous scan: its bytes scale with its files
+            est_bytes = self.prior[1] * counted // self.prior[0]
+        elif self.prewalk is not None:
             mean = self.walked_bytes / self.walked_files if self.walked_files else 0.0
-            est_files = self.prewalk.files
+            est_files = counted
             est_bytes = nbytes + int(max(0, est_files - files) * mean)
         else:
             est_files, est_bytes = self.prior or (0, 0)

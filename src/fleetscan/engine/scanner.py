@@ -207,7 +207,9 @@ class _ScanRun:
         self.scope_key = scanner._scope_key(report.targets)
         prior_totals = self.cache.totals(self.scope_key) if self.walk_options.resume_after is None else None
         self.prewalk: PreWalk | None = None
-        if o.prewalk and prior_totals is None:
+        # Only for someone reading progress; on a rescan too: the previous totals hold until the count says the
+        # tree changed (a rescan's walk pays for a listing in a thread, the price of a figure that means something).
+        if o.prewalk and on_progress is not None:
             self.prewalk = PreWalk(self.scope.targets, dataclasses.replace(self.walk_options, resume_after=None))
         self.ledger = _VerdictLedger(report, sigset.version, self.cache, on_detection, on_skip, o.all_matches)
         self.totals = TotalsEstimate(self.ledger.files_before, self.ledger.bytes_before, self.prewalk, prior_totals)

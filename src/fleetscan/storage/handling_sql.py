@@ -1,9 +1,10 @@
 """SQL for handling detections (core/handling.py): the part of SqlStorage that writes actions, quarantined files,
 the handling history and the whitelist. A mixin of SqlStorage, kept apart so each file has one job.
 
-Every method is one transaction. Decisions are the core's pure rules (`handling.decide`), applied here under
-row locks (PostgreSQL) or the database write lock (SQLite), so two replicas cannot queue two actions for one
-detection, and a refused operation on any detection of a batch changes none of them.
+Every method is one transaction. What a handling request changes is the core's pure plan (`h.plan_handling`):
+this module reads what the plan needs under row locks (PostgreSQL) or the database write lock (SQLite) and writes
+the plan whole, so two replicas cannot queue two actions for one detection, and a refused operation on any
+detection of a batch changes none of them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from ..core import handling as h
-from ..core.errors import InvalidParameter, UnknownAction, UnknownResult
+from ..core.errors import UnknownAction
 from ..core.models import Detection, HandleStatus, Host, Scope
 from ..core.queries import Page
 from . import rows
@@ -73,6 +74,12 @@ def _quarantine_values(q: h.QuarantinedFile) -> dict[str, Any]:
     return values
 
 
+def _record_values(record: h.HandleRecord) -> dict[str, Any]:
+    values = {k: v for k, v in record.__dict__.items() if k != "id"}
+    values["handle_status"] = record.handle_status.value
+    return values
+
+
 class HandlingSql(SqlBase):
     """core.ports.HandlingStore."""
 
@@ -89,164 +96,92 @@ class HandlingSql(SqlBase):
 
     @staticmethod
     def _history(conn: Connection, found: Detection, operation: str, memo: str, user: str, now: int) -> None:
-        conn.execute(
-            insert(handle_history).values(
-                detection_pk=found.id,
-                operation=operation,
-                handle_status=found.handle_status.value,
-                handle_method=found.handle_method,
-                memo=memo,
-                user_name=user,
-                handle_time=now,
-            )
-        )
+        record = h.HandleRecord(found.id, operation, found.handle_status, found.handle_method, memo, user, now)
+        conn.execute(insert(handle_history).values(**_record_values(record)))
 
     # ------------------------------------------------------------------ people's operations
     def handle_detections(self, scope: Scope, request: h.HandleRequest, now: int, new_id: NewId) -> h.HandleOutcome:
-        d = detections
-        outcome = h.HandleOutcome()
+        """Read what `h.plan_handling` needs, under locks, and write the plan it returns, in one transaction."""
         with self._write() as conn:
-            self._lock_alerts_of(conn, request.result_ids)  # alerts before their occurrences, as reports do
-            found_rows = conn.execute(
-                self._lock(
-                    select(d, hosts.c.enterprise_project_id.label("host_enterprise_project_id"))
-                    .select_from(d.join(hosts, hosts.c.id == d.c.host_pk))
-                    .where(*scoped(scope, hosts), d.c.result_id.in_(sorted(set(request.result_ids))))
-                    .order_by(d.c.id)
-                )
-            ).all()
-            by_result = {r.result_id: rows.detection(r._mapping) for r in found_rows}
-            eps_of = {r.id: str(r.host_enterprise_project_id) for r in found_rows}
-            missing = [r for r in request.result_ids if r not in by_result]
-            if missing:
-                raise UnknownResult(missing[0])
-            # One decision per alert: results of the same alert in several tasks are one file, handled once.
-            of_alert: dict[object, Detection] = {}
-            for found in by_result.values():
-                of_alert.setdefault(found.alert_id if found.alert_id is not None else ("row", found.id), found)
-            occurrences = {found.id: self._occurrence_ids(conn, found) for found in of_alert.values()}
-            busy = set(
-                conn.execute(
-                    select(agent_actions.c.detection_pk).where(
-                        agent_actions.c.detection_pk.in_(sorted({i for ids in occurrences.values() for i in ids})),
-                        agent_actions.c.status == h.ActionStatus.PENDING.value,
-                    )
-                ).scalars()
-            )
-            pending = {pk for pk, ids in occurrences.items() if busy.intersection(ids)}
-            decided = [
-                (
-                    found,
-                    h.decide(
-                        request.operation,
-                        found,
-                        action_pending=found.id in pending,
-                        whitelist_fields=request.whitelist_fields,
-                    ),
-                )
-                for found in of_alert.values()
-            ]
-            for found, decision in decided:  # every decision made: now write them all
-                found.handle_status, found.handle_method = decision.handle_status, decision.handle_method
-                if request.memo:
-                    found.memo = request.memo
-                self._save_detection(conn, found)
-                self._apply_whitelist(conn, scope, eps_of[found.id], found, decision, now)
-                if decision.action is not None:
-                    outcome.actions.append(self._queue_action(conn, found, decision.action, request, now, new_id))
-                self._history(conn, found, request.operation.value, request.memo, request.user_name, now)
-            for found in by_result.values():  # every result asked for, as its alert now stands
-                chosen = of_alert[found.alert_id if found.alert_id is not None else ("row", found.id)]
-                found.handle_status, found.handle_method = chosen.handle_status, chosen.handle_method
-                found.memo, found.isolate_tag = chosen.memo, chosen.isolate_tag
-                outcome.detections.append(found)
-        return outcome
+            plan = h.plan_handling(request, self._named(conn, scope, request.result_ids), now, new_id)
+            self._write_plan(conn, scope, plan)
+        return plan.outcome()
 
-    def _apply_whitelist(
-        self,
-        conn: Connection,
-        scope: Scope,
-        enterprise_project_id: str,
-        found: Detection,
-        decision: h.Decision,
-        now: int,
-    ) -> None:
-        """Entries hold in the enterprise project of the detection's host, one the caller was granted."""
-        if decision.whitelist_remove:
-            conn.execute(delete(alarm_whitelist).where(alarm_whitelist.c.detection_pk == found.id))
-        for entry in decision.whitelist_add:
+    def _named(self, conn: Connection, scope: Scope, result_ids: Sequence[str]) -> list[h.Named]:
+        """The results of the caller's scope among `result_ids`, locked, each with its alert's pending action and
+        held copy: alerts are locked before their occurrences, as reports take them."""
+        d, q = detections, quarantined_files
+        self._lock_alerts_of(conn, result_ids)
+        found_rows = conn.execute(
+            self._lock(
+                select(d, hosts.c.enterprise_project_id.label("host_enterprise_project_id"))
+                .select_from(d.join(hosts, hosts.c.id == d.c.host_pk))
+                .where(*scoped(scope, hosts), d.c.result_id.in_(sorted(set(result_ids))))
+                .order_by(d.c.id)
+            )
+        ).all()
+        found = [rows.detection(r._mapping) for r in found_rows]
+        occurrences = {f.id: self._occurrence_ids(conn, f) for f in found}
+        of_occurrence = {pk: f.id for f in found for pk in occurrences[f.id]}
+        every = sorted(of_occurrence)
+        busy = set(
+            conn.execute(
+                select(agent_actions.c.detection_pk).where(
+                    agent_actions.c.detection_pk.in_(every), agent_actions.c.status == h.ActionStatus.PENDING.value
+                )
+            ).scalars()
+        )
+        held: dict[int, str] = {}
+        for pk, quarantine_id in conn.execute(
+            select(q.c.detection_pk, q.c.quarantine_id)
+            .where(q.c.detection_pk.in_(every), q.c.status.in_(sorted(s.value for s in h.HELD)))
+            .order_by(q.c.id.desc())
+        ):
+            held.setdefault(of_occurrence[pk], str(quarantine_id))  # the newest copy, through any occurrence
+        return [
+            h.Named(
+                f,
+                str(r.host_enterprise_project_id),
+                action_pending=bool(busy.intersection(occurrences[f.id])),
+                held=held.get(f.id),
+                occurrences=tuple(occurrences[f.id]),
+            )
+            for f, r in zip(found, found_rows, strict=True)
+        ]
+
+    def _write_plan(self, conn: Connection, scope: Scope, plan: h.HandlingPlan) -> None:
+        for found in plan.handled:
+            self._save_detection(conn, found)
+        if plan.whitelist_remove:
+            conn.execute(delete(alarm_whitelist).where(alarm_whitelist.c.detection_pk.in_(plan.whitelist_remove)))
+        for add in plan.whitelist_add:
             conn.execute(
                 self._insert_ignore(alarm_whitelist).values(
                     account_id=scope.account_id,
                     project_id=scope.project_id,
-                    enterprise_project_id=enterprise_project_id,
-                    field=entry.field.value,
-                    value=entry.value,
-                    detection_pk=found.id,
-                    created_at=now,
+                    enterprise_project_id=add.enterprise_project_id,
+                    field=add.entry.field.value,
+                    value=add.entry.value,
+                    detection_pk=add.detection_pk,
+                    created_at=plan.now,
                 )
             )
-
-    def _queue_action(
-        self, conn: Connection, found: Detection, kind: h.ActionKind, request: h.HandleRequest, now: int, new_id: NewId
-    ) -> h.AgentAction:
-        q = quarantined_files
-        if kind == h.ActionKind.QUARANTINE:
-            quarantine_id = new_id()
+        for copy in plan.quarantines:
+            conn.execute(insert(quarantined_files).values(**_quarantine_values(copy)))
+        for quarantine_id in plan.restoring:
             conn.execute(
-                insert(q).values(
-                    **_quarantine_values(
-                        h.QuarantinedFile(
-                            quarantine_id=quarantine_id,
-                            host_pk=found.host_pk,
-                            file_path=found.file_path,
-                            file_hash=found.file_hash,
-                            detection_pk=found.id,
-                            malware_name=found.malware_name,
-                            source=h.IsolateTag.MANUAL,
-                            status=h.QuarantineStatus.ISOLATING,
-                            file_size=found.file_size,
-                            created_at=now,
-                            updated_at=now,
-                        )
-                    )
-                )
+                update(quarantined_files)
+                .where(quarantined_files.c.quarantine_id == quarantine_id)
+                .values(status=h.QuarantineStatus.RESTORING.value, error="", updated_at=plan.now)
             )
-        else:
-            held = conn.execute(
-                select(q.c.quarantine_id)
-                .where(
-                    q.c.detection_pk.in_(self._occurrence_ids(conn, found)),  # isolated through any occurrence
-                    q.c.status.in_(sorted(s.value for s in h.HELD)),
-                )
-                .order_by(q.c.id.desc())
-                .limit(1)
-            ).scalar()
-            if held is None:
-                raise InvalidParameter("operate_results", f"no quarantined file of result {found.result_id}")
-            quarantine_id = str(held)
-            conn.execute(
-                update(q)
-                .where(q.c.quarantine_id == quarantine_id)
-                .values(status=h.QuarantineStatus.RESTORING.value, error="", updated_at=now)
+        for action in plan.actions:
+            values = {k: v for k, v in action.__dict__.items() if k != "id"}
+            values.update(kind=action.kind.value, status=action.status.value)
+            action.id = int(
+                conn.execute(insert(agent_actions).values(**values).returning(agent_actions.c.id)).scalar_one()
             )
-        action = h.AgentAction(
-            action_id=new_id(),
-            host_pk=found.host_pk,
-            kind=kind,
-            quarantine_id=quarantine_id,
-            file_path=found.file_path,
-            file_hash=found.file_hash,
-            detection_pk=found.id,
-            file_path_raw=found.file_path_raw,
-            memo=request.memo,
-            user_name=request.user_name,
-            created_at=now,
-        )
-        values = {k: v for k, v in action.__dict__.items() if k != "id"}
-        values.update(kind=kind.value, status=action.status.value)
-        action.id = int(conn.execute(insert(agent_actions).values(**values).returning(agent_actions.c.id)).scalar_one())
-        return action
+        if plan.history:
+            conn.execute(insert(handle_history), [_record_values(r) for r in plan.history])
 
     # ------------------------------------------------------------------ the agent's side
     def pending_actions(self, host_pk: int) -> list[h.AgentAction]:
@@ -275,46 +210,29 @@ class HandlingSql(SqlBase):
             action = _action(row)
             if action.status != h.ActionStatus.PENDING:
                 return action
-            action.status = h.ActionStatus.DONE if ok else h.ActionStatus.FAILED
-            action.error, action.finished_at = error, now
-            conn.execute(
-                update(agent_actions)
-                .where(agent_actions.c.id == action.id)
-                .values(status=action.status.value, error=action.error, finished_at=now)
-            )
-            file_values: dict[str, Any] = {
-                "status": h.quarantine_status(action.kind, ok).value,
-                "error": action.error,
-                "updated_at": now,
-            }
-            if ok and action.kind == h.ActionKind.QUARANTINE:
-                file_values.update(
-                    {k: int(facts[k]) for k in ("uid", "gid", "mode") if isinstance(facts.get(k), int)},
-                )
-                if isinstance(facts.get("size"), int):
-                    file_values["file_size"] = facts["size"]
-                if isinstance(facts.get("mtime"), int):
-                    file_values["file_mtime"] = facts["mtime"]
-                if isinstance(facts.get("md5"), str):
-                    file_values["md5"] = facts["md5"]
-            conn.execute(
-                update(quarantined_files)
-                .where(quarantined_files.c.quarantine_id == action.quarantine_id)
-                .values(**file_values)
-            )
+            found = None
             if action.detection_pk is not None:
                 found = rows.detection(
                     conn.execute(select(detections).where(detections.c.id == action.detection_pk)).one()._mapping
                 )
-                if ok:
-                    if action.kind == h.ActionKind.QUARANTINE:
-                        h.after_quarantine(found, h.IsolateTag.MANUAL)
-                    else:
-                        h.after_restore(found)
-                    self._save_detection(conn, found)
-                operation = f"{action.kind.value}_{'done' if ok else 'failed'}"
-                self._history(conn, found, operation, action.error, h.AGENT, now)
-        return action
+            plan = h.plan_finish(action, found, ok, error, facts, now)
+            ended = plan.action
+            conn.execute(
+                update(agent_actions)
+                .where(agent_actions.c.id == ended.id)
+                .values(status=ended.status.value, error=ended.error, finished_at=ended.finished_at)
+            )
+            changes = {k: (v.value if isinstance(v, h.QuarantineStatus) else v) for k, v in plan.file_changes.items()}
+            conn.execute(
+                update(quarantined_files)
+                .where(quarantined_files.c.quarantine_id == ended.quarantine_id)
+                .values(**changes)
+            )
+            if plan.handled is not None:
+                self._save_detection(conn, plan.handled)
+            if plan.history is not None:
+                conn.execute(insert(handle_history).values(**_record_values(plan.history)))
+        return ended
 
     def record_auto_quarantine(
         self, host_pk: int, subtask_pk: int, items: Sequence[tuple[Detection, dict[str, Any]]], now: int
@@ -346,24 +264,7 @@ class HandlingSql(SqlBase):
             if row is None:
                 continue  # not stored (whitelisted): nothing to attach the quarantine to
             found = rows.detection(row._mapping)
-            record = h.QuarantinedFile(
-                quarantine_id=str(facts["quarantine_id"]),
-                host_pk=host_pk,
-                file_path=finding.file_path,
-                file_hash=finding.file_hash,
-                detection_pk=found.id,
-                malware_name=finding.malware_name,
-                source=h.IsolateTag.AUTO,
-                status=h.QuarantineStatus.ISOLATED,
-                file_size=int(facts.get("size", finding.file_size)),
-                uid=int(facts.get("uid", -1)),
-                gid=int(facts.get("gid", -1)),
-                mode=int(facts.get("mode", 0)),
-                file_mtime=int(facts.get("mtime", finding.file_mtime)),
-                created_at=now,
-                updated_at=now,
-                md5=str(facts.get("md5", "")),
-            )
+            record = h.auto_quarantined(finding, found, facts, host_pk, now)
             stmt = self._insert_ignore(quarantined_files).values(**_quarantine_values(record))
             if not self._inserted(conn, stmt.returning(quarantined_files.c.id)):
                 continue

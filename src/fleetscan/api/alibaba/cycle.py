@@ -125,10 +125,9 @@ def create_cycle_task(plane: ControlPlane, scope: Scope, p: Params) -> Body:
         raise dry_run()
     assert name is not None
     schedule = Schedule(ids.hex_id(), KIND, scope.account_id, scope.project_id, name, rule, template)
-    schedule.enterprise_project_ids = scope.enterprise_project_ids
     schedule.enabled = enable == 1
     schedule.client_token = ids.client_token_key(scope.project_id, "CreateCycleTask", token) if token else None
-    return {"ConfigId": plane.create_schedule(scope, schedule).schedule_id}
+    return {"ConfigId": plane.create_schedule(scope, schedule).schedule.schedule_id}
 
 
 def _get(plane: ControlPlane, scope: Scope, config_id: str) -> Schedule:
@@ -156,7 +155,6 @@ def modify_cycle_task(plane: ControlPlane, scope: Scope, p: Params) -> Body:
 def delete_cycle_task(plane: ControlPlane, scope: Scope, p: Params) -> Body:
     config_id = p.text("ConfigId", max_len=64, required=True)
     assert config_id is not None
-    _get(plane, scope, config_id)
     plane.delete_schedules(scope, ScheduleFilter(KIND), [config_id])
     return {}
 

@@ -14,7 +14,8 @@ Semantics where the pages are silent, from the SDK's model docs:
 - `scan_dir` / `ignore_dir`: directories separated by `;`; a custom scan needs a scan_dir.
 - Change is a partial update: fields left out keep their value; the result is validated as a whole.
 - Host binding: `host_ids` (required); hosts that do not exist are reported in `fail_reasons`, none existing is
-  a 400. Delete is all-or-nothing: an unknown policy id is a 404 and deletes nothing.
+  a 400 (`ControlPlane.create_schedule` and `change_schedule` hold that rule, the enterprise project and the
+  task a `now` policy starts). Delete is all-or-nothing: an unknown policy id is a 404 and deletes nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import replace
 from typing import Any
 
 from ...core import ids
-from ...core.models import DEFAULT_ENTERPRISE_PROJECT, Action, Host, ScanType, Scope, StartType
+from ...core.models import Action, Host, ScanType, Scope, StartType
 from ...core.queries import Page
 from ...core.schedules import (
     MAX_OFFSET_MINUTES,
@@ -36,7 +37,6 @@ from ...core.schedules import (
     TaskTemplate,
 )
 from ...core.service import ControlPlane
-from ...core.tasks import TaskRequest
 from .errors import invalid
 from .operations import ACTIONS, FILE_TYPES, HOST_NOT_FOUND, MAX_OFFSET, SCAN_TYPES, Input, narrow
 from .params import Body
@@ -84,51 +84,24 @@ def _parse(body: Body, now: int, *, check_time: bool) -> tuple[str, PolicyRule, 
     return name, _rule(body, now, check_time=check_time), _template(body)
 
 
-def _eps(requested: str | None, hosts: list[Host]) -> str:
-    if requested is not None:
-        return requested
-    found = {h.enterprise_project_id for h in hosts}
-    return found.pop() if len(found) == 1 else DEFAULT_ENTERPRISE_PROJECT
-
-
-def _fail_reasons(schedule: Schedule, hosts: list[Host]) -> list[dict[str, str]]:
-    known = {h.host_id for h in hosts}
-    return [{"host_id": h, "reason": HOST_NOT_FOUND} for h in schedule.template.host_ids if h not in known]
-
-
 def create_policy(plane: ControlPlane, scope: Scope, given: Input) -> dict[str, Any]:
     """CreateAntiVirusPolicy; a `now` policy also starts its task, whose id the answer carries."""
     body = given.json()
     name, rule, template = _parse(body, plane.clock(), check_time=True)
     source_task = body.text("task_id", 1, 64)
-    scope, eps = narrow(scope, given.query)
+    scope, _ = narrow(scope, given.query)
     if source_task is not None:
         plane.get_root(scope, task_id=source_task)  # a policy made from a task names one the caller can see
-    schedule = Schedule(ids.hex_id(), KIND, scope.account_id, scope.project_id, name, rule, template)
-    schedule.enterprise_project_ids = scope.enterprise_project_ids
-    hosts = plane.schedule_hosts(schedule)
-    if not hosts:
-        raise invalid("host_ids", "none of the target hosts exists")
-    schedule.enterprise_project_id = _eps(eps, hosts)
-    task_id = ""
-    if rule.start_type is StartType.NOW:
-        request = TaskRequest(
-            name=name,
-            scan_type=template.scan_type,
-            host_ids=template.host_ids,
-            action=template.action,
-            scan_paths=template.scan_paths,
-            ignore_paths=template.ignore_paths,
-            file_types=template.file_types,
-            paid=template.paid,
-            enterprise_project_id=schedule.enterprise_project_id,
-        )
-        root = plane.create_task(scope, request).root
-        task_id = schedule.last_task_id = root.task_id
-        schedule.last_fired_at = root.created_at
-    plane.create_schedule(scope, schedule)
-    reasons = _fail_reasons(schedule, hosts)
-    return {"task_id": task_id, "policy_id": schedule.schedule_id, "result": not reasons, "fail_reasons": reasons}
+    made = plane.create_schedule(
+        scope, Schedule(ids.hex_id(), KIND, scope.account_id, scope.project_id, name, rule, template)
+    )
+    reasons = [{"host_id": h, "reason": HOST_NOT_FOUND} for h in made.missing_host_ids]
+    return {
+        "task_id": made.task.task_id if made.task else "",
+        "policy_id": made.schedule.schedule_id,
+        "result": not reasons,
+        "fail_reasons": reasons,
+    }
 
 
 def _when(rule: PolicyRule) -> dict[str, Any]:
@@ -171,10 +144,7 @@ def change_policy(plane: ControlPlane, scope: Scope, given: Input) -> dict[str, 
     merged = Body({**_as_body(current), **changes})
     rearmed = "scan_time" in changes or changes.get("start_type") == StartType.LATER.value
     name, rule, template = _parse(merged, plane.clock(), check_time=rearmed)
-    changed = replace(current, name=name, rule=rule, template=template)
-    if not plane.schedule_hosts(changed):
-        raise invalid("host_ids", "none of the target hosts exists")
-    plane.change_schedule(changed)
+    plane.change_schedule(replace(current, name=name, rule=rule, template=template))
     return {}
 
 

@@ -1,0 +1,62 @@
+"""HostStore: hosts and their groups (core/ports.py)."""
+
+from __future__ import annotations
+
+from fleetscan.core.models import Host
+from fleetscan.core.queries import HostFilter, Page
+from fleetscan.core.service import ControlPlane, HostFacts
+from fleetscan.storage import SqlStorage
+
+from .world import enrolled
+
+
+def test_a_group_is_made_once_per_project(store: SqlStorage) -> None:
+    account = store.ensure_account("acct")
+    first = store.ensure_group(account, "p1", "web")
+    assert store.ensure_group(account, "p1", "web") == first
+    assert store.ensure_group(account, "p2", "web") != first
+
+
+def test_an_enrolled_host_is_found_by_its_agent_with_its_secrets_hash(plane: ControlPlane, store: SqlStorage) -> None:
+    token, _ = plane.create_credential("enroll", "acct", "p1", group="web", enterprise_project_id="e1")
+    made = plane.enroll(token, HostFacts("h1", private_ip="10.0.0.1", agent_version="1.2"))
+    found = store.get_host_by_agent(made.host.agent_id)
+    assert found is not None
+    host, secret_hash = found
+    assert host == made.host and host.id > 0 and (host.enterprise_project_id, host.agent_version) == ("e1", "1.2")
+    assert host.group_id is not None and secret_hash and secret_hash != made.agent_secret
+    assert store.get_host_by_agent("no-such-agent") is None
+
+
+def test_seen_and_stopped_are_recorded_apart(plane: ControlPlane, store: SqlStorage) -> None:
+    [host] = enrolled(plane, 1)
+    store.touch_host(host.id, 5)
+    store.host_stopped(host.id, 7)
+    found = store.get_host_by_agent(host.agent_id)
+    assert found is not None and (found[0].last_seen, found[0].stopped_at) == (5, 7)  # a goodbye keeps last_seen
+
+
+def test_hosts_are_found_and_listed_in_scope_only(plane: ControlPlane, store: SqlStorage) -> None:
+    e1 = enrolled(plane, 2, "e1")
+    e2 = enrolled(plane, 1, "e2")
+    everything = plane.create_access_key("acct", "p1").scope
+    only_e1 = plane.create_access_key("acct", "p1", ["e1"]).scope
+    other_project = plane.create_access_key("acct", "p2").scope
+    ids = [h.host_id for h in e1 + e2]
+    assert [h.host_id for h in store.find_hosts(everything, ids)] == ids
+    assert [h.host_id for h in store.find_hosts(only_e1, ids)] == ids[:2]
+    assert store.find_hosts(other_project, ids) == [] and store.find_hosts(everything) == []
+    assert store.list_hosts(only_e1, HostFilter(), Page(0, 50))[0] == 2
+    assert store.list_hosts(everything, HostFilter(remark="host-e2"), Page(0, 50))[0] == 1
+    assert store.list_hosts(everything, HostFilter(private_ip="10.0.0.0"), Page(0, 50))[0] == 2
+    assert store.list_hosts(everything, HostFilter(host_ids=frozenset(ids[1:])), Page(0, 50))[0] == 2
+    total, page = store.list_hosts(everything, HostFilter(), Page(1, 1))
+    assert total == 3 and [h.host_id for h in page] == [ids[1]]
+
+
+def test_an_enrolled_host_gets_its_key_and_keeps_its_facts(store: SqlStorage) -> None:
+    account = store.ensure_account("acct")
+    host = Host("h" * 32, account, "p1", "web", "e1", private_ip="10.0.0.9", agent_id="agent-1", created_at=3)
+    made = store.enroll_host(host, "x" * 64)
+    assert made.id > 0
+    assert store.get_host_by_agent("agent-1") == (made, "x" * 64)
