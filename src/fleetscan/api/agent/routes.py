@@ -138,7 +138,8 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
                 await handler(request), status_code=status, headers={"X-Request-Id": request_id(request)}
             )
 
-        return Route(f"{PREFIX}{path}", seam.endpoint(answer, methods=(method,)), methods=list(ANY_METHOD))
+        endpoint = seam.endpoint(answer, methods=(method,), operation=handler.__name__)
+        return Route(f"{PREFIX}{path}", endpoint, methods=list(ANY_METHOD))
 
     async def caller(request: Request) -> Host:
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
@@ -226,7 +227,9 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
         route("/actions/{action_id}/result", "POST", action_result),
         Route(
             f"{PREFIX}/signatures/{{version}}",
-            seam.endpoint(lambda request: signatures.download(plane, request, caller), methods=("GET",)),
+            seam.endpoint(
+                lambda request: signatures.download(plane, request, caller), methods=("GET",), operation="signatures"
+            ),
             methods=list(ANY_METHOD),
         ),
         seam.catch_all(f"{PREFIX}/{{rest:path}}"),
