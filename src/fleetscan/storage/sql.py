@@ -48,6 +48,8 @@ from . import rows
 from .alerts_sql import AlertsSql, identity
 from .conditions import contains, host_conditions, root_visible, scoped
 from .handling_sql import HandlingSql
+from .metrics import instrument
+from .monitor_sql import MonitorSql
 from .schema import (
     access_keys,
     accounts,
@@ -115,6 +117,7 @@ def record_root_enterprise_projects(conn: Connection, *which: ColumnElement[bool
 
 def open_storage(url: str, *, migrate: bool = True) -> SqlStorage:
     storage = SqlStorage(_make_engine(url))
+    instrument(storage.engine)
     if migrate:
         from .migrate import upgrade
 
@@ -138,7 +141,7 @@ def _apply(totals: RootTotals, root: RootTask) -> None:
     root.files_scanned, root.viruses_found, root.end_time = totals.files_scanned, totals.viruses_found, totals.end_time
 
 
-class SqlStorage(HandlingSql, SignaturesSql, AlertsSql):
+class SqlStorage(HandlingSql, SignaturesSql, AlertsSql, MonitorSql):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
