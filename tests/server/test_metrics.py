@@ -8,28 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.agent_protocol import ProtocolAgent
+from tests.support.metrics import Samples, scrape, value
 from tests.support.server import ServerProcess, Tenant
 from tests.support.signing import acs3_request
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def scrape(server: ServerProcess, **headers: str) -> Samples:
-    reply = httpx.get(f"{server.url}/metrics", headers=headers, timeout=30)
-    assert reply.status_code == 200, reply.text
-    assert reply.headers["content-type"].startswith("text/plain; version=0.0.4")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(reply.text)
-        for sample in family.samples
-    }
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 def requests(samples: Samples, edge: str, operation: str, status: int) -> float:
