@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,5 +121,29 @@ def test_metrics_are_for_loopback_or_the_token_bearer(database_url: str) -> None
         assert httpx.get(f"{server.url}/metrics").status_code == 401  # a token is set: loopback is not enough
         assert httpx.get(f"{server.url}/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert value(scrape(server, Authorization="Bearer s3cret"), "fleetscan_database_up") == 1
+    finally:
+        server.stop()
+
+
+def test_a_dead_worker_is_replaced_and_marked_dead(database_url: str) -> None:
+    """Its pool leaves the live gauges (summed over live workers only); what it counted stays in the totals."""
+    server = ServerProcess(database_url, "--workers", "2").start()
+    try:
+        for _ in range(20):
+            httpx.get(f"{server.url}/agent/v1/nowhere", headers={"Connection": "close"})
+        before = scrape(server)
+        pool = value(before, "fleetscan_database_pool_size")
+        old = worker_pids(server)
+        os.kill(old[0], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            pids = worker_pids(server)
+            if len(pids) == 2 and old[0] not in pids and value(scrape(server), "fleetscan_database_pool_size") == pool:
+                break
+            time.sleep(0.2)
+        after = scrape(server)
+        assert old[0] not in worker_pids(server)
+        assert value(after, "fleetscan_database_pool_size") == pool
+        assert requests(after, "agent", "unknown", 404) >= requests(before, "agent", "unknown", 404) == 20
     finally:
         server.stop()
