@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -63,8 +64,9 @@ def eventually_ready(server: ServerProcess) -> httpx.Response:
 
 def test_readyz_fails_while_the_database_is_gone_and_healthz_does_not(backend: str, outage: Outage) -> None:
     database_url, take_away, bring_back = outage
-    server = ServerProcess(database_url).start()  # the default: a worker per core
+    server = ServerProcess(database_url, workers=None).start()  # the CLI's default: a worker per core
     try:
+        assert len(server.worker_pids()) == (os.cpu_count() or 1) or os.cpu_count() == 1
         assert ready(server).json() == {"status": "ready"}
         assert alive(server) == 200
 
@@ -90,7 +92,7 @@ def test_readyz_fails_while_the_database_is_gone_and_healthz_does_not(backend: s
 
 def test_readyz_fails_while_the_schema_is_behind(tmp_path: Path) -> None:
     database = tmp_path / "fleetscan.db"
-    server = ServerProcess(f"sqlite:///{database}", "--workers", "1").start()
+    server = ServerProcess(f"sqlite:///{database}").start()
     try:
         with sqlite3.connect(database) as db:
             (head,) = db.execute("SELECT version_num FROM alembic_version").fetchone()

@@ -21,22 +21,16 @@ def requests(samples: Samples, edge: str, operation: str, status: int) -> float:
     return value(samples, "fleetscan_requests_total", edge=edge, operation=operation, status=str(status))
 
 
-def worker_pids(server: ServerProcess) -> list[int]:
-    assert server.proc is not None
-    children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
-    return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-
-
 def counted_by(server: ServerProcess) -> set[str]:
     """The worker processes that wrote request counters into the server's private metrics folder."""
-    environ = Path(f"/proc/{worker_pids(server)[0]}/environ").read_bytes().split(b"\0")
+    environ = Path(f"/proc/{server.worker_pids()[0]}/environ").read_bytes().split(b"\0")
     folder = next(v.split(b"=", 1)[1] for v in environ if v.startswith(b"PROMETHEUS_MULTIPROC_DIR=")).decode()
     return {name.split("_")[1].removesuffix(".db") for name in os.listdir(folder) if name.startswith("counter_")}
 
 
-@pytest.fixture(params=["1", "2"], ids=["one-worker", "two-workers"])
+@pytest.fixture(params=[1, 2], ids=["one-worker", "two-workers"])
 def served(request: pytest.FixtureRequest, database_url: str) -> Iterator[ServerProcess]:
-    server = ServerProcess(database_url, "--workers", request.param).start()
+    server = ServerProcess(database_url, workers=request.param).start()
     yield server
     server.stop()
 
@@ -109,14 +103,14 @@ def test_metrics_count_the_requests_made_and_the_fleet_created(served: ServerPro
     assert 0 <= value(after, "fleetscan_report_delay_seconds_max") < 60
     assert value(after, "fleetscan_database_pool_size") > 0
 
-    if served.extra[-1] == "2":
+    if served.workers == 2:
         # Both workers counted requests into the server's private folder, and one scrape summed them.
-        assert set(map(str, worker_pids(served))) <= counted_by(served)
+        assert set(map(str, served.worker_pids())) <= counted_by(served)
         assert len(counted_by(served)) == 2
 
 
 def test_metrics_are_for_loopback_or_the_token_bearer(database_url: str) -> None:
-    server = ServerProcess(database_url, "--workers", "1", env={"FLEETSCAN_METRICS_TOKEN": "s3cret"}).start()
+    server = ServerProcess(database_url, env={"FLEETSCAN_METRICS_TOKEN": "s3cret"}).start()
     try:
         assert httpx.get(f"{server.url}/metrics").status_code == 401  # a token is set: loopback is not enough
         assert httpx.get(f"{server.url}/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
@@ -127,22 +121,22 @@ def test_metrics_are_for_loopback_or_the_token_bearer(database_url: str) -> None
 
 def test_a_dead_worker_is_replaced_and_marked_dead(database_url: str) -> None:
     """Its pool leaves the live gauges (summed over live workers only); what it counted stays in the totals."""
-    server = ServerProcess(database_url, "--workers", "2").start()
+    server = ServerProcess(database_url, workers=2).start()
     try:
         for _ in range(20):
             httpx.get(f"{server.url}/agent/v1/nowhere", headers={"Connection": "close"})
         before = scrape(server)
         pool = value(before, "fleetscan_database_pool_size")
-        old = worker_pids(server)
+        old = server.worker_pids()
         os.kill(old[0], signal.SIGKILL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            pids = worker_pids(server)
+            pids = server.worker_pids()
             if len(pids) == 2 and old[0] not in pids and value(scrape(server), "fleetscan_database_pool_size") == pool:
                 break
             time.sleep(0.2)
         after = scrape(server)
-        assert old[0] not in worker_pids(server)
+        assert old[0] not in server.worker_pids()
         assert value(after, "fleetscan_database_pool_size") == pool
         assert requests(after, "agent", "unknown", 404) >= requests(before, "agent", "unknown", 404) == 20
     finally:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,8 +27,13 @@ def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 class ServerProcess:
-    def __init__(self, database_url: str, *extra: str, env: dict[str, str] | None = None) -> None:
+    """`workers`: the server's worker processes; one unless a test asks for more, or for the CLI's default (None)."""
+
+    def __init__(
+        self, database_url: str, *extra: str, env: dict[str, str] | None = None, workers: int | None = 1
+    ) -> None:
         self.database_url = database_url
+        self.workers = workers
         self.port = free_port()
         self.host = "127.0.0.1"
         self.url = f"http://{self.host}:{self.port}"
@@ -39,6 +45,8 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         cmd = [sys.executable, "-m", "fleetscan", "server", "--database-url", self.database_url]
         cmd += ["--host", self.host, "--port", str(self.port), "--log-level", "warning", *self.extra]
+        if self.workers is not None:
+            cmd += ["--workers", str(self.workers)]
         self.proc = subprocess.Popen(cmd, env={**os.environ, **(self.env or {})})
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -64,6 +72,12 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes of a server started with several (none when it serves alone)."""
+        assert self.proc is not None
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
     def admin(self, command: str, *args: str) -> dict[str, Any]:
         done = cli(self.database_url, "admin", command, *args, "--json")
