@@ -43,8 +43,16 @@ class PostgresServer:
         if self._as_user:
             shutil.chown(self.root, "postgres")
         self._run(_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
+        self.resume()
+
+    def resume(self) -> None:
+        """Serve (again) the cluster made by start()."""
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
         self._run(_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
+
+    def pause(self) -> None:
+        """Stop serving, keeping the cluster for resume(): the database is gone until then."""
+        self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         try:

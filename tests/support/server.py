@@ -38,6 +38,8 @@ def tls_init(folder: Path, *extra: str) -> dict[str, Any]:
 
 
 class ServerProcess:
+    """`workers`: the server's worker processes; one unless a test asks for more, or for the CLI's default (None)."""
+
     def __init__(
         self,
         database_url: str,
@@ -45,9 +47,11 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         tls: Path | None = None,
         port: int | None = None,
+        workers: int | None = 1,
     ) -> None:
         """`tls`: a `tls-init` folder; the server then serves HTTPS with its server.crt and server.key."""
         self.database_url = database_url
+        self.workers = workers
         self.port = port or free_port()
         self.host = "127.0.0.1"
         self.url = f"{'https' if tls else 'http'}://{self.host}:{self.port}"
@@ -64,6 +68,8 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         cmd = [sys.executable, "-m", "fleetscan", "server", "--database-url", self.database_url]
         cmd += ["--host", self.host, "--port", str(self.port), "--log-level", "warning", *self.extra]
+        if self.workers is not None:
+            cmd += ["--workers", str(self.workers)]
         self.proc = subprocess.Popen(cmd, env={**os.environ, **(self.env or {})})
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -89,6 +95,12 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes of a server started with several (none when it serves alone)."""
+        assert self.proc is not None
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
     def admin(self, command: str, *args: str) -> dict[str, Any]:
         done = cli(self.database_url, "admin", command, *args, "--json")

@@ -11,7 +11,10 @@ handlers with `Edge.endpoint`. The wrapper, in order:
 4. turns any exception into the edge's wire error through ONE table per edge (`ErrorMap`), looked up
    along the exception's MRO as Starlette's `_lookup_exception_handler` does, so `UnknownQuarantinedFile`
    finds its own entry before `NotFound`'s;
-5. turns anything the table does not know into the edge's own 500, logged with the request id.
+5. turns anything the table does not know into the edge's own 500, logged with the request id;
+6. counts the answer by edge, operation and status, and its latency (`api/metrics.py`): the operation is
+   the one the route names (per method, when one route serves several), or the one a handler names with
+   `name_operation` once it knows it (an Alibaba action), else `unknown`.
 
 Every failure becomes an ordinary response, so nothing propagates to the server: the kept-alive
 connection stays usable after a 500 or any other refusal. Only a refusal that leaves part of the body
@@ -24,6 +27,7 @@ guarantees that whatever they read is bounded.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -33,6 +37,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Message
 
+from . import metrics
 from .security import AuthError
 
 __all__ = [
@@ -48,6 +53,7 @@ __all__ = [
     "MethodNotAllowed",
     "NoRoute",
     "lookup",
+    "name_operation",
     "request_id",
 ]
 
@@ -113,6 +119,12 @@ def request_id(request: Request) -> str:
     return str(request.state.request_id)
 
 
+def name_operation(request: Request, name: str) -> None:
+    """Name the operation this request turned out to be, for the seam's metrics: a name from the code, never
+    one read from the request, so that the metrics' labels stay few."""
+    request.state.operation = name
+
+
 class _CappedBody:
     """The request's `receive`, raising BodyTooLarge once more than `limit` body bytes have arrived.
 
@@ -142,17 +154,25 @@ class Edge(Generic[W]):
     """One dialect's seam: its error table, its 500, how it renders a wire error, its body cap."""
 
     name: str
+    """Its name in logs and its `edge` label in the metrics: one of `metrics.EDGES`."""
     errors: ErrorMap[W]
     internal: Callable[[], W]
     render: Callable[[W, Request], Response]
     new_request_id: Callable[[], str]
     body_limit: int
 
-    def endpoint(self, handler: Handler, methods: Collection[str] | None = None) -> Handler:
-        """`handler` behind the seam; `methods`, when given, are the only ones it serves."""
+    def endpoint(
+        self, handler: Handler, methods: Collection[str] | None = None, operation: str | Mapping[str, str] = ""
+    ) -> Handler:
+        """`handler` behind the seam; `methods`, when given, are the only ones it serves. `operation` names what
+        the route does, for the metrics: one name, or one per method."""
 
         async def endpoint(request: Request) -> Response:
+            started = time.perf_counter()
             request.state.request_id = self.new_request_id()
+            request.state.operation = (
+                operation if isinstance(operation, str) else operation.get(request.method, "")
+            ) or metrics.UNKNOWN
             body = _CappedBody(request, self.body_limit)
             try:
                 if methods is not None and request.method not in methods:
@@ -160,14 +180,15 @@ class Edge(Generic[W]):
                 declared = request.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > self.body_limit:
                     raise BodyTooLarge(self.body_limit)
-                return await handler(Request(request.scope, body))
+                response = await handler(Request(request.scope, body))
             except Exception as exc:
                 response = self.refuse(exc, request)
                 if body.unread:
                     # Stop the upload rather than take in the rest only to discard it: the client reads
                     # the answer once its write fails, and opens a new connection for its next request.
                     response.headers["connection"] = "close"
-                return response
+            metrics.observe(self.name, request.state.operation, response.status_code, time.perf_counter() - started)
+            return response
 
         return endpoint
 

@@ -46,11 +46,12 @@ def _sqlite_file(data_dir: str, database_url: str | None) -> Path | None:
     return None
 
 
-def open_plane(data_dir: str, database_url: str | None, *, create: bool = True) -> ControlPlane:
+def open_plane(data_dir: str, database_url: str | None, *, create: bool = True, migrate: bool = True) -> ControlPlane:
     """The control plane every command and the server use: storage behind its validation layer.
 
     With `create` False, a database that does not exist is refused rather than made: a command run from
-    the wrong folder would otherwise answer from a new, empty database as if it were the server's.
+    the wrong folder would otherwise answer from a new, empty database as if it were the server's. With
+    `migrate` False the schema is left as it is (a server's workers: their parent migrated it once).
     """
     if not create:
         path = _sqlite_file(data_dir, database_url)
@@ -60,7 +61,15 @@ def open_plane(data_dir: str, database_url: str | None, *, create: bool = True) 
                 "or --create to make one"
             )
     try:
-        return ControlPlane(validated(open_storage(resolve_url(data_dir, database_url))))
+        return ControlPlane(validated(open_storage(resolve_url(data_dir, database_url), migrate=migrate)))
+    except OperationalError as exc:
+        raise click.ClickException(f"cannot open the database: {str(exc.orig).strip().splitlines()[0]}") from None
+
+
+def migrate_database(data_dir: str, database_url: str | None) -> None:
+    """Bring the database to the newest schema and let go of it (a server's parent, before its workers start)."""
+    try:
+        open_storage(resolve_url(data_dir, database_url)).engine.dispose()
     except OperationalError as exc:
         raise click.ClickException(f"cannot open the database: {str(exc.orig).strip().splitlines()[0]}") from None
 

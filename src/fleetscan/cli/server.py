@@ -3,40 +3,106 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
 
 import click
 import uvicorn
+from starlette.applications import Starlette
 
 from ..api.edge import DEFAULT_AGENT_BODY_BYTES, DEFAULT_CLOUD_BODY_BYTES, DEFAULT_SIGNATURE_BODY_BYTES, BodyLimits
 from ..server.app import create_app
+from ..server.leader import Leader
+from ..server.metrics import MetricsAccess
 from ..server.sweeper import SweepLimits
-from .options import database_options, open_plane
+from .options import database_options, migrate_database, open_plane
 from .tls import ServerTls, tls_options
+from .workers import RunFolder, die_with_parent, supervise
 
 
-def _serve(
-    data_dir: str,
-    database_url: str | None,
-    host: str,
-    port: int,
-    log_level: str,
-    limits: SweepLimits | None = None,
-    schedule_interval: float = 5.0,
-    body_limits: BodyLimits | None = None,
-    tls: ServerTls | None = None,
-) -> None:
-    plane = open_plane(data_dir, database_url)
+@dataclass(frozen=True)
+class ServeSettings:
+    """What a server process needs to build its app: handed whole (pickled) to each worker."""
+
+    data_dir: str
+    database_url: str | None
+    limits: SweepLimits | None = None
+    schedule_interval: float = 5.0
+    body_limits: BodyLimits | None = None
+    metrics_token: str | None = None
+    leader_lock: str | None = None
+    """The workers' shared lock (server/leader.py); None: this process is the only one."""
+    parent_pid: int | None = None
+    """A worker's parent: the worker dies with it. None: no parent to follow, and this process migrates."""
+    tls: ServerTls | None = None
+    """HTTPS: the certificate and key uvicorn serves, and the bundle agents pin from."""
+
+
+def build_app(settings: ServeSettings) -> Starlette:
+    """The app of one server process (the only one, or one worker: then its parent migrated the database)."""
+    if settings.parent_pid is not None:
+        die_with_parent(settings.parent_pid)
+    plane = open_plane(settings.data_dir, settings.database_url, migrate=settings.parent_pid is None)
+    limits = settings.limits
     if limits is not None:  # an agent past the offline limit must not still show online
         plane.online_window_ms = min(plane.online_window_ms, int(limits.offline_after_s * 1000))
-    app = create_app(plane, limits, schedule_interval, body_limits, tls.bundle if tls else None)
-    ssl = {"ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key)} if tls else {}
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, **ssl)  # type: ignore[arg-type]
+    return create_app(
+        plane,
+        limits,
+        settings.schedule_interval,
+        settings.body_limits,
+        settings.tls.bundle if settings.tls else None,
+        leader=Leader(settings.leader_lock),
+        metrics_access=MetricsAccess(settings.metrics_token),
+    )
+
+
+def _serve(settings: ServeSettings, host: str, port: int, log_level: str, workers: int = 1) -> None:
+    """One process, or `workers` of them on one socket (cli/workers.py). uvicorn on uvloop with httptools: they
+    halve what the HTTP stack costs per request (`bench/http_stack.py`)."""
+    tls = settings.tls
+    certfile, keyfile = (str(tls.cert), str(tls.key)) if tls else (None, None)
+    if workers == 1:
+        app = build_app(settings)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
+        )
+        return
+    migrate_database(settings.data_dir, settings.database_url)  # once, before any worker opens the database
+    folder = RunFolder()
+    try:
+        one = replace(settings, leader_lock=folder.leader_lock, parent_pid=os.getpid())
+        config = uvicorn.Config(
+            partial(build_app, one),
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
+        )
+        supervise(config, folder)
+    finally:
+        folder.remove()
 
 
 def body_limit_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -84,6 +150,18 @@ def body_limit_options(command: Callable[..., None]) -> Callable[..., None]:
     type=click.FloatRange(min=0.05),
     help="Seconds between looks for due scheduled scans (HSS policies, Alibaba cycle tasks).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes serving the one socket.  [default: one per core]",
+)
+@click.option(
+    "--metrics-token",
+    envvar="FLEETSCAN_METRICS_TOKEN",
+    default=None,
+    help="Serve /metrics to whoever sends `Authorization: Bearer TOKEN`. Without it, to loopback clients only.",
+)
 @body_limit_options
 @tls_options
 def server(
@@ -96,6 +174,8 @@ def server(
     scan_timeout: float,
     sweep_interval: float,
     schedule_interval: float,
+    workers: int | None,
+    metrics_token: str | None,
     max_body_bytes: int,
     max_agent_body_bytes: int,
     max_signature_body_bytes: int,
@@ -105,9 +185,16 @@ def server(
 
     Over HTTPS with `--tls-cert` and `--tls-key` (`fleetscan admin tls-init` makes a pair for a first deployment).
     """
-    limits = SweepLimits(offline_after, scan_timeout, sweep_interval)
-    caps = BodyLimits(max_body_bytes, max_agent_body_bytes, max_signature_body_bytes)
-    _serve(data_dir, database_url, host, port, log_level, limits, schedule_interval, caps, tls)
+    settings = ServeSettings(
+        data_dir,
+        database_url,
+        SweepLimits(offline_after, scan_timeout, sweep_interval),
+        schedule_interval,
+        BodyLimits(max_body_bytes, max_agent_body_bytes, max_signature_body_bytes),
+        metrics_token or None,
+        tls=tls,
+    )
+    _serve(settings, host, port, log_level, workers or os.cpu_count() or 1)
 
 
 @click.command()
@@ -181,7 +268,7 @@ def run(
         signal.signal(signum, stop_all)
     try:
         caps = BodyLimits(max_body_bytes, max_agent_body_bytes, max_signature_body_bytes)
-        _serve(data_dir, database_url, host, port, "warning", body_limits=caps)
+        _serve(ServeSettings(data_dir, database_url, body_limits=caps), host, port, "warning")
     finally:
         stop_agent()
 

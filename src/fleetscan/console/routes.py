@@ -8,6 +8,7 @@ styles, no inline code) as a second line of defence behind the page's own escapi
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from starlette.requests import Request
@@ -15,6 +16,8 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..api import metrics
 
 STATIC = Path(__file__).parent / "static"
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
@@ -30,15 +33,19 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 
 
 class _Secured:
-    """Adds SECURITY_HEADERS to every response of the wrapped app."""
+    """Adds SECURITY_HEADERS to every response of the wrapped app, and counts it as the console edge's
+    `static` operation (the console's data comes through the HSS edge and is counted there)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                metrics.observe("console", "static", message["status"], time.perf_counter() - started)
             await send(message)
 
         await self.app(scope, receive, send_secured)

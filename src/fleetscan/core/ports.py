@@ -24,6 +24,7 @@ from .models import (
     Subtask,
     SubtaskView,
 )
+from .monitoring import FleetGauges
 from .queries import DetectionFilter, HostFilter, Page, RootFilter, Statistics, SubtaskFilter
 from .schedules import Schedule, ScheduleFilter
 from .signature_sets import SignatureFile, SignatureVersion
@@ -36,6 +37,7 @@ __all__ = [
     "DetectionStore",
     "HandlingStore",
     "HostStore",
+    "MonitorStore",
     "ReportOutcome",
     "ScheduleStore",
     "SignatureStore",
@@ -215,6 +217,19 @@ class SignatureStore(Protocol):
     def signature_versions_of_roots(self, root_ids: Sequence[int]) -> dict[int, list[int]]: ...
 
 
+class MonitorStore(Protocol):
+    """What `/metrics` and `/readyz` ask of the database: cheap, fleet-wide, read only."""
+
+    def fleet_gauges(self, now: int, online_since: int, delay_thresholds_ms: Sequence[int]) -> FleetGauges:
+        """Agents enrolled and online (seen at or after `online_since`), subtasks by state, and how long the
+        in-flight ones have waited since their last stored change, in one query."""
+        ...
+
+    def readiness(self) -> str | None:
+        """None when the database answers and its schema is the one this server needs; else why not."""
+        ...
+
+
 class Storage(
     AccessStore,
     HostStore,
@@ -224,6 +239,7 @@ class Storage(
     AlertStore,
     HandlingStore,
     SignatureStore,
+    MonitorStore,
     Protocol,
 ):
     """Every port at once: what `ControlPlane` is built on."""

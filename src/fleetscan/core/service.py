@@ -35,6 +35,7 @@ from .models import (
     Subtask,
     SubtaskView,
 )
+from .monitoring_plane import MonitoringPlane
 from .ports import Storage
 from .queries import DetectionFilter, HostFilter, Page, RootFilter, Statistics, SubtaskFilter
 from .schedules_plane import SchedulesPlane
@@ -70,7 +71,7 @@ class Enrollment:
     agent_secret: str
 
 
-class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane):
+class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, MonitoringPlane):
     def __init__(self, storage: Storage, clock: Clock = wall_clock, *, online_window_ms: int = 90_000) -> None:
         self.storage = storage
         self.clock = clock

@@ -7,8 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..api.agent.routes import routes as agent_routes
@@ -17,12 +15,11 @@ from ..api.edge import BodyLimits
 from ..api.huawei.routes import routes as huawei_routes
 from ..console.routes import routes as console_routes
 from ..core.service import ControlPlane
+from . import health
+from .leader import Leader
+from .metrics import MetricsAccess, metrics_endpoint
 from .scheduler import schedule_forever
 from .sweeper import SweepLimits, sweep_forever
-
-
-async def healthz(_request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
 
 
 def create_app(
@@ -31,22 +28,29 @@ def create_app(
     schedule_interval_s: float = 5.0,
     body_limits: BodyLimits | None = None,
     tls_bundle: bytes | None = None,
+    *,
+    leader: Leader | None = None,
+    metrics_access: MetricsAccess | None = None,
 ) -> Starlette:
     """`body_limits` caps request bodies per edge (`api/edge.py`): the cloud dialects, the agent protocol.
-    `tls_bundle`: the certificates the server presents, which agents fetch to pin (`docs/agent-protocol.md`)."""
+    `tls_bundle`: the certificates the server presents, which agents fetch to pin (`docs/agent-protocol.md`).
+    `leader` says whether this process runs the sweeper and the scheduler (one worker of a server does);
+    `metrics_access` who may read `/metrics` (loopback clients by default)."""
     caps = body_limits or BodyLimits()
     table: list[BaseRoute] = [
-        Route("/healthz", healthz),
+        *health.routes(plane),
+        Route("/metrics", metrics_endpoint(plane, metrics_access or MetricsAccess()), methods=["GET"]),
         *agent_routes(plane, caps.agent, tls_bundle),
         *huawei_routes(plane, caps.cloud, caps.signatures),
         *alibaba_routes(plane, caps.cloud),
         *console_routes(),
     ]
+    runs_jobs = leader or Leader()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(sweep_forever(plane, limits or SweepLimits()))
-        scheduler = asyncio.create_task(schedule_forever(plane, schedule_interval_s))
+        sweeper = asyncio.create_task(sweep_forever(plane, limits or SweepLimits(), runs_jobs))
+        scheduler = asyncio.create_task(schedule_forever(plane, schedule_interval_s, runs_jobs))
         try:
             yield
         finally:

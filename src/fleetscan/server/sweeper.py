@@ -1,18 +1,17 @@
 """The server's periodic housekeeping: end subtasks whose agent went silent or that ran too long.
 
-Every replica runs it; the storage applies each change under a row lock and ending an ended subtask
-changes nothing, so replicas never double-count.
+Every replica runs it (one worker of each: `leader.py`); the storage applies each change under a row lock
+and ending an ended subtask changes nothing, so replicas never double-count.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
-
 from ..core.service import ControlPlane
+from .leader import Leader
+from .periodic import run_every
 
 log = logging.getLogger("fleetscan.server")
 
@@ -24,16 +23,13 @@ class SweepLimits:
     interval_s: float = 15.0
 
 
-async def sweep_forever(plane: ControlPlane, limits: SweepLimits) -> None:
-    while True:
-        try:
-            ended = await run_in_threadpool(
-                plane.expire_stale,
-                offline_after_ms=int(limits.offline_after_s * 1000),
-                timeout_after_ms=int(limits.scan_timeout_s * 1000),
-            )
-            if ended:
-                log.info("ended %d stale subtasks", ended)
-        except Exception:  # the sweeper must outlive a database hiccup
-            log.exception("sweep failed")
-        await asyncio.sleep(limits.interval_s)
+def sweep(plane: ControlPlane, limits: SweepLimits) -> None:
+    ended = plane.expire_stale(
+        offline_after_ms=int(limits.offline_after_s * 1000), timeout_after_ms=int(limits.scan_timeout_s * 1000)
+    )
+    if ended:
+        log.info("ended %d stale subtasks", ended)
+
+
+async def sweep_forever(plane: ControlPlane, limits: SweepLimits, leader: Leader | None = None) -> None:
+    await run_every("sweep", lambda: sweep(plane, limits), limits.interval_s, leader or Leader())

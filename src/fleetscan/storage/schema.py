@@ -148,6 +148,19 @@ root_tasks = Table(
     Index("ix_root_tasks_listing", "account_id", "project_id", "start_time", "id"),
     # Huawei's ListAntiVirusTask always filters on whether_paid_task: its count and pages use this one.
     Index("ix_root_tasks_paid_listing", "account_id", "project_id", "paid", "start_time", "id"),
+    # The fleet's gauges (/metrics): every task's subtask counts and the tasks not yet ended, without reading the
+    # wide rows (storage/monitor_sql.py).
+    Index(
+        "ix_root_tasks_tally",
+        "status",
+        "n_pending",
+        "n_dispatched",
+        "n_running",
+        "n_succeeded",
+        "n_failed",
+        "n_timed_out",
+        "n_cancelled",
+    ),
 )
 
 # The enterprise projects of a root task's hosts, written with the task (a task's hosts are fixed, and a host

@@ -1,7 +1,7 @@
 """SqlStorage: the core's ports (core/ports.py) over SQLAlchemy Core, for SQLite (WAL) and PostgreSQL.
 
 One mixin per port, one module per area (access, hosts, tasks, schedules, detections, alerts, handling,
-signatures), all on the plumbing of base.SqlBase; this module only composes them.
+signatures, monitor), all on the plumbing of base.SqlBase; this module only composes them.
 """
 
 from __future__ import annotations
@@ -10,17 +10,20 @@ from .access_sql import AccessSql
 from .detections_sql import DetectionsSql
 from .engine import make_engine
 from .hosts_sql import HostsSql
+from .metrics import instrument
+from .monitor_sql import MonitorSql
 from .schedules_sql import SchedulesSql
 from .signatures_sql import SignaturesSql
 from .tasks_sql import TasksSql
 
 
-class SqlStorage(AccessSql, HostsSql, TasksSql, SchedulesSql, DetectionsSql, SignaturesSql):
+class SqlStorage(AccessSql, HostsSql, TasksSql, SchedulesSql, DetectionsSql, SignaturesSql, MonitorSql):
     """Every port on one engine: the core's Storage."""
 
 
 def open_storage(url: str, *, migrate: bool = True) -> SqlStorage:
     storage = SqlStorage(make_engine(url))
+    instrument(storage.engine)
     if migrate:
         from .migrate import upgrade
 

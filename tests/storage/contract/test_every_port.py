@@ -16,6 +16,7 @@ MODULE = {
     "AlertStore": "test_alerts.py",
     "HandlingStore": "test_handling.py",
     "SignatureStore": "test_signatures.py",
+    "MonitorStore": "test_monitor.py",
 }
 
 

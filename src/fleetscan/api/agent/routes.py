@@ -140,7 +140,8 @@ def routes(
                 await handler(request), status_code=status, headers={"X-Request-Id": request_id(request)}
             )
 
-        return Route(f"{PREFIX}{path}", seam.endpoint(answer, methods=(method,)), methods=list(ANY_METHOD))
+        endpoint = seam.endpoint(answer, methods=(method,), operation=handler.__name__)
+        return Route(f"{PREFIX}{path}", endpoint, methods=list(ANY_METHOD))
 
     async def caller(request: Request) -> Host:
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
@@ -236,7 +237,9 @@ def routes(
         Route(f"{PREFIX}/tls-bundle", seam.endpoint(bundle, methods=("GET",)), methods=list(ANY_METHOD)),
         Route(
             f"{PREFIX}/signatures/{{version}}",
-            seam.endpoint(lambda request: signatures.download(plane, request, caller), methods=("GET",)),
+            seam.endpoint(
+                lambda request: signatures.download(plane, request, caller), methods=("GET",), operation="signatures"
+            ),
             methods=list(ANY_METHOD),
         ),
         seam.catch_all(f"{PREFIX}/{{rest:path}}"),

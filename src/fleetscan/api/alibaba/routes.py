@@ -18,7 +18,6 @@ import uuid
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -26,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 from ...auth import MalformedEncodingError, RequestParts, query_pairs
 from ...auth.encoding import form_pairs
 from ...core.service import ControlPlane
-from ..edge import DEFAULT_CLOUD_BODY_BYTES, Edge, request_id
+from ..edge import DEFAULT_CLOUD_BODY_BYTES, Edge, name_operation, request_id
 from ..security import authenticate_signed, request_parts
 from . import errors
 from .cycle import CYCLE_ACTIONS
@@ -104,11 +103,11 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_CLOUD_BODY_BYTES) -> l
         if request.method not in RPC_METHODS:
             raise errors.action_not_found()
         parts = await request_parts(request)
-        body = await run_in_threadpool(serve, parts, request.state)
+        body = await run_in_threadpool(serve, parts, request)
         rid = request_id(request)
         return _json({"RequestId": rid, **body}, 200, rid)
 
-    def serve(parts: RequestParts, state: State) -> dict[str, Any]:
+    def serve(parts: RequestParts, request: Request) -> dict[str, Any]:
         given = _Parameters(parts)
         version = _header(parts, "x-acs-version") or given.one("Version")
         if version != VERSION:
@@ -117,11 +116,12 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_CLOUD_BODY_BYTES) -> l
         operation = ACTIONS.get(action or "") or CYCLE_ACTIONS.get(action or "") or QUARANTINE_ACTIONS.get(action or "")
         if operation is None:
             raise errors.action_not_found()
+        name_operation(request, action or "")  # one of the actions above: the metrics' labels stay known
         scope = authenticate_signed(plane, parts)
         pairs = given.pairs()
         if given.malformed:
             raise errors.invalid("parameters", "encoding")
-        state.lang = _error_lang(pairs)
+        request.state.lang = _error_lang(pairs)
         result: dict[str, Any] = operation(plane, scope, Params(pairs))
         return result
 

@@ -33,10 +33,12 @@ from .errors import ERRORS, HssError, forbidden, internal, render, unauthenticat
 from .params import Query
 
 PREFIX = "/v5/{project_id}"
+Operations = Mapping[str, tuple[str, ops.Operation]]
+"""A route's operations by HTTP method, each with its HSS API name (the metrics' `operation` label)."""
 
 
 def edge(body_limit: int = DEFAULT_CLOUD_BODY_BYTES) -> Edge[HssError]:
-    return Edge("huawei", ERRORS, internal, render, lambda: uuid.uuid4().hex, body_limit)
+    return Edge("hss", ERRORS, internal, render, lambda: uuid.uuid4().hex, body_limit)
 
 
 def _caller(request: Request) -> str:
@@ -73,57 +75,62 @@ def routes(
             raise forbidden("the project in the path is not the project of these credentials")
         return scope
 
-    def endpoint(table: Mapping[str, ops.Operation], through: Edge[HssError] | None = None) -> Handler:
+    def endpoint(table: Operations, through: Edge[HssError] | None = None) -> Handler:
         async def handle(request: Request) -> Response:
-            operation = table[request.method]
+            _, operation = table[request.method]
             scope = await authenticate(request)
             parts = await request_parts(request)  # the body is read once, within the cap
             given = ops.Input(Query(parts.query), parts.body, _caller(request))
             result = await run_in_threadpool(operation, plane, scope, given)
             return JSONResponse(result, headers={"X-Request-Id": request_id(request)})
 
-        return (through or seam).endpoint(handle, methods=tuple(table))
+        names = {method: name for method, (name, _) in table.items()}
+        return (through or seam).endpoint(handle, methods=tuple(table), operation=names)
 
+    def route(path: str, table: Operations, through: Edge[HssError] | None = None) -> Route:
+        return Route(f"{PREFIX}{path}", endpoint(table, through), methods=list(ANY_METHOD))
+
+    # The names of fleetscan's own routes (signature sets, sweeps) follow the HSS pattern.
     return [
-        Route(
-            f"{PREFIX}/antivirus/task",
-            endpoint({"GET": ops.list_tasks, "POST": ops.create_task, "PUT": ops.cancel_task}),
-            methods=list(ANY_METHOD),
+        route(
+            "/antivirus/task",
+            {
+                "GET": ("ListAntiVirusTask", ops.list_tasks),
+                "POST": ("CreateAntiVirusTask", ops.create_task),
+                "PUT": ("SwitchAntivirusTask", ops.cancel_task),
+            },
         ),
-        Route(
-            f"{PREFIX}/antivirus/pay-per-scan/tasks", endpoint({"POST": ops.create_paid_task}), methods=list(ANY_METHOD)
+        route("/antivirus/pay-per-scan/tasks", {"POST": ("CreateAntiVirusPaidTask", ops.create_paid_task)}),
+        route("/antivirus/result", {"GET": ("ListAntiVirusResult", ops.list_results)}),
+        route("/antivirus/statistic", {"GET": ("ShowAntivirusStatistic", ops.statistic)}),
+        route("/antivirus/host-management/hosts", {"GET": ("ListAntiVirusHost", ops.list_hosts)}),
+        route(
+            "/antivirus/policy",
+            {
+                "GET": ("ListAntiVirusPolicy", policies.list_policies),
+                "POST": ("CreateAntiVirusPolicy", policies.create_policy),
+                "PUT": ("ChangeAntivirusPolicy", policies.change_policy),
+            },
         ),
-        Route(f"{PREFIX}/antivirus/result", endpoint({"GET": ops.list_results}), methods=list(ANY_METHOD)),
-        Route(f"{PREFIX}/antivirus/statistic", endpoint({"GET": ops.statistic}), methods=list(ANY_METHOD)),
-        Route(f"{PREFIX}/antivirus/host-management/hosts", endpoint({"GET": ops.list_hosts}), methods=list(ANY_METHOD)),
-        Route(
-            f"{PREFIX}/antivirus/policy",
-            endpoint({"GET": policies.list_policies, "POST": policies.create_policy, "PUT": policies.change_policy}),
-            methods=list(ANY_METHOD),
+        route("/antivirus/policy/batch-delete", {"POST": ("DeleteAntivirusPolicy", policies.delete_policies)}),
+        route("/antivirus/result/operate", {"POST": ("HandleAntiVirusResult", handling.handle_results)}),
+        route("/antivirus/handle-history", {"GET": ("ListAntivirusHandleHistory", handling.list_history)}),
+        route(
+            "/event/isolated-file",
+            {
+                "GET": ("ListIsolatedFile", handling.list_isolated),
+                "PUT": ("ChangeIsolatedFile", handling.restore_isolated),
+            },
         ),
-        Route(
-            f"{PREFIX}/antivirus/policy/batch-delete",
-            endpoint({"POST": policies.delete_policies}),
-            methods=list(ANY_METHOD),
+        route(
+            "/fleetscan/signature-sets",
+            {
+                "GET": ("ListSignatureSets", signatures.list_sets),
+                "POST": ("AddSignatureSet", signatures.add_set),
+                "DELETE": ("DeleteSignatureSet", signatures.remove_set),
+            },
+            uploads,
         ),
-        Route(
-            f"{PREFIX}/antivirus/result/operate", endpoint({"POST": handling.handle_results}), methods=list(ANY_METHOD)
-        ),
-        Route(f"{PREFIX}/antivirus/handle-history", endpoint({"GET": handling.list_history}), methods=list(ANY_METHOD)),
-        Route(
-            f"{PREFIX}/event/isolated-file",
-            endpoint({"GET": handling.list_isolated, "PUT": handling.restore_isolated}),
-            methods=list(ANY_METHOD),
-        ),
-        Route(
-            f"{PREFIX}/fleetscan/signature-sets",
-            endpoint(
-                {"GET": signatures.list_sets, "POST": signatures.add_set, "DELETE": signatures.remove_set}, uploads
-            ),
-            methods=list(ANY_METHOD),
-        ),
-        Route(
-            f"{PREFIX}/fleetscan/sweep", endpoint({"GET": sweep.known, "POST": sweep.start}), methods=list(ANY_METHOD)
-        ),
+        route("/fleetscan/sweep", {"GET": ("ShowSweepKnown", sweep.known), "POST": ("StartSweep", sweep.start)}),
         seam.catch_all("/v5/{rest:path}"),
     ]
