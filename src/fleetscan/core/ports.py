@@ -8,7 +8,7 @@ schedules.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 from . import handling
@@ -71,6 +71,10 @@ class HostStore(Protocol):
     def enroll_host(self, host: Host, agent_secret_hash: str) -> Host: ...
     def get_host_by_agent(self, agent_id: str) -> tuple[Host, str] | None: ...
     def touch_host(self, host_pk: int, now: int) -> None: ...
+    def touch_hosts(self, seen: Mapping[int, int]) -> None:
+        """Coalesced beats (host pk -> beat time, ms) in one transaction; a host's `last_seen` never goes back."""
+        ...
+
     def host_stopped(self, host_pk: int, now: int) -> None:
         """The host's agent said goodbye: offline until it is seen again (`last_seen` stays for the sweeper)."""
         ...

@@ -17,6 +17,7 @@ from ..api.edge import BodyLimits
 from ..api.huawei.routes import routes as huawei_routes
 from ..console.routes import routes as console_routes
 from ..core.service import ControlPlane
+from .beats import AGENT_CREDENTIAL_TTL_S, BEAT_FLUSH_S, flush_forever
 from .scheduler import schedule_forever
 from .sweeper import SweepLimits, sweep_forever
 
@@ -41,14 +42,19 @@ def create_app(
         *console_routes(),
     ]
 
+    # An agent's credential verified once serves it a few seconds; heartbeats are written in batches.
+    plane.cache_credentials(AGENT_CREDENTIAL_TTL_S)
+    plane.coalesce_heartbeats(int(BEAT_FLUSH_S * 1000))
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         sweeper = asyncio.create_task(sweep_forever(plane, limits or SweepLimits()))
         scheduler = asyncio.create_task(schedule_forever(plane, schedule_interval_s))
+        beats = asyncio.create_task(flush_forever(plane))
         try:
             yield
         finally:
-            for job in (sweeper, scheduler):
+            for job in (sweeper, scheduler, beats):
                 job.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await job

@@ -145,7 +145,8 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
         agent_id, _, secret = credential.partition(":")
         if scheme.lower() != "bearer" or not agent_id or not secret:
             raise PermissionDenied("missing agent credential")
-        return await run_in_threadpool(plane.authenticate_agent, agent_id, secret)
+        known = plane.cached_agent(agent_id, secret)  # verified a moment ago: no trip to the database
+        return known if known is not None else await run_in_threadpool(plane.authenticate_agent, agent_id, secret)
 
     async def enroll(request: Request) -> dict[str, Any]:
         body: EnrollRequest = await _body(request, EnrollRequest)
@@ -163,7 +164,10 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
     async def heartbeat(request: Request) -> dict[str, Any]:
         host = await caller(request)
         beat: HeartbeatRequest = await _body(request, HeartbeatRequest) if await request.body() else HeartbeatRequest()
-        await run_in_threadpool(partial(plane.heartbeat, host, stopping=beat.stopping))
+        if beat.stopping or plane.beats is None:
+            await run_in_threadpool(partial(plane.heartbeat, host, stopping=beat.stopping))
+        else:
+            plane.heartbeat(host)  # only noted in memory (core/beats.py): no thread, no database
         return {"server_time": plane.clock()}
 
     async def work(request: Request) -> dict[str, Any]:
@@ -189,11 +193,11 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
         host = await caller(request)
         body: ProgressReport = await _body(request, CompletionReport if finished else ProgressReport)
         findings, refused = sort_findings(body.detections)
-        sub = await run_in_threadpool(plane.subtask_of_host, host, request.path_params["subtask_id"])
-        outcome = await run_in_threadpool(
-            lambda: plane.report(
+
+        def apply() -> ReportOutcome:  # one trip to the thread pool for the whole report
+            outcome = plane.report(
                 host,
-                sub.id,
+                plane.subtask_pk_of_host(host, request.path_params["subtask_id"]),
                 body.report_id,
                 body.counters(),
                 [replace(f.detection(), signature_version=body.signature_version) for f in findings],
@@ -202,9 +206,10 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
                 reason=body.reason if isinstance(body, CompletionReport) else "",
                 quarantined=actions.auto_quarantined(findings),
             )
-        )
-        await run_in_threadpool(plane.note_host_signatures, host, body.signature_version)
-        return {**_outcome(outcome), "refused": refused}
+            plane.note_host_signatures(host, body.signature_version)
+            return outcome
+
+        return {**_outcome(await run_in_threadpool(apply)), "refused": refused}
 
     async def action_result(request: Request) -> dict[str, Any]:
         host = await caller(request)
