@@ -87,6 +87,11 @@ class TaskStore(Protocol):
     """Scan tasks: a root per request, a subtask per host, changed only by core/tasks.py's rules."""
 
     def insert_task(self, root: RootTask, subtasks: Sequence[Subtask]) -> RootTask: ...
+    def new_work(self, after: tuple[int, int]) -> tuple[set[int], tuple[int, int]]:
+        """Hosts with a pending subtask or action whose row id is past `after` (subtask id, action id), and the
+        highest ids now (a long-poll's watermark: `api/agent/longpoll.py`)."""
+        ...
+
     def find_by_client_token(self, scope: Scope, client_token: str) -> RootTask | None:
         """The task of the caller's project stored with this client token key, in any enterprise project."""
         ...

@@ -455,6 +455,10 @@ class ControlPlane(HandlingPlane, SignaturesPlane, SweepPlane):
                 self.storage.change_subtask(sub.id, partial(tasks.dispatch, now=now))
         return answer
 
+    def new_work(self, after: tuple[int, int]) -> tuple[set[int], tuple[int, int]]:
+        """Hosts given a subtask or an action since the watermark `after`, and the new watermark."""
+        return self.storage.new_work(after)
+
     def subtask_pk_of_host(self, host: Host, subtask_id: str) -> int:
         """The storage key of the host's own subtask (`subtask_of_host`); which host a subtask belongs to never
         changes, so the answer is remembered as long as credentials are."""

@@ -18,6 +18,7 @@ from .alerts_sql import AlertsSql, identity
 from .conditions import contains, host_conditions, root_visible, scoped
 from .handling_sql import HandlingSql
 from .schema import (
+    agent_actions,
     agent_reports,
     hosts,
     root_enterprise_projects,
@@ -77,6 +78,31 @@ class TasksSql(AlertsSql, HandlingSql):
     def insert_task(self, root: RootTask, subtask_list: Sequence[Subtask]) -> RootTask:
         with self._write() as conn:
             return insert_task_rows(conn, root, subtask_list)
+
+    def new_work(self, after: tuple[int, int]) -> tuple[set[int], tuple[int, int]]:
+        pending = SubtaskStatus.PENDING.value
+        with self._read() as conn:
+            found = {
+                int(pk)
+                for (pk,) in conn.execute(
+                    select(subtasks.c.host_pk).where(subtasks.c.id > after[0], subtasks.c.status == pending)
+                )
+            }
+            found |= {
+                int(pk)
+                for (pk,) in conn.execute(
+                    select(agent_actions.c.host_pk).where(
+                        agent_actions.c.id > after[1], agent_actions.c.status == pending
+                    )
+                )
+            }
+            top = conn.execute(
+                select(
+                    select(func.coalesce(func.max(subtasks.c.id), 0)).scalar_subquery(),
+                    select(func.coalesce(func.max(agent_actions.c.id), 0)).scalar_subquery(),
+                )
+            ).one()
+        return found, (int(top[0]), int(top[1]))
 
     def find_by_client_token(self, scope: Scope, client_token: str) -> RootTask | None:
         """The project's task made with this client token key, whichever enterprise project it is in."""

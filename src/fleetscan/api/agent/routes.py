@@ -7,6 +7,9 @@ methods included, are JSON `{error, message, request_id}` (`docs/agent-protocol.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -34,7 +37,7 @@ from ..edge import (
     NoRoute,
     request_id,
 )
-from . import actions, signatures
+from . import actions, longpoll, signatures
 from .messages import CompletionReport, EnrollRequest, HeartbeatRequest, ProgressReport, sort_findings
 
 PREFIX = "/agent/v1"
@@ -127,8 +130,36 @@ def _outcome(outcome: ReportOutcome) -> dict[str, Any]:
     }
 
 
+def _wait(request: Request) -> tuple[float, str]:
+    """`GET /work?wait=S&seen=D`: hold up to S seconds (0..MAX_WAIT_S) while the work's digest is still D."""
+    raw = request.query_params.get("wait", "0")
+    try:
+        wait = float(raw)
+    except ValueError:
+        raise InvalidParameter("wait", "must be a number of seconds") from None
+    if not 0 <= wait <= longpoll.MAX_WAIT_S:
+        raise InvalidParameter("wait", f"must be within 0..{longpoll.MAX_WAIT_S:g} seconds")
+    seen = request.query_params.get("seen", "")
+    if len(seen) > 64:
+        raise InvalidParameter("seen", "must be a digest from an earlier answer")
+    return wait, seen
+
+
+def _digest(body: dict[str, Any]) -> str:
+    """What the agent holds, as one value: its subtasks (id and state), actions, whitelist and signature offer.
+    Progress counters are left out: a report changing them is not news to the agent that sent it."""
+    held = {
+        "subtasks": [(w["subtask_id"], w["status"]) for w in body["subtasks"]],
+        "actions": [a["action_id"] for a in body["actions"]],
+        "whitelist": body["whitelist"],
+        "signatures": body["signatures"],
+    }
+    return hashlib.sha256(json.dumps(held, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
 def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> list[BaseRoute]:
     seam = edge(body_limit)
+    bell = longpoll.WorkBell(plane)
 
     def route(
         path: str, method: str, handler: Callable[[Request], Awaitable[dict[str, Any]]], status: int = 200
@@ -172,6 +203,7 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
 
     async def work(request: Request) -> dict[str, Any]:
         host = await caller(request)
+        wait, seen = _wait(request)
 
         def answer() -> dict[str, Any]:
             # Everything read and rendered first: taking the subtasks (pending -> dispatched) is the last step.
@@ -179,15 +211,35 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
             whitelist = actions.work_whitelist(plane, host)
             central = signatures.offer(plane, host)
             subtasks = plane.take_work(host, _work_item)
-            return {
+            body = {
                 "server_time": plane.clock(),
                 "subtasks": subtasks,
                 "actions": todo,
                 "whitelist": whitelist,
                 "signatures": central,
             }
+            return {**body, "long_poll": True, "digest": _digest(body)}
 
-        return await run_in_threadpool(answer)
+        if wait <= 0:
+            return await run_in_threadpool(answer)
+        # Long-poll: answer when the work differs from what the agent holds (`seen`; without it, when there is
+        # any), or when `wait` is over. Parked before reading, so work that arrives meanwhile still wakes it.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            ticket = await bell.ticket(host.id)
+            try:
+                body = await run_in_threadpool(answer)
+                unchanged = body["digest"] == seen if seen else not (body["subtasks"] or body["actions"])
+                left = deadline - loop.time()
+                if not unchanged or left <= 0:
+                    return body
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ticket.wait(), left)
+            finally:
+                bell.leave(host.id, ticket)
+            if loop.time() >= deadline:
+                return {**body, "server_time": plane.clock()}
 
     async def report(request: Request, finished: bool) -> dict[str, Any]:
         host = await caller(request)
