@@ -11,7 +11,7 @@ from ..core.errors import UnknownSubtask
 from ..core.models import Detection, Host, RootTask, Scope, Subtask, SubtaskView
 from ..core.ports import SubtaskChange
 from ..core.queries import HostMatch, Page, RootFilter, SubtaskFilter
-from ..core.states import ACTIVE, RootTotals, StatusGroup, SubtaskStatus, summarize
+from ..core.states import ACTIVE, RootTotals, StatusGroup, SubtaskStatus, Tally, summarize
 from ..core.tasks import ReportOutcome
 from . import rows
 from .alerts_sql import AlertsSql, identity
@@ -41,11 +41,11 @@ def record_root_enterprise_projects(conn: Connection, *which: ColumnElement[bool
 
 def insert_task_rows(conn: Connection, root: RootTask, subtask_list: Sequence[Subtask]) -> RootTask:
     """Write a root task and its subtasks in the caller's transaction (a start, or a schedule's firing)."""
-    totals = summarize([StatusGroup(SubtaskStatus.PENDING, len(subtask_list))])
+    tally = Tally.of(_group(sub) for sub in subtask_list)
+    totals = summarize(tally.groups())
     root.counts, root.status = totals.counts, totals.status
-    root.id = int(
-        conn.execute(insert(root_tasks).values(**rows.root_values(root)).returning(root_tasks.c.id)).scalar_one()
-    )
+    row = {**rows.root_values(root), **_tally_values(tally)}
+    root.id = int(conn.execute(insert(root_tasks).values(**row).returning(root_tasks.c.id)).scalar_one())
     if subtask_list:
         values = []
         for sub in subtask_list:
@@ -54,6 +54,29 @@ def insert_task_rows(conn: Connection, root: RootTask, subtask_list: Sequence[Su
         conn.execute(insert(subtasks), values)
         record_root_enterprise_projects(conn, subtasks.c.root_id == root.id)
     return root
+
+
+def _group(sub: Subtask) -> StatusGroup:
+    """One subtask as a group of one, for a root's tally."""
+    return StatusGroup(sub.status, 1, sub.progress, sub.files_scanned, sub.viruses_found, sub.end_time)
+
+
+def _tally_values(tally: Tally) -> dict[str, Any]:
+    return {"open_progress": tally.open_progress, "last_end": tally.last_end}
+
+
+def _stored_tally(row: Any) -> Tally | None:
+    """A root row's tally, or None when it has none yet (then its subtasks are recounted)."""
+    if row.open_progress is None:
+        return None
+    per_status = {status: int(row._mapping[f"n_{status.value}"]) for status in SubtaskStatus}
+    return Tally(
+        {k: v for k, v in per_status.items() if v},
+        int(row.open_progress),
+        int(row.files_scanned),
+        int(row.viruses_found),
+        None if row.last_end is None else int(row.last_end),
+    )
 
 
 def _totals_values(totals: RootTotals) -> dict[str, Any]:
@@ -253,7 +276,11 @@ class TasksSql(AlertsSql, HandlingSql):
             if root_id is None:
                 raise UnknownSubtask(subtask_pk)
             # Lock order is root then subtask, for every writer, so two reports never deadlock.
-            conn.execute(self._lock(select(root_tasks.c.id).where(root_tasks.c.id == root_id)))
+            tally_columns = [root_tasks.c[f"n_{status.value}"] for status in SubtaskStatus]
+            tally_columns += [root_tasks.c.open_progress, root_tasks.c.files_scanned, root_tasks.c.viruses_found]
+            tally_row = conn.execute(
+                self._lock(select(*tally_columns, root_tasks.c.last_end).where(root_tasks.c.id == root_id))
+            ).one()
             current = rows.subtask(
                 conn.execute(self._lock(select(subtasks).where(subtasks.c.id == subtask_pk))).one()._mapping
             )
@@ -287,19 +314,36 @@ class TasksSql(AlertsSql, HandlingSql):
             if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
                 root = rows.root(conn.execute(select(root_tasks).where(root_tasks.c.id == root_id)).one()._mapping)
                 self._resolve_alerts(conn, root, changed, changed.updated_at)
-            self._refresh_root(conn, int(root_id))
+            tally = _stored_tally(tally_row)
+            if tally is None:
+                self._refresh_root(conn, int(root_id))
+            else:
+                self._write_root(conn, int(root_id), tally.moved(_group(current), _group(changed)))
         return ReportOutcome(changed, duplicate=False, detections_added=added)
 
     def _refresh_root(self, conn: Connection, root_id: int) -> None:
-        """Recompute a root's totals from its subtasks: the one place a root's state is written."""
-        totals = self._totals(conn, [root_id]).get(root_id, summarize(()))
-        conn.execute(update(root_tasks).where(root_tasks.c.id == root_id).values(**_totals_values(totals)))
+        """Recount a root's totals from its subtasks (a root without a stored tally)."""
+        self._write_root(conn, root_id, Tally.of(self._groups(conn, [root_id]).get(root_id, [])))
 
     @staticmethod
+    def _write_root(conn: Connection, root_id: int, tally: Tally) -> None:
+        """The one place a root's state is written: its totals by core.states.summarize, and the tally they are
+        made from."""
+        values = {**_totals_values(summarize(tally.groups())), **_tally_values(tally)}
+        conn.execute(update(root_tasks).where(root_tasks.c.id == root_id).values(**values))
+
+    @classmethod
     def _totals(
-        conn: Connection, root_ids: Sequence[int], on_hosts: Sequence[ColumnElement[bool]] = ()
+        cls, conn: Connection, root_ids: Sequence[int], on_hosts: Sequence[ColumnElement[bool]] = ()
     ) -> dict[int, RootTotals]:
         """Each root's totals (core.states.summarize) over its subtasks, or over those whose host meets `on_hosts`."""
+        return {root_id: summarize(found) for root_id, found in cls._groups(conn, root_ids, on_hosts).items()}
+
+    @staticmethod
+    def _groups(
+        conn: Connection, root_ids: Sequence[int], on_hosts: Sequence[ColumnElement[bool]] = ()
+    ) -> dict[int, list[StatusGroup]]:
+        """Each root's subtasks summed per status, or those whose host meets `on_hosts`."""
         groups: dict[int, list[StatusGroup]] = {}
         stmt = (
             select(
@@ -320,7 +364,7 @@ class TasksSql(AlertsSql, HandlingSql):
             ended = None if end is None else int(end)
             group = StatusGroup(SubtaskStatus(status), int(n), int(prog), int(nfiles), int(nvir), ended)
             groups.setdefault(root_id, []).append(group)
-        return {root_id: summarize(found) for root_id, found in groups.items()}
+        return groups
 
     def _as_seen(self, conn: Connection, scope: Scope, roots: list[RootTask]) -> list[RootTask]:
         """Roots as a caller limited to some enterprise projects sees them: totals and targets of its hosts only.
