@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, select, update
 
 from ..core.errors import UnknownSubtask
 from ..core.models import Detection, Host, RootTask, Scope, Subtask, SubtaskView
@@ -93,6 +94,40 @@ def _totals_values(totals: RootTotals) -> dict[str, Any]:
 def _apply(totals: RootTotals, root: RootTask) -> None:
     root.counts, root.status, root.progress = totals.counts, totals.status, totals.progress
     root.files_scanned, root.viruses_found, root.end_time = totals.files_scanned, totals.viruses_found, totals.end_time
+
+
+@dataclass(frozen=True)
+class _ReportStatements:
+    """The statements every report runs, with bind parameters in place of values."""
+
+    touch: Any
+    root_of: Any
+    lock_root: Any
+    lock_subtask: Any
+    report_key: Any
+    write_subtask: Any
+    write_root: Any
+
+    @classmethod
+    def build(cls, base: TasksSql) -> _ReportStatements:
+        pk: Any = bindparam("pk")
+        pk_: Any = bindparam("pk_")
+        tally = [root_tasks.c[f"n_{status.value}"] for status in SubtaskStatus]
+        tally += [root_tasks.c.open_progress, root_tasks.c.files_scanned, root_tasks.c.viruses_found]
+        subtask_columns = [*rows.SUBTASK_FIELDS, "not_scanned"]
+        root_columns = ["status", *(f"n_{s.value}" for s in SubtaskStatus), "progress", "files_scanned"]
+        root_columns += ["viruses_found", "end_time", "open_progress", "last_end"]
+        return cls(
+            touch=update(hosts).where(hosts.c.id == pk).values(last_seen=bindparam("at")),
+            root_of=select(subtasks.c.root_id).where(subtasks.c.id == pk),
+            lock_root=base._lock(select(*tally, root_tasks.c.last_end).where(root_tasks.c.id == pk)),
+            lock_subtask=base._lock(select(subtasks).where(subtasks.c.id == pk)),
+            report_key=base._insert_ignore(agent_reports).returning(agent_reports.c.report_key),
+            write_subtask=update(subtasks)
+            .where(subtasks.c.id == pk_)
+            .values({c: bindparam(c) for c in subtask_columns}),
+            write_root=update(root_tasks).where(root_tasks.c.id == pk_).values({c: bindparam(c) for c in root_columns}),
+        )
 
 
 class TasksSql(AlertsSql, HandlingSql):
@@ -269,26 +304,19 @@ class TasksSql(AlertsSql, HandlingSql):
         seen_at: int | None = None,
         quarantined: Sequence[tuple[Detection, dict[str, Any]]] = (),
     ) -> ReportOutcome:
+        st = self._report_statements()
         with self._write() as conn:
             if report is not None and seen_at is not None:  # a report proves its agent alive: no second write
-                conn.execute(update(hosts).where(hosts.c.id == report[0]).values(last_seen=seen_at))
-            root_id = conn.execute(select(subtasks.c.root_id).where(subtasks.c.id == subtask_pk)).scalar()
+                conn.execute(st.touch, {"pk": report[0], "at": seen_at})
+            root_id = conn.execute(st.root_of, {"pk": subtask_pk}).scalar()
             if root_id is None:
                 raise UnknownSubtask(subtask_pk)
             # Lock order is root then subtask, for every writer, so two reports never deadlock.
-            tally_columns = [root_tasks.c[f"n_{status.value}"] for status in SubtaskStatus]
-            tally_columns += [root_tasks.c.open_progress, root_tasks.c.files_scanned, root_tasks.c.viruses_found]
-            tally_row = conn.execute(
-                self._lock(select(*tally_columns, root_tasks.c.last_end).where(root_tasks.c.id == root_id))
-            ).one()
-            current = rows.subtask(
-                conn.execute(self._lock(select(subtasks).where(subtasks.c.id == subtask_pk))).one()._mapping
-            )
+            tally_row = conn.execute(st.lock_root, {"pk": root_id}).one()
+            current = rows.subtask(conn.execute(st.lock_subtask, {"pk": subtask_pk}).one()._mapping)
             if report is not None:
-                stmt = self._insert_ignore(agent_reports).values(
-                    host_pk=report[0], report_key=report[1], created_at=current.updated_at
-                )
-                if not self._inserted(conn, stmt.returning(agent_reports.c.report_key)):
+                values = {"host_pk": report[0], "report_key": report[1], "created_at": current.updated_at}
+                if not self._inserted(conn, st.report_key.values(values)):
                     return ReportOutcome(current, duplicate=True, detections_added=0)
             changed = change(current)
             added = 0
@@ -308,7 +336,7 @@ class TasksSql(AlertsSql, HandlingSql):
                         .where(detections_table.c.subtask_id == subtask_pk)
                     ).scalar_one()
                 )
-            conn.execute(update(subtasks).where(subtasks.c.id == subtask_pk).values(**rows.subtask_values(changed)))
+            conn.execute(st.write_subtask, {**rows.subtask_values(changed), "pk_": subtask_pk})
             if quarantined and seen_at is not None:
                 self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, seen_at)
             if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
@@ -325,12 +353,18 @@ class TasksSql(AlertsSql, HandlingSql):
         """Recount a root's totals from its subtasks (a root without a stored tally)."""
         self._write_root(conn, root_id, Tally.of(self._groups(conn, [root_id]).get(root_id, [])))
 
-    @staticmethod
-    def _write_root(conn: Connection, root_id: int, tally: Tally) -> None:
+    def _write_root(self, conn: Connection, root_id: int, tally: Tally) -> None:
         """The one place a root's state is written: its totals by core.states.summarize, and the tally they are
         made from."""
         values = {**_totals_values(summarize(tally.groups())), **_tally_values(tally)}
-        conn.execute(update(root_tasks).where(root_tasks.c.id == root_id).values(**values))
+        conn.execute(self._report_statements().write_root, {**values, "pk_": root_id})
+
+    def _report_statements(self) -> _ReportStatements:
+        """Built once per storage: building a statement costs more than running it on a report's hot path."""
+        built: _ReportStatements | None = self.__dict__.get("_built_report_statements")
+        if built is None:
+            built = self.__dict__["_built_report_statements"] = _ReportStatements.build(self)
+        return built
 
     @classmethod
     def _totals(
