@@ -576,7 +576,8 @@ def run_backend(backend: str, args: argparse.Namespace, out: Callable[[str], Non
                 if not step.held:
                     for error in step.errors:
                         out(f"#   {error}")
-                    break
+                    if not args.keep_going:
+                        break
         finally:
             if fleet is not None:
                 fleet.close()
@@ -603,6 +604,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--reach-agents", type=int, default=20, help="idle agents the reach probe starts a scan for")
     p.add_argument("--connections", type=int, default=64, help="HTTP connections per client process")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--keep-going", action="store_true", help="run every step, also after one that did not hold")
     args = p.parse_args(argv)
     if not 0 <= args.scanning_share <= 1:
         p.error("--scanning-share must be within 0..1")
