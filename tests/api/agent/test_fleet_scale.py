@@ -180,3 +180,20 @@ def test_a_cached_credential_stops_working_soon_after_it_changes_and_a_wrong_one
         storage.dispose()
     wait_until(lambda: agent.heartbeat().status_code == 401, 15, "the changed credential refused")
     assert agent.http.get("/agent/v1/work").status_code == 401
+
+
+def test_a_held_long_poll_is_answered_when_the_server_stops(database_url: str) -> None:
+    """A stopping server answers its held requests at once instead of waiting out their `wait` (uvicorn waits for
+    requests in flight before it exits)."""
+    server = ServerProcess(database_url).start()
+    try:
+        agent = ProtocolAgent(server.url, Tenant(server).enroll_token(), "held-at-stop")
+        held = Held(agent, server.url, f"wait={WAIT:g}")
+        time.sleep(1.5)
+        assert server.proc is not None
+        server.proc.terminate()
+        body = held.answer()  # a 200 with the (empty) work, not a connection cut by a kill
+        assert body["subtasks"] == [] and held.seconds < WAIT - 5
+        server.proc.wait(timeout=WAIT - 5)  # stopped (as uvicorn does, by the signal again), not still waiting
+    finally:
+        server.stop()

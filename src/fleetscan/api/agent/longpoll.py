@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from typing import Final
+import signal
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, Final
 
 from starlette.concurrency import run_in_threadpool
 
@@ -34,8 +37,32 @@ class WorkBell:
     def __init__(self, plane: ControlPlane, interval: float = INTERVAL_S, lag: float = LAG_S) -> None:
         self.plane, self.interval, self.lag = plane, interval, lag
         self.parked: dict[int, set[asyncio.Event]] = {}
+        self.closing = False  # the server is stopping: held requests answer now, new ones do not wait
         self._watcher: asyncio.Task[None] | None = None
         self._ready: asyncio.Event | None = None
+
+    def close(self) -> None:
+        """Answer every held request: the server waits for in-flight requests before it stops."""
+        self.closing = True
+        self.ring(set(self.parked))
+
+    def _close_on_exit_signals(self) -> None:
+        """Chain SIGTERM and SIGINT to the server's own handlers (uvicorn's), so that a stop does not wait up to a
+        long-poll's `wait` for the held requests."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(sig)
+            if not callable(previous):
+                continue
+
+            def chained(signum: int, frame: FrameType | None, previous: Callable[..., Any] = previous) -> None:
+                loop.call_soon_threadsafe(self.close)
+                previous(signum, frame)
+
+            try:
+                signal.signal(sig, chained)
+            except ValueError:  # not the main thread (an embedded server): stops wait for held requests instead
+                return
 
     async def ticket(self, host_pk: int) -> asyncio.Event:
         """Park a request for the host before it reads its work, so that work arriving meanwhile still wakes it."""
@@ -57,6 +84,8 @@ class WorkBell:
                 event.set()
 
     async def _start(self) -> None:
+        if self._watcher is None:
+            self._close_on_exit_signals()
         if self._watcher is None or self._watcher.done():
             self._ready = asyncio.Event()
             self._watcher = asyncio.create_task(self._watch(self._ready))

@@ -232,21 +232,22 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
                 body = await run_in_threadpool(answer)
                 unchanged = body["digest"] == seen if seen else not (body["subtasks"] or body["actions"])
                 left = deadline - loop.time()
-                if not unchanged or left <= 0:
+                if not unchanged or left <= 0 or bell.closing:
                     return body
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(ticket.wait(), left)
             finally:
                 bell.leave(host.id, ticket)
-            if loop.time() >= deadline:
+            if loop.time() >= deadline or bell.closing:
                 return {**body, "server_time": plane.clock()}
 
     async def report(request: Request, finished: bool) -> dict[str, Any]:
         host = await caller(request)
-        body: ProgressReport = await _body(request, CompletionReport if finished else ProgressReport)
-        findings, refused = sort_findings(body.detections)
+        raw = await request.body()
 
-        def apply() -> ReportOutcome:  # one trip to the thread pool for the whole report
+        def apply() -> dict[str, Any]:  # one trip to the thread pool for the whole report, parsing included
+            body: ProgressReport = _validate(CompletionReport if finished else ProgressReport, raw)
+            findings, refused = sort_findings(body.detections)
             outcome = plane.report(
                 host,
                 plane.subtask_pk_of_host(host, request.path_params["subtask_id"]),
@@ -259,9 +260,9 @@ def routes(plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> l
                 quarantined=actions.auto_quarantined(findings),
             )
             plane.note_host_signatures(host, body.signature_version)
-            return outcome
+            return {**_outcome(outcome), "refused": refused}
 
-        return {**_outcome(await run_in_threadpool(apply)), "refused": refused}
+        return await run_in_threadpool(apply)
 
     async def action_result(request: Request) -> dict[str, Any]:
         host = await caller(request)
