@@ -513,9 +513,11 @@ class ControlPlane(HandlingPlane, SignaturesPlane, SweepPlane):
         """
         now = self.clock()
         ended = 0
-        offline_after_ms += self.beat_delay_ms  # a beat may be that late reaching last_seen
-        for sub, host in self.storage.stale_subtasks(now, now - offline_after_ms, now - timeout_after_ms):
-            offline = (host.last_seen or host.created_at) < now - offline_after_ms
+        silent_since = now - offline_after_ms
+        # A beat may reach last_seen beat_delay_ms late: only a host silent for that much longer is ended for it.
+        # A scan ended for its time is still said to be of an offline agent when the host was silent that long.
+        for sub, host in self.storage.stale_subtasks(now, silent_since - self.beat_delay_ms, now - timeout_after_ms):
+            offline = (host.last_seen or host.created_at) < silent_since
             reason = "agent offline" if offline else "scan timed out"
             change = partial(tasks.expire, timed_out=not offline, reason=reason, now=now)
             if self.storage.change_subtask(sub.id, change).subtask.status.terminal:

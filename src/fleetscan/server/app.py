@@ -17,7 +17,7 @@ from ..api.edge import BodyLimits
 from ..api.huawei.routes import routes as huawei_routes
 from ..console.routes import routes as console_routes
 from ..core.service import ControlPlane
-from .beats import AGENT_CREDENTIAL_TTL_S, BEAT_FLUSH_S, flush_forever
+from .beats import AGENT_CREDENTIAL_TTL_S, beat_flush_s, flush_forever
 from .scheduler import schedule_forever
 from .sweeper import SweepLimits, sweep_forever
 
@@ -43,14 +43,16 @@ def create_app(
     ]
 
     # An agent's credential verified once serves it a few seconds; heartbeats are written in batches.
+    sweep = limits or SweepLimits()
+    flush_s = beat_flush_s(plane.online_window_ms / 1000, sweep.offline_after_s)
     plane.cache_credentials(AGENT_CREDENTIAL_TTL_S)
-    plane.coalesce_heartbeats(int(BEAT_FLUSH_S * 1000))
+    plane.coalesce_heartbeats(int(flush_s * 1000))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(sweep_forever(plane, limits or SweepLimits()))
+        sweeper = asyncio.create_task(sweep_forever(plane, sweep))
         scheduler = asyncio.create_task(schedule_forever(plane, schedule_interval_s))
-        beats = asyncio.create_task(flush_forever(plane))
+        beats = asyncio.create_task(flush_forever(plane, flush_s))
         try:
             yield
         finally:

@@ -16,6 +16,12 @@ BEAT_FLUSH_S = 2.0  # how late a beat may reach `last_seen`: readers of it allow
 AGENT_CREDENTIAL_TTL_S = 5.0  # how long a verified agent credential is reused without a database read
 
 
+def beat_flush_s(online_window_s: float, offline_after_s: float) -> float:
+    """How often beats are written: every BEAT_FLUSH_S, or a quarter of the shortest silence the server acts on
+    when that is shorter (a lab's `--offline-after 2`), so the delay stays small beside it."""
+    return min(BEAT_FLUSH_S, online_window_s / 4, offline_after_s / 4)
+
+
 async def flush_forever(plane: ControlPlane, interval_s: float = BEAT_FLUSH_S) -> None:
     try:
         while True:
