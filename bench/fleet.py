@@ -16,7 +16,13 @@ this benchmark is about) and each scanning agent taking its subtask with GET /wo
 The server is the same process across steps (agents and report history accumulate, as on a real server).
 
 Client and server share the machine: the client's CPU (per process) and the machine's are printed per step, so a
-client-bound step can be told from a server-bound one (`--client-processes` spreads the agents over processes).
+client-bound step can be told from a server-bound one (`--client-processes` spreads the agents over processes, each
+on bare keep-alive HTTP: bench/wire.py); a step whose busiest client process saturated its core says `client-bound`.
+Server CPU per request is the server processes' own CPU time (/proc) over the requests of the step; `--replicas N`
+(PostgreSQL) splits the agents between N server processes on one database and prints each one's requests and CPU.
+In the middle of each step, `--reach-agents` idle agents hold a long-poll GET /work and a scan is started for them:
+`idle reach` is the time from create_task to their GET returning it. Idle agents other than these are not simulated
+holding long-polls (a held request per agent would need a socket each on both sides).
 
 Run from the repository root:  .venv/bin/python -m bench.fleet --backend both
 """
@@ -465,14 +471,17 @@ async def _reach(fleet: Fleet, idle: Sequence[Agent], step: int, after: float) -
 
     async def watch(agent: Agent) -> float:
         pool = pools[agent.index % len(pools)]
+        seen = ""  # the digest of the last answer, as the agent sends it: held until the work differs
         while True:
-            t0 = loop.time()
-            status, body = await pool.once("GET", f"{PREFIX}/work?wait={LONG_POLL_SECONDS:g}", agent.authorization)
+            query = f"wait={LONG_POLL_SECONDS:g}" + (f"&seen={seen}" if seen else "")
+            status, raw = await pool.once("GET", f"{PREFIX}/work?{query}", agent.authorization)
             if status != 200:
-                raise RuntimeError(f"GET /work: HTTP {status} {body[:120]!r}")
-            if created.done() and any(w["task_id"] in task_ids for w in json.loads(body)["subtasks"]):
+                raise RuntimeError(f"GET /work: HTTP {status} {raw[:120]!r}")
+            body = json.loads(raw)
+            if created.done() and any(w["task_id"] in task_ids for w in body["subtasks"]):
                 return (loop.time() - created.result()) * 1000
-            if loop.time() - t0 < 1:  # answered at once: no long-poll on this server
+            seen = body.get("digest", "")
+            if not body.get("long_poll"):  # a server without long-poll: poll as the agent then does
                 await asyncio.sleep(AGENT_POLL_SECONDS)
 
     watchers = [asyncio.ensure_future(watch(a)) for a in idle]
