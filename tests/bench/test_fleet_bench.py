@@ -14,13 +14,15 @@ from bench.fleet import KINDS, StepResult, main, steps
 LINE = re.compile(
     r"^sqlite +N=20 +scanning 6 +[\d.]+ req/s \| heartbeat p50 +[\d.]+ms p99 +[\d.]+ms \| "
     r"progress p50 +[\d.]+ms p99 +[\d.]+ms \| complete p50 +[\d.]+ms p99 +[\d.]+ms \| lost 0 mismatched 0 \| "
-    r"cpu client \d+% server \d+% machine \d+% server [\d.]+ ms/req lag p99 \d+ms \| (held|NOT HELD)$"
+    r"cpu client \d+% \(busiest \d+%\) server \d+% machine \d+% server [\d.]+ ms/req lag p99 \d+ms"
+    r" \| idle reach p50 \d+ms max \d+ms \| (held|NOT HELD|client-bound)$"
 )
 
 
 def test_a_tiny_fleet_loses_nothing() -> None:
     lines: list[str] = []
     tiny = ["--backend", "sqlite", "--max-agents", "20", "--step-seconds", "5", "--scanning-share", "0.3"]
+    tiny += ["--reach-agents", "3"]
     results = main(
         [*tiny, "--heartbeat-seconds", "2", "--progress-seconds", "1", "--hosts-per-task", "4"], lines.append
     )
@@ -33,6 +35,8 @@ def test_a_tiny_fleet_loses_nothing() -> None:
     # 20 agents beat at least twice in 5 s; 6 scanning agents report about 5 times, the last report completing.
     assert all(p50 == p50 for p50 in step.p50.values()), step.p50
     assert step.requests >= 20 * 2 + 6 * 4
+    # The reach probe: three idle agents each got the scan started for them, through GET /work.
+    assert len(step.reach_ms) == 3
 
 
 def test_a_lost_report_fails_the_step() -> None:
@@ -43,6 +47,12 @@ def test_a_lost_report_fails_the_step() -> None:
     assert not StepResult("sqlite", 100, 25, 60, 500, 0, 1, nothing, nothing, 1, 1, 1, 0, []).held
     slow = {**nothing, "complete": 200.5}
     assert not StepResult("sqlite", 100, 25, 60, 500, 0, 0, nothing, slow, 1, 1, 1, 0, []).held
+    # A slow step whose client saturated a core says so, rather than blaming the server.
+    assert StepResult("sqlite", 100, 25, 60, 500, 0, 0, nothing, slow, 1, 1, 1, 0, []).verdict == "NOT HELD"
+    saturated = StepResult("sqlite", 100, 25, 60, 500, 0, 0, nothing, slow, 1, 1, 1, 0, [], client_busiest=0.95)
+    assert saturated.verdict == "client-bound"
+    late = StepResult("sqlite", 100, 25, 60, 500, 0, 0, nothing, slow, 1, 1, 1, 1500, [])
+    assert late.verdict == "NOT HELD"  # late because the server answered late: not the client's doing
 
 
 @pytest.mark.parametrize(("max_agents", "expected"), [(20, [20]), (100, [100]), (700, [100, 200, 500, 700])])

@@ -124,9 +124,14 @@ class AgentClient:
         items: list[dict[str, Any]] = self._call("GET", "/agent/v1/work", None, patience=5)["subtasks"]
         return items
 
-    def poll(self) -> dict[str, Any]:
-        """`/work` in full: subtasks, actions and the whitelist."""
-        return self._call("GET", "/agent/v1/work", None, patience=5)
+    def poll(self, wait: float = 0, seen: str = "") -> dict[str, Any]:
+        """`/work` in full: subtasks, actions and the whitelist. With `wait`, a long-poll: the server holds the
+        request up to that many seconds while the work's digest is still `seen` (an older server answers at
+        once and says nothing of `long_poll`)."""
+        path = "/agent/v1/work"
+        if wait > 0:
+            path += f"?wait={wait:g}" + (f"&seen={seen}" if seen else "")
+        return self._call("GET", path, None, patience=5)
 
     def action_result(self, action_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Answer an action: retried until the server takes it (it is idempotent there)."""

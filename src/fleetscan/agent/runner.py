@@ -8,6 +8,7 @@ absolute values (never deltas) and the server stores a finding once, so re-sendi
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import threading
 import uuid
@@ -45,6 +46,8 @@ class AgentSettings:
     root: str | None = None
     signatures: list[str] = field(default_factory=list)
     poll_interval: float = 10.0
+    long_poll: float = 25.0
+    """Seconds the server may hold GET /work while nothing is new (0: poll every `poll_interval`)."""
     report_interval: float = 3.0
     heartbeat_interval: float = 30.0
     workers: int | None = None
@@ -70,6 +73,7 @@ class Agent:
         held = self.state.pinned()
         trust = ServerTrust.pinned(held) if held else None
         self.client = AgentClient(settings.server, trust=trust, should_stop=self.stopping.is_set)
+        self.poller: AgentClient | None = None  # the long-poll's own connection (`_poll`)
         self._sigset: SignatureSet | None = None
         self.central = CentralSignatures(self.state.root / "central", self.client)
         self.signature_version: int | None = None
@@ -126,9 +130,14 @@ class Agent:
         beats = threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True)
         beats.start()
         self.flush_outbox()
+        seen = ""
         while not self.stopping.is_set():
+            long_poll = False
             try:
-                reply = self.client.poll()
+                reply = self._poll(seen)
+                if reply is None:  # stopping while the server held the request
+                    break
+                long_poll, seen = bool(reply.get("long_poll")), str(reply.get("digest", ""))
                 self.whitelist = Whitelist(reply.get("whitelist"))
                 self.central.update(reply.get("signatures"))
                 self.actions.run(reply.get("actions") or [])
@@ -141,11 +150,45 @@ class Agent:
                 log.error("server refused a request", extra={"fields": {"status": exc.status, "error": str(exc)}})
             except Exception as exc:  # a transient failure: keep serving the host
                 log.warning("loop error", extra={"fields": {"error": repr(exc)}})
-            self.stopping.wait(self.settings.poll_interval)
+            if not (long_poll and self.settings.long_poll > 0):  # an older server, or a failure: poll later
+                self.stopping.wait(self.settings.poll_interval)
         beats.join(timeout=10)  # no beat of its may land after the goodbye
         self.say_goodbye()
         self.client.close()
         log.info("stopped")
+
+    def _poll(self, seen: str) -> dict[str, Any] | None:
+        """Ask for work; with `long_poll`, on a thread of its own, so that SIGTERM need not wait for the server to
+        answer a held request: None then (the request is left to end with the process)."""
+        if self.settings.long_poll <= 0:
+            return self.client.poll()
+        if self.poller is None:
+            self.poller = AgentClient(
+                self.settings.server,
+                timeout=self.settings.long_poll + 30,
+                trust=self.client.trust,
+                should_stop=self.stopping.is_set,
+            )
+            self.poller.http.headers["Authorization"] = self.client.http.headers["Authorization"]
+        poller = self.poller
+        box: queue.Queue[tuple[dict[str, Any] | None, BaseException | None]] = queue.Queue(1)
+
+        def ask() -> None:
+            try:
+                box.put((poller.poll(self.settings.long_poll, seen), None))
+            except BaseException as exc:  # handed to the main loop, which logs and carries on
+                box.put((None, exc))
+
+        threading.Thread(target=ask, name="long-poll", daemon=True).start()
+        while not self.stopping.is_set():
+            try:
+                reply, error = box.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if error is not None:
+                raise error
+            return reply
+        return None
 
     def say_goodbye(self) -> None:
         """Tell the server this host is going away (SIGTERM), so it shows offline now, not minutes later.

@@ -12,11 +12,14 @@ class MonitoringPlane:
     storage: Storage
     clock: Callable[[], int]
     online_window_ms: int
+    beat_delay_ms: int
 
     def fleet_gauges(self) -> FleetGauges:
-        """The fleet's gauges now: agents online by the same window as `agent_online`, report delays."""
+        """The fleet's gauges now: agents online by the same window as `agent_online` (batched beats' delay included),
+        report delays."""
         now = self.clock()
-        return self.storage.fleet_gauges(now, now - self.online_window_ms, [s * 1000 for s in DELAY_THRESHOLDS_S])
+        online_since = now - self.online_window_ms - self.beat_delay_ms
+        return self.storage.fleet_gauges(now, online_since, [s * 1000 for s in DELAY_THRESHOLDS_S])
 
     def readiness(self) -> str | None:
         """None when this server can serve: its database answers and holds the schema it needs; else why not."""

@@ -8,7 +8,7 @@ schedules.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 from . import handling
@@ -73,6 +73,10 @@ class HostStore(Protocol):
     def enroll_host(self, host: Host, agent_secret_hash: str) -> Host: ...
     def get_host_by_agent(self, agent_id: str) -> tuple[Host, str] | None: ...
     def touch_host(self, host_pk: int, now: int) -> None: ...
+    def touch_hosts(self, seen: Mapping[int, int]) -> None:
+        """Coalesced beats (host pk -> beat time, ms) in one transaction; a host's `last_seen` never goes back."""
+        ...
+
     def host_stopped(self, host_pk: int, now: int) -> None:
         """The host's agent said goodbye: offline until it is seen again (`last_seen` stays for the sweeper)."""
         ...
@@ -85,6 +89,11 @@ class TaskStore(Protocol):
     """Scan tasks: a root per request, a subtask per host, changed only by core/tasks.py's rules."""
 
     def insert_task(self, root: RootTask, subtasks: Sequence[Subtask]) -> RootTask: ...
+    def new_work(self, after: tuple[int, int]) -> tuple[set[int], tuple[int, int]]:
+        """Hosts with a pending subtask or action whose row id is past `after` (subtask id, action id), and the
+        highest ids now (a long-poll's watermark: `api/agent/longpoll.py`)."""
+        ...
+
     def find_by_client_token(self, scope: Scope, client_token: str) -> RootTask | None:
         """The task of the caller's project stored with this client token key, in any enterprise project."""
         ...

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 from . import ids, tasks
 from .alerts import Alert
+from .beats import Beats
+from .cache import TtlCache
 from .errors import (
     Conflict,
     InvalidParameter,
@@ -72,10 +74,55 @@ class Enrollment:
 
 
 class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, MonitoringPlane):
-    def __init__(self, storage: Storage, clock: Clock = wall_clock, *, online_window_ms: int = 90_000) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock = wall_clock,
+        *,
+        online_window_ms: int = 90_000,
+        credential_ttl_s: float = 0.0,
+    ) -> None:
+        """`credential_ttl_s` > 0 lets an agent's verified credential (and its subtasks' owners) be reused for that
+        long without a database read: the server sets it (`AGENT_CREDENTIAL_TTL_S`), commands leave it off."""
         self.storage = storage
         self.clock = clock
         self.online_window_ms = online_window_ms
+        self.agents: TtlCache[tuple[str, str], Host] = TtlCache(credential_ttl_s)
+        self.owners: TtlCache[str, tuple[int, int]] = TtlCache(credential_ttl_s)
+        self.beats: Beats | None = None
+        self.beat_delay_ms = 0
+
+    def cache_credentials(self, ttl_s: float) -> None:
+        """Reuse verified agent credentials for `ttl_s` seconds (see `authenticate_agent`); 0 turns it off."""
+        self.agents, self.owners = TtlCache(ttl_s), TtlCache(ttl_s)
+
+    def coalesce_heartbeats(self, delay_ms: int) -> Beats:
+        """Note beats in memory from now on; the caller flushes them (`flush_beats`) at least every `delay_ms`,
+        which every reader of `last_seen` then allows for."""
+        self.beats = Beats()
+        self.beat_delay_ms = delay_ms
+        return self.beats
+
+    def flush_beats(self) -> int:
+        """Store the beats noted since the last flush, in one transaction; how many hosts it moved."""
+        if self.beats is None:
+            return 0
+        taken = self.beats.take()
+        try:
+            self.storage.touch_hosts(taken)
+        except Exception:
+            self.beats.restore(taken)
+            raise
+        return len(taken)
+
+    def _seen(self, host: Host, now: int) -> None:
+        """Mark the host seen: in the next batch, or at once when it said goodbye last (back online at once)."""
+        back = host.stopped_at is not None and (host.last_seen is None or host.stopped_at >= host.last_seen)
+        if self.beats is None or back:
+            self.storage.touch_host(host.id, now)
+        else:
+            self.beats.note(host.id, now)
+        host.last_seen = now  # a cached credential's host (ControlPlane.agents) follows
 
     # ------------------------------------------------------------------ administration
     def create_access_key(self, account: str, project_id: str, enterprise_project_ids: Sequence[str] = ()) -> AccessKey:
@@ -226,7 +273,7 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
         """Seen within the window, and not since gone: an agent that said goodbye is offline at once."""
         if host.last_seen is None or (host.stopped_at is not None and host.stopped_at >= host.last_seen):
             return False
-        return self.clock() - host.last_seen <= self.online_window_ms
+        return self.clock() - host.last_seen <= self.online_window_ms + self.beat_delay_ms
 
     # ------------------------------------------------------------------ the agent's side
     def enroll(self, enroll_token: str, facts: HostFacts) -> Enrollment:
@@ -256,10 +303,20 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
         )
         return Enrollment(self.storage.enroll_host(host, ids.token_hash(secret)), secret)
 
+    def cached_agent(self, agent_id: str, secret: str) -> Host | None:
+        """The host of a credential verified within `credential_ttl_s`, else None (then `authenticate_agent`)."""
+        return self.agents.get((agent_id, ids.token_hash(secret)))
+
     def authenticate_agent(self, agent_id: str, secret: str) -> Host:
+        """The agent's host. A credential verified within the last `credential_ttl_s` is not read again: the
+        cache is keyed by the agent and the hash of the secret it presented, so a wrong secret never matches
+        it, and a credential changed or removed in the database stops working within that time on every
+        replica. Failures are never cached: a new agent works at once."""
+        key = (agent_id, ids.token_hash(secret))
         found = self.storage.get_host_by_agent(agent_id)
-        if found is None or not secrets.compare_digest(found[1], ids.token_hash(secret)):
+        if found is None or not secrets.compare_digest(found[1], key[1]):
             raise PermissionDenied("unknown agent or wrong secret")
+        self.agents.put(key, found[0])
         return found[0]
 
     def heartbeat(self, host: Host, *, stopping: bool = False) -> None:
@@ -269,9 +326,12 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
         the agent resumes from its checkpoint when it starts again) is unchanged.
         """
         if stopping:
-            self.storage.host_stopped(host.id, self.clock())
+            if self.beats is not None:
+                self.beats.forget(host.id)
+            host.stopped_at = self.clock()
+            self.storage.host_stopped(host.id, host.stopped_at)
         else:
-            self.storage.touch_host(host.id, self.clock())
+            self._seen(host, self.clock())
 
     def work(self, host: Host) -> list[tuple[Subtask, RootTask]]:
         """The host's unfinished subtasks; pending ones become dispatched as the agent takes them."""
@@ -290,11 +350,27 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
             if root.start_time <= now  # a `later` task: not yet
         ]
         answer = [render(sub, root) for sub, _, root in due]
-        self.storage.touch_host(host.id, now)
+        self._seen(host, now)
         for sub, was_pending, _ in due:
             if was_pending:
                 self.storage.change_subtask(sub.id, partial(tasks.dispatch, now=now))
         return answer
+
+    def new_work(self, after: tuple[int, int]) -> tuple[set[int], tuple[int, int]]:
+        """Hosts given a subtask or an action since the watermark `after`, and the new watermark."""
+        return self.storage.new_work(after)
+
+    def subtask_pk_of_host(self, host: Host, subtask_id: str) -> int:
+        """The storage key of the host's own subtask (`subtask_of_host`); which host a subtask belongs to never
+        changes, so the answer is remembered as long as credentials are."""
+        owner = self.owners.get(subtask_id)
+        if owner is None:
+            sub = self.subtask_of_host(host, subtask_id)
+            owner = (sub.id, sub.host_pk)
+            self.owners.put(subtask_id, owner)
+        if owner[1] != host.id:
+            raise UnknownSubtask(subtask_id)
+        return owner[0]
 
     def subtask_of_host(self, host: Host, subtask_id: str) -> Subtask:
         """The host's own subtask, finished or not: a late report must still land its detections."""
@@ -338,8 +414,11 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
         """
         now = self.clock()
         ended = 0
-        for sub, host in self.storage.stale_subtasks(now, now - offline_after_ms, now - timeout_after_ms):
-            offline = (host.last_seen or host.created_at) < now - offline_after_ms
+        silent_since = now - offline_after_ms
+        # A beat may reach last_seen beat_delay_ms late: only a host silent for that much longer is ended for it.
+        # A scan ended for its time is still said to be of an offline agent when the host was silent that long.
+        for sub, host in self.storage.stale_subtasks(now, silent_since - self.beat_delay_ms, now - timeout_after_ms):
+            offline = (host.last_seen or host.created_at) < silent_since
             reason = "agent offline" if offline else "scan timed out"
             change = partial(tasks.expire, timed_out=not offline, reason=reason, now=now)
             if self.storage.change_subtask(sub.id, change).subtask.status.terminal:

@@ -62,6 +62,7 @@ class SignaturesPlane:
         """Record the version the host's last report was scanned with, when it changed."""
         if host.signature_version != version:
             self.storage.note_host_signatures(host.id, version)
+            host.signature_version = version  # a cached credential's host (ControlPlane.agents) follows
 
     def signature_versions_of_roots(self, root_ids: Sequence[int]) -> dict[int, list[int]]:
         return self.storage.signature_versions_of_roots(root_ids)

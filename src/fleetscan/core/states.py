@@ -145,6 +145,56 @@ class RootTotals:
     end_time: int | None
 
 
+def _done(status: SubtaskStatus) -> bool:
+    """An ended host counts 100 towards its root's progress, except a cancelled one (what it scanned)."""
+    return status in TERMINAL and status is not SubtaskStatus.CANCELLED
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What `summarize` needs of a root's subtasks, kept with the root so that a report moves it by the one subtask
+    it changed instead of recounting them all. `summarize(tally.groups())` is the root's totals."""
+
+    per_status: Mapping[SubtaskStatus, int]
+    open_progress: int  # the progress summed over subtasks that do not count as done (see _done)
+    files_scanned: int
+    viruses_found: int
+    last_end: int | None
+
+    @classmethod
+    def of(cls, groups: Iterable[StatusGroup]) -> Tally:
+        empty = cls({}, 0, 0, 0, None)
+        return empty.moved(None, *groups)
+
+    def moved(self, before: StatusGroup | None, *after: StatusGroup) -> Tally:
+        """The tally with `before` (one subtask as it was, if it was counted) taken out and `after` put in. End
+        times only ever get set, so the last end is the latest seen."""
+        per_status = dict(self.per_status)
+        open_progress, files, viruses, last_end = (
+            self.open_progress,
+            self.files_scanned,
+            self.viruses_found,
+            self.last_end,
+        )
+        for sign, group in [(-1, before)] + [(1, g) for g in after]:
+            if group is None:
+                continue
+            per_status[group.status] = per_status.get(group.status, 0) + sign * group.count
+            open_progress += 0 if _done(group.status) else sign * group.progress
+            files += sign * group.files_scanned
+            viruses += sign * group.viruses_found
+            if sign > 0 and group.end_time is not None:
+                last_end = max(last_end or 0, group.end_time)
+        return Tally({k: v for k, v in per_status.items() if v}, open_progress, files, viruses, last_end)
+
+    def groups(self) -> list[StatusGroup]:
+        """The tally as groups for `summarize`: one per status, the sums carried by an empty open group."""
+        carrier = StatusGroup(
+            SubtaskStatus.PENDING, 0, self.open_progress, self.files_scanned, self.viruses_found, self.last_end
+        )
+        return [StatusGroup(status, n) for status, n in self.per_status.items()] + [carrier]
+
+
 def summarize(groups: Iterable[StatusGroup]) -> RootTotals:
     """The one rule for a root's totals: storage only reads the groups and writes what this returns.
 
@@ -157,8 +207,7 @@ def summarize(groups: Iterable[StatusGroup]) -> RootTotals:
     last_end: int | None = None
     for group in groups:
         per_status[group.status] = per_status.get(group.status, 0) + group.count
-        done = group.status in TERMINAL and group.status is not SubtaskStatus.CANCELLED
-        progress_sum += group.count * 100 if done else group.progress
+        progress_sum += group.count * 100 if _done(group.status) else group.progress
         files += group.files_scanned
         viruses += group.viruses_found
         if group.end_time is not None:

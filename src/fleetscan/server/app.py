@@ -16,6 +16,7 @@ from ..api.huawei.routes import routes as huawei_routes
 from ..console.routes import routes as console_routes
 from ..core.service import ControlPlane
 from . import health
+from .beats import AGENT_CREDENTIAL_TTL_S, beat_flush_s, flush_forever
 from .leader import Leader
 from .metrics import MetricsAccess, metrics_endpoint
 from .scheduler import schedule_forever
@@ -47,14 +48,21 @@ def create_app(
     ]
     runs_jobs = leader or Leader()
 
+    # An agent's credential verified once serves it a few seconds; heartbeats are written in batches.
+    sweep = limits or SweepLimits()
+    flush_s = beat_flush_s(plane.online_window_ms / 1000, sweep.offline_after_s)
+    plane.cache_credentials(AGENT_CREDENTIAL_TTL_S)
+    plane.coalesce_heartbeats(int(flush_s * 1000))
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(sweep_forever(plane, limits or SweepLimits(), runs_jobs))
+        sweeper = asyncio.create_task(sweep_forever(plane, sweep, runs_jobs))
         scheduler = asyncio.create_task(schedule_forever(plane, schedule_interval_s, runs_jobs))
+        beats = asyncio.create_task(flush_forever(plane, flush_s))  # every worker: its own agents' beats
         try:
             yield
         finally:
-            for job in (sweeper, scheduler):
+            for job in (sweeper, scheduler, beats):
                 job.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await job

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +23,9 @@ class SqlBase:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._writer = engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
+        # SQLite has one writer at a time: threads of one process queue here rather than in SQLite's busy
+        # handler, which sleeps and retries (milliseconds of latency each time, and the GIL passed around).
+        self._one_writer = threading.RLock() if self.is_sqlite else contextlib.nullcontext()
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -30,7 +35,7 @@ class SqlBase:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._writer.begin() as conn:
+        with self._one_writer, self._writer.begin() as conn:
             yield conn
 
     def _insert_ignore(self, table: Any) -> Any:

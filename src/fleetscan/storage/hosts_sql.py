@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
 from ..core.models import Host, Scope
 from ..core.queries import HostFilter, Page
@@ -49,8 +49,19 @@ class HostsSql(SqlBase):
         return (rows.host(row._mapping), row._mapping["agent_secret_hash"]) if row else None
 
     def touch_host(self, host_pk: int, now: int) -> None:
+        self.touch_hosts({host_pk: now})
+
+    def touch_hosts(self, seen: Mapping[int, int]) -> None:
+        """Many hosts' beats in one transaction (one statement, many parameter sets); `last_seen` never goes back."""
+        if not seen:
+            return
+        stmt = (
+            update(hosts)
+            .where(hosts.c.id == bindparam("pk"), or_(hosts.c.last_seen.is_(None), hosts.c.last_seen < bindparam("at")))
+            .values(last_seen=bindparam("at"))
+        )
         with self._write() as conn:
-            conn.execute(update(hosts).where(hosts.c.id == host_pk).values(last_seen=now))
+            conn.execute(stmt, [{"pk": pk, "at": at} for pk, at in sorted(seen.items())])
 
     def host_stopped(self, host_pk: int, now: int) -> None:
         with self._write() as conn:

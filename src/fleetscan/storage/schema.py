@@ -144,6 +144,10 @@ root_tasks = Table(
     Column("files_scanned", BigInteger, nullable=False),
     Column("viruses_found", Integer, nullable=False),
     Column("sweep", JSON, nullable=True),  # a sweep's [{sha256, size}] (core/sweep.py); NULL for any other task
+    # core.states.Tally beside the n_* counts: a report moves the totals by its one subtask. NULL (a root from
+    # before 0011, or one written elsewhere): the next change recounts the root's subtasks and fills them.
+    Column("open_progress", BigInteger, nullable=True),
+    Column("last_end", BigInteger, nullable=True),
     UniqueConstraint("account_id", "client_token", name="uq_root_tasks_client_token"),
     Index("ix_root_tasks_listing", "account_id", "project_id", "start_time", "id"),
     # Huawei's ListAntiVirusTask always filters on whether_paid_task: its count and pages use this one.

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, select, update
 
 from ..core.errors import UnknownSubtask
 from ..core.models import Detection, Host, RootTask, Scope, Subtask, SubtaskView
 from ..core.ports import SubtaskChange
 from ..core.queries import HostMatch, Page, RootFilter, SubtaskFilter
-from ..core.states import ACTIVE, RootTotals, StatusGroup, SubtaskStatus, summarize
+from ..core.states import ACTIVE, RootTotals, StatusGroup, SubtaskStatus, Tally, summarize
 from ..core.tasks import ReportOutcome
 from . import rows
 from .alerts_sql import AlertsSql, identity
 from .conditions import contains, host_conditions, root_visible, scoped
 from .handling_sql import HandlingSql
 from .schema import (
+    agent_actions,
     agent_reports,
     hosts,
     root_enterprise_projects,
@@ -40,11 +42,11 @@ def record_root_enterprise_projects(conn: Connection, *which: ColumnElement[bool
 
 def insert_task_rows(conn: Connection, root: RootTask, subtask_list: Sequence[Subtask]) -> RootTask:
     """Write a root task and its subtasks in the caller's transaction (a start, or a schedule's firing)."""
-    totals = summarize([StatusGroup(SubtaskStatus.PENDING, len(subtask_list))])
+    tally = Tally.of(_group(sub) for sub in subtask_list)
+    totals = summarize(tally.groups())
     root.counts, root.status = totals.counts, totals.status
-    root.id = int(
-        conn.execute(insert(root_tasks).values(**rows.root_values(root)).returning(root_tasks.c.id)).scalar_one()
-    )
+    row = {**rows.root_values(root), **_tally_values(tally)}
+    root.id = int(conn.execute(insert(root_tasks).values(**row).returning(root_tasks.c.id)).scalar_one())
     if subtask_list:
         values = []
         for sub in subtask_list:
@@ -53,6 +55,29 @@ def insert_task_rows(conn: Connection, root: RootTask, subtask_list: Sequence[Su
         conn.execute(insert(subtasks), values)
         record_root_enterprise_projects(conn, subtasks.c.root_id == root.id)
     return root
+
+
+def _group(sub: Subtask) -> StatusGroup:
+    """One subtask as a group of one, for a root's tally."""
+    return StatusGroup(sub.status, 1, sub.progress, sub.files_scanned, sub.viruses_found, sub.end_time)
+
+
+def _tally_values(tally: Tally) -> dict[str, Any]:
+    return {"open_progress": tally.open_progress, "last_end": tally.last_end}
+
+
+def _stored_tally(row: Any) -> Tally | None:
+    """A root row's tally, or None when it has none yet (then its subtasks are recounted)."""
+    if row.open_progress is None:
+        return None
+    per_status = {status: int(row._mapping[f"n_{status.value}"]) for status in SubtaskStatus}
+    return Tally(
+        {k: v for k, v in per_status.items() if v},
+        int(row.open_progress),
+        int(row.files_scanned),
+        int(row.viruses_found),
+        None if row.last_end is None else int(row.last_end),
+    )
 
 
 def _totals_values(totals: RootTotals) -> dict[str, Any]:
@@ -71,12 +96,75 @@ def _apply(totals: RootTotals, root: RootTask) -> None:
     root.files_scanned, root.viruses_found, root.end_time = totals.files_scanned, totals.viruses_found, totals.end_time
 
 
+@dataclass(frozen=True)
+class _ReportStatements:
+    """The statements every report runs, with bind parameters in place of values."""
+
+    touch: Any
+    root_of: Any
+    lock_root: Any
+    lock_subtask: Any
+    report_key: Any
+    write_subtask: Any
+    write_root: Any
+
+    @classmethod
+    def build(cls, base: TasksSql) -> _ReportStatements:
+        pk: Any = bindparam("pk")
+        pk_: Any = bindparam("pk_")
+        tally = [root_tasks.c[f"n_{status.value}"] for status in SubtaskStatus]
+        tally += [root_tasks.c.open_progress, root_tasks.c.files_scanned, root_tasks.c.viruses_found]
+        subtask_columns = [*rows.SUBTASK_FIELDS, "not_scanned"]
+        root_columns = ["status", *(f"n_{s.value}" for s in SubtaskStatus), "progress", "files_scanned"]
+        root_columns += ["viruses_found", "end_time", "open_progress", "last_end"]
+        return cls(
+            touch=update(hosts).where(hosts.c.id == pk).values(last_seen=bindparam("at")),
+            root_of=select(subtasks.c.root_id).where(subtasks.c.id == pk),
+            lock_root=base._lock(select(*tally, root_tasks.c.last_end).where(root_tasks.c.id == pk)),
+            lock_subtask=base._lock(select(subtasks).where(subtasks.c.id == pk)),
+            report_key=base._insert_ignore(agent_reports).returning(agent_reports.c.report_key),
+            write_subtask=update(subtasks)
+            .where(subtasks.c.id == pk_)
+            .values({c: bindparam(c) for c in subtask_columns}),
+            write_root=update(root_tasks).where(root_tasks.c.id == pk_).values({c: bindparam(c) for c in root_columns}),
+        )
+
+
 class TasksSql(AlertsSql, HandlingSql):
     """core.ports.TaskStore. A report writes its alerts and auto-quarantines in its own transaction, hence the bases."""
 
     def insert_task(self, root: RootTask, subtask_list: Sequence[Subtask]) -> RootTask:
         with self._write() as conn:
             return insert_task_rows(conn, root, subtask_list)
+
+    def new_work(self, after: tuple[int, int]) -> tuple[set[int], tuple[int, int]]:
+        pending = SubtaskStatus.PENDING.value
+        with self._read() as conn:
+            # The watermark first, then the rows up to it: a row committed in between is past the watermark and
+            # found by the next call (each statement may see a newer snapshot on PostgreSQL's read committed).
+            top = conn.execute(
+                select(
+                    select(func.coalesce(func.max(subtasks.c.id), 0)).scalar_subquery(),
+                    select(func.coalesce(func.max(agent_actions.c.id), 0)).scalar_subquery(),
+                )
+            ).one()
+            found = {
+                int(pk)
+                for (pk,) in conn.execute(
+                    select(subtasks.c.host_pk).where(
+                        subtasks.c.id > after[0], subtasks.c.id <= top[0], subtasks.c.status == pending
+                    )
+                )
+            }
+            found |= {
+                int(pk)
+                for (pk,) in conn.execute(
+                    select(agent_actions.c.host_pk).where(
+                        agent_actions.c.id > after[1], agent_actions.c.id <= top[1], agent_actions.c.status == pending
+                    )
+                )
+            }
+        return found, (int(top[0]), int(top[1]))
 
     def find_by_client_token(self, scope: Scope, client_token: str) -> RootTask | None:
         """The project's task made with this client token key, whichever enterprise project it is in."""
@@ -220,22 +308,19 @@ class TasksSql(AlertsSql, HandlingSql):
         seen_at: int | None = None,
         quarantined: Sequence[tuple[Detection, dict[str, Any]]] = (),
     ) -> ReportOutcome:
+        st = self._report_statements()
         with self._write() as conn:
             if report is not None and seen_at is not None:  # a report proves its agent alive: no second write
-                conn.execute(update(hosts).where(hosts.c.id == report[0]).values(last_seen=seen_at))
-            root_id = conn.execute(select(subtasks.c.root_id).where(subtasks.c.id == subtask_pk)).scalar()
+                conn.execute(st.touch, {"pk": report[0], "at": seen_at})
+            root_id = conn.execute(st.root_of, {"pk": subtask_pk}).scalar()
             if root_id is None:
                 raise UnknownSubtask(subtask_pk)
             # Lock order is root then subtask, for every writer, so two reports never deadlock.
-            conn.execute(self._lock(select(root_tasks.c.id).where(root_tasks.c.id == root_id)))
-            current = rows.subtask(
-                conn.execute(self._lock(select(subtasks).where(subtasks.c.id == subtask_pk))).one()._mapping
-            )
+            tally_row = conn.execute(st.lock_root, {"pk": root_id}).one()
+            current = rows.subtask(conn.execute(st.lock_subtask, {"pk": subtask_pk}).one()._mapping)
             if report is not None:
-                stmt = self._insert_ignore(agent_reports).values(
-                    host_pk=report[0], report_key=report[1], created_at=current.updated_at
-                )
-                if not self._inserted(conn, stmt.returning(agent_reports.c.report_key)):
+                values = {"host_pk": report[0], "report_key": report[1], "created_at": current.updated_at}
+                if not self._inserted(conn, st.report_key.values(values)):
                     return ReportOutcome(current, duplicate=True, detections_added=0)
             changed = change(current)
             added = 0
@@ -255,25 +340,48 @@ class TasksSql(AlertsSql, HandlingSql):
                         .where(detections_table.c.subtask_id == subtask_pk)
                     ).scalar_one()
                 )
-            conn.execute(update(subtasks).where(subtasks.c.id == subtask_pk).values(**rows.subtask_values(changed)))
+            conn.execute(st.write_subtask, {**rows.subtask_values(changed), "pk_": subtask_pk})
             if quarantined and seen_at is not None:
                 self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, seen_at)
             if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
                 root = rows.root(conn.execute(select(root_tasks).where(root_tasks.c.id == root_id)).one()._mapping)
                 self._resolve_alerts(conn, root, changed, changed.updated_at)
-            self._refresh_root(conn, int(root_id))
+            tally = _stored_tally(tally_row)
+            if tally is None:
+                self._refresh_root(conn, int(root_id))
+            else:
+                self._write_root(conn, int(root_id), tally.moved(_group(current), _group(changed)))
         return ReportOutcome(changed, duplicate=False, detections_added=added)
 
     def _refresh_root(self, conn: Connection, root_id: int) -> None:
-        """Recompute a root's totals from its subtasks: the one place a root's state is written."""
-        totals = self._totals(conn, [root_id]).get(root_id, summarize(()))
-        conn.execute(update(root_tasks).where(root_tasks.c.id == root_id).values(**_totals_values(totals)))
+        """Recount a root's totals from its subtasks (a root without a stored tally)."""
+        self._write_root(conn, root_id, Tally.of(self._groups(conn, [root_id]).get(root_id, [])))
 
-    @staticmethod
+    def _write_root(self, conn: Connection, root_id: int, tally: Tally) -> None:
+        """The one place a root's state is written: its totals by core.states.summarize, and the tally they are
+        made from."""
+        values = {**_totals_values(summarize(tally.groups())), **_tally_values(tally)}
+        conn.execute(self._report_statements().write_root, {**values, "pk_": root_id})
+
+    def _report_statements(self) -> _ReportStatements:
+        """Built once per storage: building a statement costs more than running it on a report's hot path."""
+        built: _ReportStatements | None = self.__dict__.get("_built_report_statements")
+        if built is None:
+            built = self.__dict__["_built_report_statements"] = _ReportStatements.build(self)
+        return built
+
+    @classmethod
     def _totals(
-        conn: Connection, root_ids: Sequence[int], on_hosts: Sequence[ColumnElement[bool]] = ()
+        cls, conn: Connection, root_ids: Sequence[int], on_hosts: Sequence[ColumnElement[bool]] = ()
     ) -> dict[int, RootTotals]:
         """Each root's totals (core.states.summarize) over its subtasks, or over those whose host meets `on_hosts`."""
+        return {root_id: summarize(found) for root_id, found in cls._groups(conn, root_ids, on_hosts).items()}
+
+    @staticmethod
+    def _groups(
+        conn: Connection, root_ids: Sequence[int], on_hosts: Sequence[ColumnElement[bool]] = ()
+    ) -> dict[int, list[StatusGroup]]:
+        """Each root's subtasks summed per status, or those whose host meets `on_hosts`."""
         groups: dict[int, list[StatusGroup]] = {}
         stmt = (
             select(
@@ -294,7 +402,7 @@ class TasksSql(AlertsSql, HandlingSql):
             ended = None if end is None else int(end)
             group = StatusGroup(SubtaskStatus(status), int(n), int(prog), int(nfiles), int(nvir), ended)
             groups.setdefault(root_id, []).append(group)
-        return {root_id: summarize(found) for root_id, found in groups.items()}
+        return groups
 
     def _as_seen(self, conn: Connection, scope: Scope, roots: list[RootTask]) -> list[RootTask]:
         """Roots as a caller limited to some enterprise projects sees them: totals and targets of its hosts only.

@@ -30,10 +30,21 @@ def test_an_enrolled_host_is_found_by_its_agent_with_its_secrets_hash(plane: Con
 
 def test_seen_and_stopped_are_recorded_apart(plane: ControlPlane, store: SqlStorage) -> None:
     [host] = enrolled(plane, 1)
-    store.touch_host(host.id, 5)
-    store.host_stopped(host.id, 7)
+    assert host.last_seen is not None
+    at = host.last_seen
+    store.touch_host(host.id, at + 5)
+    store.host_stopped(host.id, at + 7)
     found = store.get_host_by_agent(host.agent_id)
-    assert found is not None and (found[0].last_seen, found[0].stopped_at) == (5, 7)  # a goodbye keeps last_seen
+    assert found is not None and (found[0].last_seen, found[0].stopped_at) == (at + 5, at + 7)  # goodbye keeps it
+
+
+def test_beats_in_a_batch_never_move_last_seen_back(plane: ControlPlane, store: SqlStorage) -> None:
+    first, second = enrolled(plane, 2)
+    assert first.last_seen is not None and second.last_seen is not None
+    store.touch_hosts({first.id: first.last_seen + 10, second.id: second.last_seen + 20})
+    store.touch_hosts({first.id: first.last_seen + 3})  # a late batch: older than what is stored
+    seen = {h.id: h.last_seen for h in (store.get_host_by_agent(x.agent_id)[0] for x in (first, second))}  # type: ignore[index]
+    assert seen == {first.id: first.last_seen + 10, second.id: second.last_seen + 20}
 
 
 def test_hosts_are_found_and_listed_in_scope_only(plane: ControlPlane, store: SqlStorage) -> None:

@@ -239,3 +239,17 @@ def test_an_inserted_task_starts_pending_and_the_latest_is_the_newest_start(
     latest = store.latest_root(scope)
     assert latest is not None and latest.name == "second"
     assert store.latest_root(plane.create_access_key("acct", "p2").scope) is None
+
+
+def test_new_work_names_the_hosts_given_work_since_the_watermark(plane: ControlPlane, store: SqlStorage) -> None:
+    first, second = enrolled(plane, 2)
+    scope = plane.create_access_key("acct", "p1").scope
+    hosts, mark = store.new_work((0, 0))
+    assert hosts == set()
+    plane.create_task(scope, TaskRequest("t", ScanType.QUICK, host_ids=[second.host_id]))
+    hosts, later = store.new_work(mark)
+    assert hosts == {second.id} and later[0] > mark[0]
+    assert store.new_work(later) == (set(), later)  # nothing new since
+    plane.work(second)  # dispatched: no longer pending, so not news even from the old watermark
+    assert store.new_work(mark)[0] == set()
+    assert first.id not in store.new_work((0, 0))[0]

@@ -7,6 +7,9 @@ methods included, are JSON `{error, message, request_id}` (`docs/agent-protocol.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -34,7 +37,7 @@ from ..edge import (
     NoRoute,
     request_id,
 )
-from . import actions, signatures
+from . import actions, longpoll, signatures
 from .messages import CompletionReport, EnrollRequest, HeartbeatRequest, ProgressReport, sort_findings
 
 PREFIX = "/agent/v1"
@@ -127,10 +130,38 @@ def _outcome(outcome: ReportOutcome) -> dict[str, Any]:
     }
 
 
+def _wait(request: Request) -> tuple[float, str]:
+    """`GET /work?wait=S&seen=D`: hold up to S seconds (0..MAX_WAIT_S) while the work's digest is still D."""
+    raw = request.query_params.get("wait", "0")
+    try:
+        wait = float(raw)
+    except ValueError:
+        raise InvalidParameter("wait", "must be a number of seconds") from None
+    if not 0 <= wait <= longpoll.MAX_WAIT_S:
+        raise InvalidParameter("wait", f"must be within 0..{longpoll.MAX_WAIT_S:g} seconds")
+    seen = request.query_params.get("seen", "")
+    if len(seen) > 64:
+        raise InvalidParameter("seen", "must be a digest from an earlier answer")
+    return wait, seen
+
+
+def _digest(body: dict[str, Any]) -> str:
+    """What the agent holds, as one value: its subtasks (id and state), actions, whitelist and signature offer.
+    Progress counters are left out: a report changing them is not news to the agent that sent it."""
+    held = {
+        "subtasks": [(w["subtask_id"], w["status"]) for w in body["subtasks"]],
+        "actions": [a["action_id"] for a in body["actions"]],
+        "whitelist": body["whitelist"],
+        "signatures": body["signatures"],
+    }
+    return hashlib.sha256(json.dumps(held, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
 def routes(
     plane: ControlPlane, body_limit: int = DEFAULT_AGENT_BODY_BYTES, tls_bundle: bytes | None = None
 ) -> list[BaseRoute]:
     seam = edge(body_limit)
+    bell = longpoll.WorkBell(plane)
 
     def route(
         path: str, method: str, handler: Callable[[Request], Awaitable[dict[str, Any]]], status: int = 200
@@ -148,7 +179,8 @@ def routes(
         agent_id, _, secret = credential.partition(":")
         if scheme.lower() != "bearer" or not agent_id or not secret:
             raise PermissionDenied("missing agent credential")
-        return await run_in_threadpool(plane.authenticate_agent, agent_id, secret)
+        known = plane.cached_agent(agent_id, secret)  # verified a moment ago: no trip to the database
+        return known if known is not None else await run_in_threadpool(plane.authenticate_agent, agent_id, secret)
 
     async def enroll(request: Request) -> dict[str, Any]:
         body: EnrollRequest = await _body(request, EnrollRequest)
@@ -166,11 +198,15 @@ def routes(
     async def heartbeat(request: Request) -> dict[str, Any]:
         host = await caller(request)
         beat: HeartbeatRequest = await _body(request, HeartbeatRequest) if await request.body() else HeartbeatRequest()
-        await run_in_threadpool(partial(plane.heartbeat, host, stopping=beat.stopping))
+        if beat.stopping or plane.beats is None:
+            await run_in_threadpool(partial(plane.heartbeat, host, stopping=beat.stopping))
+        else:
+            plane.heartbeat(host)  # only noted in memory (core/beats.py): no thread, no database
         return {"server_time": plane.clock()}
 
     async def work(request: Request) -> dict[str, Any]:
         host = await caller(request)
+        wait, seen = _wait(request)
 
         def answer() -> dict[str, Any]:
             # Everything read and rendered first: taking the subtasks (pending -> dispatched) is the last step.
@@ -178,25 +214,46 @@ def routes(
             whitelist = actions.work_whitelist(plane, host)
             central = signatures.offer(plane, host)
             subtasks = plane.take_work(host, _work_item)
-            return {
+            body = {
                 "server_time": plane.clock(),
                 "subtasks": subtasks,
                 "actions": todo,
                 "whitelist": whitelist,
                 "signatures": central,
             }
+            return {**body, "long_poll": True, "digest": _digest(body)}
 
-        return await run_in_threadpool(answer)
+        if wait <= 0:
+            return await run_in_threadpool(answer)
+        # Long-poll: answer when the work differs from what the agent holds (`seen`; without it, when there is
+        # any), or when `wait` is over. Parked before reading, so work that arrives meanwhile still wakes it.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            ticket = await bell.ticket(host.id)
+            try:
+                body = await run_in_threadpool(answer)
+                unchanged = body["digest"] == seen if seen else not (body["subtasks"] or body["actions"])
+                left = deadline - loop.time()
+                if not unchanged or left <= 0 or bell.closing:
+                    return body
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ticket.wait(), left)
+            finally:
+                bell.leave(host.id, ticket)
+            if loop.time() >= deadline or bell.closing:
+                return {**body, "server_time": plane.clock()}
 
     async def report(request: Request, finished: bool) -> dict[str, Any]:
         host = await caller(request)
-        body: ProgressReport = await _body(request, CompletionReport if finished else ProgressReport)
-        findings, refused = sort_findings(body.detections)
-        sub = await run_in_threadpool(plane.subtask_of_host, host, request.path_params["subtask_id"])
-        outcome = await run_in_threadpool(
-            lambda: plane.report(
+        raw = await request.body()
+
+        def apply() -> dict[str, Any]:  # one trip to the thread pool for the whole report, parsing included
+            body: ProgressReport = _validate(CompletionReport if finished else ProgressReport, raw)
+            findings, refused = sort_findings(body.detections)
+            outcome = plane.report(
                 host,
-                sub.id,
+                plane.subtask_pk_of_host(host, request.path_params["subtask_id"]),
                 body.report_id,
                 body.counters(),
                 [replace(f.detection(), signature_version=body.signature_version) for f in findings],
@@ -205,9 +262,10 @@ def routes(
                 reason=body.reason if isinstance(body, CompletionReport) else "",
                 quarantined=actions.auto_quarantined(findings),
             )
-        )
-        await run_in_threadpool(plane.note_host_signatures, host, body.signature_version)
-        return {**_outcome(outcome), "refused": refused}
+            plane.note_host_signatures(host, body.signature_version)
+            return {**_outcome(outcome), "refused": refused}
+
+        return await run_in_threadpool(apply)
 
     async def action_result(request: Request) -> dict[str, Any]:
         host = await caller(request)

@@ -5,8 +5,8 @@ targets, paths, sweep), so on SQLite a scan of the table reads overflow pages fo
 tasks of 50 hosts. From this covering index it is one narrow scan (25 ms), and a task's counts change only when a
 subtask changes state, never on a progress report.
 
-Revision ID: 0011_root_tally_index
-Revises: 0010_sweep
+Revision ID: 0012_root_tally_index
+Revises: 0011_root_tally
 Create Date: 2026-12-01 22:30:00
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0011_root_tally_index"
-down_revision = "0010_sweep"
+revision = "0012_root_tally_index"
+down_revision = "0011_root_tally"
 branch_labels = None
 depends_on = None
 
