@@ -1,6 +1,6 @@
 """SqlStorage: the core's ports (core/ports.py) over SQLAlchemy Core, for SQLite (WAL) and PostgreSQL.
 
-One mixin per port, one module per area (access, hosts, tasks, schedules, detections, alerts, handling,
+One mixin per port, one module per area (access, hosts, tasks, listings, schedules, detections, alerts, handling,
 signatures), all on the plumbing of base.SqlBase; this module only composes them.
 """
 
@@ -10,12 +10,13 @@ from .access_sql import AccessSql
 from .detections_sql import DetectionsSql
 from .engine import make_engine
 from .hosts_sql import HostsSql
+from .listings_sql import ListingsSql
 from .schedules_sql import SchedulesSql
 from .signatures_sql import SignaturesSql
 from .tasks_sql import TasksSql
 
 
-class SqlStorage(AccessSql, HostsSql, TasksSql, SchedulesSql, DetectionsSql, SignaturesSql):
+class SqlStorage(AccessSql, HostsSql, ListingsSql, TasksSql, SchedulesSql, DetectionsSql, SignaturesSql):
     """Every port on one engine: the core's Storage."""
 
 
