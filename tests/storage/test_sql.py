@@ -158,8 +158,18 @@ def test_listing_filters_and_scope(plane: ControlPlane, clock: Clock) -> None:
     window = RootFilter(start_from=clock.now - 1500, start_to=clock.now - 500)
     assert [r.name for r in plane.list_roots(everything, window, Page(0, 50))[1]] == ["task-4"]
 
-    total, subs = plane.list_subtasks(everything, SubtaskFilter(hosts=HostMatch(private_ip="10.0.0.1")), Page(0, 50))
-    assert total == 2 and all(v.host.private_ip == "10.0.0.1" for v in subs)
+    total, machines = plane.machine_page(everything, SubtaskFilter(hosts=HostMatch(private_ip="10.0.0.1")), Page(0, 50))
+    assert total == 2 and all(m.host.private_ip == "10.0.0.1" for m in machines)
+    for scope in (everything, only_e1):  # the listings' rows show what the full objects show, tenant rule included
+        count, full = plane.list_roots(scope, RootFilter(), Page(0, 50))
+        lean = plane.task_page(scope, RootFilter(), Page(0, 50), with_hosts=True)
+        assert lean.total == count
+        shown = [(r.task_id, r.status, r.counts, r.progress, r.end_time, r.scan_paths) for r in lean.roots]
+        assert shown == [(r.task_id, r.status, r.counts, r.progress, r.end_time, r.scan_paths) for r in full]
+        views = plane.subtasks_of(scope, full)
+        assert {r.id: [h.subtask_id for h in lean.hosts[r.id]] for r in lean.roots} == {
+            r.id: [v.subtask.subtask_id for v in views[r.id]] for r in full
+        }
     other_project = plane.create_access_key("acct", "p2").scope
     assert plane.list_roots(other_project, RootFilter(), Page(0, 50))[0] == 0
     assert plane.list_hosts(only_e1, HostFilter(), Page(0, 50))[0] == 2
