@@ -6,12 +6,15 @@ more than the query itself (bench/api_list.py), so the listings read these inste
 row, made from the SQL row without a per-field step, holding only what either dialect shows. The
 dataclasses stay the model for everything that decides or writes.
 
-Statuses are kept as stored (the enums' values) and read through properties, so building a row costs
-one tuple; `not_scanned` is the stored list of `{"reason", "count", "examples"}` objects (or None).
+Values are kept as the driver returns them, so that building a row costs one tuple and no per-value call:
+statuses as stored (the enums' values, read as enums through properties), `using_quota` as 0/1 or a bool,
+and `not_scanned` as its JSON (a list from psycopg, text from sqlite3, None when the scan skipped nothing),
+decoded by `skipped` only where a scan did skip files.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
 from typing import Any, NamedTuple
 
@@ -69,8 +72,8 @@ class TaskHost(NamedTuple):
     start_time: int | None
     end_time: int | None
     fail_reason: str
-    using_quota: bool
-    not_scanned: list[dict[str, Any]] | None
+    using_quota: int
+    not_scanned: list[dict[str, Any]] | str | None
     host_id: str
     name: str
     private_ip: str
@@ -88,8 +91,17 @@ class TaskHost(NamedTuple):
         return SubtaskStatus(self.status_value)
 
     @property
+    def skipped(self) -> list[dict[str, Any]]:
+        """The files not scanned, by reason: `[{"reason", "count", "examples"}]` (core.models.NotScanned)."""
+        found = self.not_scanned
+        if not found:
+            return []
+        items: list[dict[str, Any]] = json.loads(found) if isinstance(found, str) else found
+        return items
+
+    @property
     def not_scanned_num(self) -> int:
-        return sum(int(n["count"]) for n in self.not_scanned) if self.not_scanned else 0
+        return sum(int(n["count"]) for n in self.skipped) if self.not_scanned else 0
 
     def run_duration(self, now: int) -> int:
         """Seconds spent scanning: until the end, or until now while it runs (as `Subtask.run_duration`)."""

@@ -72,7 +72,7 @@ def machine_row(machine: MachineRow) -> dict[str, Any]:
         # files the scan did not scan, by reason, with a few example paths (docs/agent-protocol.md).
         "NotScannedNum": sub.not_scanned_num,
         "NotScanned": [
-            {"Reason": n["reason"], "Count": int(n["count"]), "Examples": list(n["examples"])} for n in sub.not_scanned
+            {"Reason": n["reason"], "Count": int(n["count"]), "Examples": list(n["examples"])} for n in sub.skipped
         ]
         if sub.not_scanned
         else [],

@@ -50,7 +50,7 @@ def host_info(row: TaskHost, root_start: int, now: int, online: Online) -> dict[
         # files the scan did not scan, by reason, with a few example paths (docs/agent-protocol.md).
         "not_scanned_num": row.not_scanned_num,
         "not_scanned": [
-            {"reason": n["reason"], "count": int(n["count"]), "examples": list(n["examples"])} for n in row.not_scanned
+            {"reason": n["reason"], "count": int(n["count"]), "examples": list(n["examples"])} for n in row.skipped
         ]
         if row.not_scanned
         else [],
