@@ -8,7 +8,7 @@ dataclasses stay the model for everything that decides or writes.
 
 Values are kept as the driver returns them, so that building a row costs one tuple and no per-value call:
 statuses as stored (the enums' values, read as enums through properties), `using_quota` as 0/1 or a bool,
-and `not_scanned` as its JSON (a list from psycopg, text from sqlite3, None when the scan skipped nothing),
+and `not_scanned` as its JSON (a list from psycopg, text from sqlite3; null when the scan skipped nothing),
 decoded by `skipped` only where a scan did skip files.
 """
 
@@ -94,14 +94,10 @@ class TaskHost(NamedTuple):
     def skipped(self) -> list[dict[str, Any]]:
         """The files not scanned, by reason: `[{"reason", "count", "examples"}]` (core.models.NotScanned)."""
         found = self.not_scanned
-        if not found:
+        if found is None or found == "null":  # SQL NULL, or the JSON null SQLite keeps as text
             return []
-        items: list[dict[str, Any]] = json.loads(found) if isinstance(found, str) else found
-        return items
-
-    @property
-    def not_scanned_num(self) -> int:
-        return sum(int(n["count"]) for n in self.skipped) if self.not_scanned else 0
+        items: list[dict[str, Any]] | None = json.loads(found) if isinstance(found, str) else found
+        return items or []
 
     def run_duration(self, now: int) -> int:
         """Seconds spent scanning: until the end, or until now while it runs (as `Subtask.run_duration`)."""

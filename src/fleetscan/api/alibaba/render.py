@@ -58,6 +58,7 @@ def root_row(root: TaskRoot) -> dict[str, Any]:
 
 def machine_row(machine: MachineRow) -> dict[str, Any]:
     sub = machine.host
+    skipped = sub.skipped
     row: dict[str, Any] = {
         "TaskId": sub.subtask_id,
         "TaskName": TASK_NAME,
@@ -70,11 +71,11 @@ def machine_row(machine: MachineRow) -> dict[str, Any]:
         **_host_fields(sub),
         # fleetscan's own fields (Sas has none for them; the SDK model drops them, the raw JSON keeps them):
         # files the scan did not scan, by reason, with a few example paths (docs/agent-protocol.md).
-        "NotScannedNum": sub.not_scanned_num,
+        "NotScannedNum": sum(int(n["count"]) for n in skipped) if skipped else 0,
         "NotScanned": [
-            {"Reason": n["reason"], "Count": int(n["count"]), "Examples": list(n["examples"])} for n in sub.skipped
+            {"Reason": n["reason"], "Count": int(n["count"]), "Examples": list(n["examples"])} for n in skipped
         ]
-        if sub.not_scanned
+        if skipped
         else [],
     }
     if sub.end_time is not None:

@@ -24,6 +24,7 @@ def agent_status(host: Host | TaskHost, online: Online) -> str:
 
 def host_info(row: TaskHost, root_start: int, now: int, online: Online) -> dict[str, Any]:
     """One AntiVirusTaskHostResponseInfo: a host's part in a task (`root_start`: the task's start time)."""
+    skipped = row.skipped
     return {
         "host_id": row.host_id,
         "host_name": row.name,
@@ -48,11 +49,11 @@ def host_info(row: TaskHost, root_start: int, now: int, online: Online) -> dict[
         "os_version": row.os_version,
         # fleetscan's own fields (HSS has none for them; the SDK model drops them, the raw JSON keeps them):
         # files the scan did not scan, by reason, with a few example paths (docs/agent-protocol.md).
-        "not_scanned_num": row.not_scanned_num,
+        "not_scanned_num": sum(int(n["count"]) for n in skipped) if skipped else 0,
         "not_scanned": [
-            {"reason": n["reason"], "count": int(n["count"]), "examples": list(n["examples"])} for n in row.skipped
+            {"reason": n["reason"], "count": int(n["count"]), "examples": list(n["examples"])} for n in skipped
         ]
-        if row.not_scanned
+        if skipped
         else [],
     }
 
