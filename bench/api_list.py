@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sqlite3
 import statistics
 import sys
@@ -428,19 +429,72 @@ class Timing:
     p50: float
     p99: float
     rps: float
+    cpu: float  # ms of CPU per request, of the processes doing the work (see CpuMeter)
 
 
-def _time(call: Callable[[], object], n: int, warmup: int = 2) -> Timing:
+def _ticks(pid: int) -> int:
+    """utime + stime of a process (all its threads), in clock ticks; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _backends(postmaster: int) -> list[int]:
+    """The cluster's client backends ("postgres: user db host(port) ..."), not autovacuum or the writers.
+
+    Autovacuum works through the freshly seeded tables in its own time: its CPU belongs to neither side.
+    """
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rpartition(")")[2].split()[1]) != postmaster:
+                        continue
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    title = f.read().decode(errors="replace")
+            except OSError:
+                continue
+            if "(" in title or "[local]" in title:
+                out.append(int(entry))
+    return out
+
+
+class CpuMeter:
+    """CPU seconds used so far by one side's processes: wall time on a shared machine says little, CPU time more.
+
+    API side: the fleetscan server process. SQL side: this process (only the bare SQL runs in it while that side
+    is timed). Both add the PostgreSQL cluster's client backends (serving either side) when the benchmark started
+    the cluster; SQLite runs inside the process that queries it.
+    """
+
+    def __init__(self, pid: int | None, postmaster: int | None) -> None:
+        self.pid, self.postmaster = pid, postmaster
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def __call__(self) -> float:
+        own = time.process_time() if self.pid is None else _ticks(self.pid) / self.tick
+        if self.postmaster is None:
+            return own
+        return own + sum(_ticks(p) for p in _backends(self.postmaster)) / self.tick
+
+
+def _time(call: Callable[[], object], n: int, cpu: Callable[[], float], warmup: int = 2) -> Timing:
     for _ in range(warmup):
         call()
     times = []
+    cpu0 = cpu()
     for _ in range(n):
         t0 = time.perf_counter()
         call()
         times.append(time.perf_counter() - t0)
+    used = cpu() - cpu0
     times.sort()
     p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
-    return Timing(statistics.median(times) * 1000, p99 * 1000, len(times) / sum(times))
+    return Timing(statistics.median(times) * 1000, p99 * 1000, len(times) / sum(times), used / n * 1000)
 
 
 class Mismatch(RuntimeError):
@@ -477,12 +531,18 @@ class Result:
             f"{self.backend:<10} {self.mix.dialect:<3} {self.mix.name:<22} "
             f"api p50 {a.p50:8.1f}ms p99 {a.p99:8.1f}ms {a.rps:7.1f} req/s | "
             f"sql p50 {s.p50:8.1f}ms p99 {s.p99:8.1f}ms {s.rps:7.1f} req/s | "
-            f"api/sql {a.p50 / s.p50:5.2f}x | rows {self.rows} of {self.total}"
+            f"api/sql {a.p50 / s.p50:5.2f}x | cpu/req api {a.cpu:6.1f}ms sql {s.cpu:6.1f}ms "
+            f"{a.cpu / max(s.cpu, 0.01):5.2f}x | rows {self.rows} of {self.total}"
         )
 
 
 def run_backend(
-    backend: str, url: str, seeded: Seeded, args: argparse.Namespace, out: Callable[[str], None]
+    backend: str,
+    url: str,
+    seeded: Seeded,
+    args: argparse.Namespace,
+    out: Callable[[str], None],
+    postmaster: int | None = None,
 ) -> list[Result]:
     from fleetscan.storage.sql import open_storage
     from tests.support.server import ServerProcess
@@ -511,8 +571,10 @@ def run_backend(
                 client.page(mix),
                 sdk_page(mix, server.endpoint, seeded.access_key_id, seeded.secret, seeded.project_id),
             )
-            api = _time(lambda m=mix: client.page(m), args.requests)  # type: ignore[misc]
-            sql = _time(lambda q=mix.bare: bare.fetch(q), args.requests)  # type: ignore[misc]
+            assert server.proc is not None
+            api_cpu, sql_cpu = CpuMeter(server.proc.pid, postmaster), CpuMeter(None, postmaster)
+            api = _time(lambda m=mix: client.page(m), args.requests, api_cpu)  # type: ignore[misc]
+            sql = _time(lambda q=mix.bare: bare.fetch(q), args.requests, sql_cpu)  # type: ignore[misc]
             result = Result(backend, mix, api, sql, len(sql_page.task_ids), sql_page.total)
             out(result.line())
             results.append(result)
@@ -524,24 +586,29 @@ def run_backend(
 
 
 @contextmanager
-def database(backend: str, given: str | None) -> Iterator[str]:
-    """An empty database in a temporary place, removed afterwards (or the one given with --database-url)."""
+def database(backend: str, given: str | None) -> Iterator[tuple[str, int | None]]:
+    """An empty database in a temporary place, removed afterwards (or the one given with --database-url).
+
+    With it, the pid of the PostgreSQL postmaster the benchmark started (None otherwise), for CpuMeter.
+    """
     if backend == "sqlite":
         if given:
-            yield given
+            yield given, None
             return
         with tempfile.TemporaryDirectory(prefix="fleetscan-bench-") as folder:
-            yield f"sqlite:///{folder}/bench.db"
+            yield f"sqlite:///{folder}/bench.db", None
         return
     if given:
-        yield given
+        yield given, None
         return
     from tests.support.postgres import PostgresServer
 
     pg = PostgresServer()
     pg.start()
     try:
-        yield pg.new_database()
+        url = pg.new_database()
+        postmaster = int((pg.data / "postmaster.pid").read_text().split()[0])
+        yield url, postmaster
     finally:
         pg.stop()
 
@@ -562,14 +629,15 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     out(
         f"# fleetscan listing benchmark: {args.roots} roots, {args.roots * args.subtasks_per_root} subtasks, "
         f"{args.hosts} hosts; page size {args.limit}; {args.requests} sequential requests per mix and side; "
-        "API = fleetscan server over HTTP (httpx, SDK signers), SQL = hand-written SELECTs, same driver"
+        "API = fleetscan server over HTTP (httpx, SDK signers), SQL = hand-written SELECTs, same driver; "
+        "cpu/req = CPU of the server process (API) or of the SQL loop (SQL), plus PostgreSQL's processes"
     )
     for backend in backends:
         given = args.database_url if args.backend != "both" else None
-        with database(backend, given) as url:
+        with database(backend, given) as (url, postmaster):
             seeded = seed(url, roots=args.roots, subtasks_per_root=args.subtasks_per_root, n_hosts=args.hosts)
             out(f"# {backend}: seeded {seeded.roots} roots / {seeded.subtasks} subtasks in {seeded.seconds:.1f}s")
-            results += run_backend(backend, url, seeded, args, out)
+            results += run_backend(backend, url, seeded, args, out, postmaster)
     return results
 
 

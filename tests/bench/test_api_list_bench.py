@@ -33,7 +33,8 @@ from fleetscan.storage.sql import open_storage
 TINY = ["--roots", "200", "--subtasks-per-root", "10", "--hosts", "100", "--requests", "3", "--limit", "20"]
 LINE = re.compile(
     r"^(sqlite|postgresql) +(hss|sas) +\S+ +api p50 +[\d.]+ms p99 +[\d.]+ms +[\d.]+ req/s \| "
-    r"sql p50 +[\d.]+ms p99 +[\d.]+ms +[\d.]+ req/s \| api/sql +[\d.]+x \| rows \d+ of \d+$"
+    r"sql p50 +[\d.]+ms p99 +[\d.]+ms +[\d.]+ req/s \| api/sql +[\d.]+x \| "
+    r"cpu/req api +[\d.]+ms sql +[\d.]+ms +[\d.]+x \| rows \d+ of \d+$"
 )
 
 
@@ -74,7 +75,7 @@ def test_seeded_roots_agree_with_their_subtasks(database_url: str) -> None:
 
 
 def test_bare_sql_pages_equal_the_storage_pages(database_url: str) -> None:
-    """The hand-written SELECTs return the pages ControlPlane's storage returns, for every mix."""
+    """The hand-written SELECTs return the pages the listings' storage returns, for every mix."""
     seeded = seed(database_url, roots=300, subtasks_per_root=5, n_hosts=60)
     storage = open_storage(database_url, migrate=False)
     key = storage.get_access_key(seeded.access_key_id)
@@ -94,16 +95,15 @@ def test_bare_sql_pages_equal_the_storage_pages(database_url: str) -> None:
                     start_to=q.start_to,
                     hosts=HostMatch(host_name=q.host_name),
                 )
-                total, roots = storage.list_roots(scope, flt, page)
-                assert (got.total, got.task_ids) == (total, [r.task_id for r in roots]), mix.name
-                views = storage.subtasks_of(scope, roots, flt if q.host_name else None)
+                found = storage.task_page(scope, flt, page, with_hosts=q.with_hosts)
+                assert (got.total, got.task_ids) == (found.total, [r.task_id for r in found.roots]), mix.name
                 if q.with_hosts:
-                    hosts = {r.task_id: sorted(v.host.host_id for v in views[r.id]) for r in roots}
+                    hosts = {r.task_id: sorted(h.host_id for h in found.hosts[r.id]) for r in found.roots}
                     assert {t: sorted(h) for t, h in got.host_ids.items()} == {t: h for t, h in hosts.items() if h}
             else:
                 sflt = SubtaskFilter(hosts=HostMatch(host_name=q.host_name), start_from=q.start_from)
-                total, subs = storage.list_subtasks(scope, sflt, page)
-                assert (got.total, got.task_ids) == (total, [v.subtask.subtask_id for v in subs]), mix.name
+                total, machines = storage.machine_page(scope, sflt, page)
+                assert (got.total, got.task_ids) == (total, [m.host.subtask_id for m in machines]), mix.name
             assert got.task_ids, mix.name
     finally:
         bare.close()

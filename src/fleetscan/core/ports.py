@@ -13,6 +13,7 @@ from typing import Any, Final, Protocol
 
 from . import handling
 from .alerts import Alert
+from .listing import MachineRow, TaskPage
 from .models import (
     AccessKey,
     Credential,
@@ -37,6 +38,7 @@ __all__ = [
     "DetectionStore",
     "HandlingStore",
     "HostStore",
+    "ListingStore",
     "MonitorStore",
     "ReportOutcome",
     "ScheduleStore",
@@ -103,7 +105,6 @@ class TaskStore(Protocol):
     ) -> RootTask | None: ...
     def latest_root(self, scope: Scope) -> RootTask | None: ...
     def list_roots(self, scope: Scope, flt: RootFilter, page: Page) -> tuple[int, list[RootTask]]: ...
-    def list_subtasks(self, scope: Scope, flt: SubtaskFilter, page: Page) -> tuple[int, list[SubtaskView]]: ...
     def subtasks_of(
         self, scope: Scope, roots: Sequence[RootTask], flt: RootFilter | None = None
     ) -> dict[int, list[SubtaskView]]:
@@ -131,6 +132,18 @@ class TaskStore(Protocol):
     def get_subtask(self, subtask_id: str) -> Subtask | None: ...
     def agent_subtasks(self, host_pk: int) -> list[tuple[Subtask, RootTask]]: ...
     def stale_subtasks(self, now: int, seen_before: int, started_before: int) -> list[tuple[Subtask, Host]]: ...
+
+
+class ListingStore(Protocol):
+    """The cloud listings' pages, as core.listing's rows: what they render and nothing else."""
+
+    def task_page(self, scope: Scope, flt: RootFilter, page: Page, *, with_hosts: bool = False) -> TaskPage:
+        """Root tasks, newest first, and the total; `with_hosts`: each one's subtasks too (as `subtasks_of`)."""
+        ...
+
+    def machine_page(self, scope: Scope, flt: SubtaskFilter, page: Page) -> tuple[int, list[MachineRow]]:
+        """Hosts' parts in tasks (subtasks), newest task first, and the total."""
+        ...
 
 
 class ScheduleStore(Protocol):
@@ -243,6 +256,7 @@ class Storage(
     AccessStore,
     HostStore,
     TaskStore,
+    ListingStore,
     ScheduleStore,
     DetectionStore,
     AlertStore,

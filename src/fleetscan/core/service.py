@@ -23,6 +23,7 @@ from .errors import (
     UnknownTask,
 )
 from .handling_plane import HandlingPlane
+from .listing import MachineRow, TaskHost, TaskPage
 from .models import (
     ALL_ENTERPRISE_PROJECTS,
     DEFAULT_ENTERPRISE_PROJECT,
@@ -243,8 +244,13 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
     def list_roots(self, scope: Scope, flt: RootFilter, page: Page) -> tuple[int, list[RootTask]]:
         return self.storage.list_roots(scope, flt, page)
 
-    def list_subtasks(self, scope: Scope, flt: SubtaskFilter, page: Page) -> tuple[int, list[SubtaskView]]:
-        return self.storage.list_subtasks(scope, flt, page)
+    def task_page(self, scope: Scope, flt: RootFilter, page: Page, *, with_hosts: bool = False) -> TaskPage:
+        """A listing's page of root tasks (core/listing.py); `with_hosts`: with the hosts `flt` matches."""
+        return self.storage.task_page(scope, flt, page, with_hosts=with_hosts)
+
+    def machine_page(self, scope: Scope, flt: SubtaskFilter, page: Page) -> tuple[int, list[MachineRow]]:
+        """A listing's page of hosts' parts in tasks (core/listing.py)."""
+        return self.storage.machine_page(scope, flt, page)
 
     def subtasks_of(
         self, scope: Scope, roots: Sequence[RootTask], flt: RootFilter | None = None
@@ -269,7 +275,7 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
         """The alert a result is an occurrence of: first and last seen, occurrences, the tasks that saw it."""
         return self.storage.alert_of_result(scope, result_id)
 
-    def agent_online(self, host: Host) -> bool:
+    def agent_online(self, host: Host | TaskHost) -> bool:
         """Seen within the window, and not since gone: an agent that said goodbye is offline at once."""
         if host.last_seen is None or (host.stopped_at is not None and host.stopped_at >= host.last_seen):
             return False

@@ -1,6 +1,6 @@
 """SqlStorage: the core's ports (core/ports.py) over SQLAlchemy Core, for SQLite (WAL) and PostgreSQL.
 
-One mixin per port, one module per area (access, hosts, tasks, schedules, detections, alerts, handling,
+One mixin per port, one module per area (access, hosts, tasks, listings, schedules, detections, alerts, handling,
 signatures, monitor), all on the plumbing of base.SqlBase; this module only composes them.
 """
 
@@ -10,6 +10,7 @@ from .access_sql import AccessSql
 from .detections_sql import DetectionsSql
 from .engine import make_engine
 from .hosts_sql import HostsSql
+from .listings_sql import ListingsSql
 from .metrics import instrument
 from .monitor_sql import MonitorSql
 from .schedules_sql import SchedulesSql
@@ -17,7 +18,9 @@ from .signatures_sql import SignaturesSql
 from .tasks_sql import TasksSql
 
 
-class SqlStorage(AccessSql, HostsSql, TasksSql, SchedulesSql, DetectionsSql, SignaturesSql, MonitorSql):
+class SqlStorage(
+    AccessSql, HostsSql, ListingsSql, TasksSql, SchedulesSql, DetectionsSql, SignaturesSql, MonitorSql
+):
     """Every port on one engine: the core's Storage."""
 
 

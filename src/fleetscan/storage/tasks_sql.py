@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, 
 from ..core.errors import UnknownSubtask
 from ..core.models import Detection, Host, RootTask, Scope, Subtask, SubtaskView
 from ..core.ports import SubtaskChange
-from ..core.queries import HostMatch, Page, RootFilter, SubtaskFilter
+from ..core.queries import HostMatch, Page, RootFilter
 from ..core.states import ACTIVE, RootTotals, StatusGroup, SubtaskStatus, Tally, summarize
 from ..core.tasks import ReportOutcome
 from . import rows
@@ -242,38 +242,6 @@ class TasksSql(AlertsSql, HandlingSql):
                 .limit(page.limit)
             )
             return int(total), self._as_seen(conn, scope, [rows.root(r._mapping) for r in found])
-
-    def list_subtasks(self, scope: Scope, flt: SubtaskFilter, page: Page) -> tuple[int, list[SubtaskView]]:
-        conds = [*scoped(scope, root_tasks, enterprise_project=hosts.c.enterprise_project_id)]
-        conds += self._host_match(flt.hosts)
-        if flt.subtask_id:
-            conds.append(subtasks.c.subtask_id == flt.subtask_id)
-        if flt.root_task_id:
-            conds.append(root_tasks.c.task_id == flt.root_task_id)
-        if flt.origins is not None:
-            conds.append(root_tasks.c.origin.in_(sorted(o.value for o in flt.origins)))
-        start = func.coalesce(subtasks.c.start_time, root_tasks.c.start_time)
-        if flt.start_from is not None:
-            conds.append(start >= flt.start_from)
-        if flt.start_to is not None:
-            conds.append(start <= flt.start_to)
-        joined = subtasks.join(root_tasks, root_tasks.c.id == subtasks.c.root_id).join(
-            hosts, hosts.c.id == subtasks.c.host_pk
-        )
-        with self._read() as conn:
-            total = conn.execute(select(func.count()).select_from(joined).where(*conds)).scalar_one()
-            found = conn.execute(
-                select(*self._subtask_host_columns())
-                .select_from(joined)
-                .where(*conds)
-                .order_by(root_tasks.c.start_time.desc(), subtasks.c.id.desc())
-                .offset(page.offset)
-                .limit(page.limit)
-            ).all()
-            roots = self._load_roots(conn, {r.root_id for r in found})
-        return int(total), [
-            SubtaskView(rows.subtask(r._mapping), rows.host(r._mapping, "h_"), roots[r.root_id]) for r in found
-        ]
 
     def subtasks_of(
         self, scope: Scope, roots: Sequence[RootTask], flt: RootFilter | None = None

@@ -17,6 +17,7 @@ MODULE = {
     "HandlingStore": "test_handling.py",
     "SignatureStore": "test_signatures.py",
     "MonitorStore": "test_monitor.py",
+    "ListingStore": "test_listings.py",
 }
 
 

@@ -107,8 +107,11 @@ def list_virus_scan_task(plane: ControlPlane, scope: Scope, p: Params) -> Body:
             start_to=start_to,
             hosts=HostMatch(host_name=name, private_ip=private_ip, public_ip=public_ip),
         )
-        total, roots = plane.list_roots(scope, flt, page)
-        return {"PageInfo": render.page_info(current, size, total), "List": [render.root_row(r) for r in roots]}
+        found = plane.task_page(scope, flt, page)
+        return {
+            "PageInfo": render.page_info(current, size, found.total),
+            "List": [render.root_row(r) for r in found.roots],
+        }
 
     sub_statuses: frozenset[SubtaskStatus] | None = None
     if codes is not None:
@@ -121,8 +124,8 @@ def list_virus_scan_task(plane: ControlPlane, scope: Scope, p: Params) -> Body:
         start_to=start_to,
         hosts=HostMatch(host_name=name, private_ip=private_ip, public_ip=public_ip, statuses=sub_statuses),
     )
-    total, views = plane.list_subtasks(scope, sflt, page)
-    return {"PageInfo": render.page_info(current, size, total), "List": [render.machine_row(v) for v in views]}
+    total, machines = plane.machine_page(scope, sflt, page)
+    return {"PageInfo": render.page_info(current, size, total), "List": [render.machine_row(m) for m in machines]}
 
 
 # ---------------------------------------------------------------------- GetVirusScanLatestTaskStatistic

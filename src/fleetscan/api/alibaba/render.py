@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from ...core.models import DetectionView, Host, RootTask, Severity, SubtaskView, Target
+from ...core.listing import MachineRow, TaskHost, TaskRoot
+from ...core.models import DetectionView, Host, Severity, Target
 from . import status
 from .lang import Lang, text
 
@@ -36,15 +37,15 @@ def page_info(current: int, size: int, total: int) -> dict[str, int]:
     return {"CurrentPage": current, "PageSize": size, "TotalCount": total}
 
 
-def _host_fields(host: Host) -> dict[str, Any]:
+def _host_fields(host: Host | TaskHost) -> dict[str, Any]:
     return {"InstanceName": host.name, "InternetIp": host.public_ip, "IntranetIp": host.private_ip}
 
 
-def root_row(root: RootTask) -> dict[str, Any]:
+def root_row(root: TaskRoot) -> dict[str, Any]:
     row: dict[str, Any] = {
         "TaskId": root.task_id,
         "TaskName": TASK_NAME,
-        "ScanType": root.origin.value,
+        "ScanType": root.origin,
         "Status": status.LIST_ROOT_STATUS.render(root.status),
         "StartTime": root.start_time,
         "Progress": root.progress,
@@ -55,22 +56,27 @@ def root_row(root: RootTask) -> dict[str, Any]:
     return row
 
 
-def machine_row(view: SubtaskView) -> dict[str, Any]:
-    sub, root = view.subtask, view.root
+def machine_row(machine: MachineRow) -> dict[str, Any]:
+    sub = machine.host
+    skipped = sub.skipped
     row: dict[str, Any] = {
         "TaskId": sub.subtask_id,
         "TaskName": TASK_NAME,
-        "ScanType": root.origin.value,
+        "ScanType": machine.origin,
         "Status": status.LIST_SUBTASK_STATUS.render(sub.status),
-        "StartTime": sub.start_time if sub.start_time is not None else root.start_time,
+        "StartTime": sub.start_time if sub.start_time is not None else machine.root_start_time,
         "Progress": sub.progress,
-        "ScanPath": list(root.scan_paths),
-        "Uuid": view.host.host_id,
-        **_host_fields(view.host),
+        "ScanPath": list(machine.scan_paths),
+        "Uuid": sub.host_id,
+        **_host_fields(sub),
         # fleetscan's own fields (Sas has none for them; the SDK model drops them, the raw JSON keeps them):
         # files the scan did not scan, by reason, with a few example paths (docs/agent-protocol.md).
-        "NotScannedNum": sub.not_scanned_num,
-        "NotScanned": [{"Reason": n.reason, "Count": n.count, "Examples": list(n.examples)} for n in sub.not_scanned],
+        "NotScannedNum": sum(int(n["count"]) for n in skipped) if skipped else 0,
+        "NotScanned": [
+            {"Reason": n["reason"], "Count": int(n["count"]), "Examples": list(n["examples"])} for n in skipped
+        ]
+        if skipped
+        else [],
     }
     if sub.end_time is not None:
         row["EndTime"] = sub.end_time

@@ -19,13 +19,14 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ...auth import MalformedEncodingError, RequestParts, query_pairs
 from ...auth.encoding import form_pairs
 from ...core.service import ControlPlane
 from ..edge import DEFAULT_CLOUD_BODY_BYTES, Edge, name_operation, request_id
+from ..json_body import JsonResponse
 from ..security import authenticate_signed, request_parts
 from . import errors
 from .cycle import CYCLE_ACTIONS
@@ -137,4 +138,4 @@ def _error_lang(pairs: list[tuple[str, str]]) -> Lang:
 
 
 def _json(body: dict[str, object], status: int, request_id: str) -> Response:
-    return JSONResponse(body, status_code=status, headers={"x-acs-request-id": request_id})
+    return JsonResponse(body, status_code=status, headers={"x-acs-request-id": request_id})

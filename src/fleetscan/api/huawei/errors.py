@@ -31,11 +31,12 @@ from collections.abc import Callable
 from typing import Final
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from ...auth import SignatureError
 from ...core.errors import Conflict, DomainError, IllegalTransition, InvalidParameter, NotFound, PermissionDenied
 from ..edge import BodyTooLarge, ErrorMap, MethodNotAllowed, NoRoute, request_id
+from ..json_body import JsonResponse
 from ..security import AuthError
 
 INVALID_PARAMETER = "HSS.0001"
@@ -107,7 +108,7 @@ def internal() -> HssError:
 
 def render(error: HssError, request: Request) -> Response:
     rid = request_id(request)
-    return JSONResponse(
+    return JsonResponse(
         {"error_code": error.code, "error_msg": error.message, "request_id": rid},
         status_code=error.status,
         headers={"X-Request-Id": rid},

@@ -99,10 +99,12 @@ def list_tasks(plane: ControlPlane, scope: Scope, given: Input) -> dict[str, Any
         paid=paid,
         hosts=hosts,
     )
-    total, roots = plane.list_roots(scope, flt, page)
-    views = plane.subtasks_of(scope, roots, None if hosts.empty else flt)
-    now = plane.clock()
-    return {"total_num": total, "data_list": [render.task(r, views[r.id], now, plane.agent_online) for r in roots]}
+    found = plane.task_page(scope, flt, page, with_hosts=True)
+    now, online = plane.clock(), plane.agent_online
+    return {
+        "total_num": found.total,
+        "data_list": [render.task(r, found.hosts[r.id], now, online) for r in found.roots],
+    }
 
 
 def _plan_body(plan: Plan) -> dict[str, Any]:

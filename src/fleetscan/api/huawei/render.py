@@ -11,64 +11,70 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ...core.handling import allowed_operations
-from ...core.models import Detection, DetectionView, Host, RootTask, SubtaskView
+from ...core.listing import TaskHost, TaskRoot
+from ...core.models import Detection, DetectionView, Host
 from .status import host_task_status, task_status
 
-Online = Callable[[Host], bool]
+Online = Callable[[Host | TaskHost], bool]
 
 
-def agent_status(host: Host, online: Online) -> str:
+def agent_status(host: Host | TaskHost, online: Online) -> str:
     return "online" if online(host) else "offline"
 
 
-def host_info(view: SubtaskView, now: int, online: Online) -> dict[str, Any]:
-    """One AntiVirusTaskHostResponseInfo: a host's part in a task."""
-    sub, host = view.subtask, view.host
+def host_info(row: TaskHost, root_start: int, now: int, online: Online) -> dict[str, Any]:
+    """One AntiVirusTaskHostResponseInfo: a host's part in a task (`root_start`: the task's start time)."""
+    skipped = row.skipped
     return {
-        "host_id": host.host_id,
-        "host_name": host.name,
-        "private_ip": host.private_ip,
-        "public_ip": host.public_ip,
-        "asset_value": host.asset_value,
-        "start_time": sub.start_time if sub.start_time is not None else view.root.start_time,
-        "run_duration": sub.run_duration(now),
-        "scan_progress": f"{sub.progress}%",
-        "virus_num": sub.viruses_found,
-        "scan_file_num": sub.files_scanned,
-        "host_task_status": host_task_status(sub.status),
-        "fail_reason": sub.fail_reason,
+        "host_id": row.host_id,
+        "host_name": row.name,
+        "private_ip": row.private_ip,
+        "public_ip": row.public_ip,
+        "asset_value": row.asset_value,
+        "start_time": row.start_time if row.start_time is not None else root_start,
+        "run_duration": row.run_duration(now),
+        "scan_progress": f"{row.progress}%",
+        "virus_num": row.viruses_found,
+        "scan_file_num": row.files_scanned,
+        "host_task_status": host_task_status(row.status),
+        "fail_reason": row.fail_reason,
         "deleted": False,
-        "whether_using_quota": 1 if sub.using_quota else 0,
-        "agent_id": host.agent_id,
-        "os_type": host.os_type,
+        "whether_using_quota": 1 if row.using_quota else 0,
+        "agent_id": row.agent_id,
+        "os_type": row.os_type,
         "host_status": "ACTIVE",
-        "agent_status": agent_status(host, online),
+        "agent_status": agent_status(row, online),
         "protect_status": "opened",
-        "os_name": host.os_name,
-        "os_version": host.os_version,
+        "os_name": row.os_name,
+        "os_version": row.os_version,
         # fleetscan's own fields (HSS has none for them; the SDK model drops them, the raw JSON keeps them):
         # files the scan did not scan, by reason, with a few example paths (docs/agent-protocol.md).
-        "not_scanned_num": sub.not_scanned_num,
-        "not_scanned": [{"reason": n.reason, "count": n.count, "examples": list(n.examples)} for n in sub.not_scanned],
+        "not_scanned_num": sum(int(n["count"]) for n in skipped) if skipped else 0,
+        "not_scanned": [
+            {"reason": n["reason"], "count": int(n["count"]), "examples": list(n["examples"])} for n in skipped
+        ]
+        if skipped
+        else [],
     }
 
 
-def task(root: RootTask, views: Sequence[SubtaskView], now: int, online: Online) -> dict[str, Any]:
-    """One AntiVirusTaskResponseInfo; `views` are the hosts to show (all, or those a host filter matched)."""
+def task(root: TaskRoot, hosts: Sequence[TaskHost], now: int, online: Online) -> dict[str, Any]:
+    """One AntiVirusTaskResponseInfo; `hosts` are the hosts to show (all, or those a host filter matched)."""
     counts = root.counts
+    start = root.start_time
     return {
         "task_id": root.task_id,
         "task_name": root.name,
-        "scan_type": root.scan_type.value,
-        "start_type": root.start_type.value,
-        "action": root.action.value,
-        "start_time": root.start_time,
+        "scan_type": root.scan_type,
+        "start_type": root.start_type,
+        "action": root.action,
+        "start_time": start,
         "task_status": task_status(root.status),
         "host_num": counts.total,
         "success_host_num": counts.succeeded,
         "fail_host_num": counts.failed + counts.timed_out,
         "cancel_host_num": counts.cancelled,
-        "host_info_list": [host_info(v, now, online) for v in views],
+        "host_info_list": [host_info(h, start, now, online) for h in hosts],
         "rescan": root.rescan,
         "whether_paid_task": root.paid,
     }

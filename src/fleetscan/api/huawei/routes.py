@@ -20,12 +20,13 @@ from collections.abc import Mapping
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ...core.models import Scope
 from ...core.service import ControlPlane
 from ..edge import ANY_METHOD, DEFAULT_CLOUD_BODY_BYTES, DEFAULT_SIGNATURE_BODY_BYTES, Edge, Handler, request_id
+from ..json_body import JsonResponse
 from ..security import authenticate_signed, authenticate_token, request_parts
 from . import handling, policies, signatures, sweep
 from . import operations as ops
@@ -82,7 +83,7 @@ def routes(
             parts = await request_parts(request)  # the body is read once, within the cap
             given = ops.Input(Query(parts.query), parts.body, _caller(request))
             result = await run_in_threadpool(operation, plane, scope, given)
-            return JSONResponse(result, headers={"X-Request-Id": request_id(request)})
+            return JsonResponse(result, headers={"X-Request-Id": request_id(request)})
 
         names = {method: name for method, (name, _) in table.items()}
         return (through or seam).endpoint(handle, methods=tuple(table), operation=names)
