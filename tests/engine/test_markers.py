@@ -1,5 +1,6 @@
 """Markers: the strings the data: URI and uuencode/BinHex decoders cannot do without, found in the pattern pass, so
-that a text without one is not searched again in Python; and what the engine does when it does not know."""
+that a text without one is not searched again in Python; and what a hash-only sweep, which makes no pattern pass,
+leaves to every decoder or leaves out."""
 
 from __future__ import annotations
 
@@ -71,3 +72,9 @@ def test_a_set_compiled_with_other_markers_is_rebuilt(tmp_path: Path) -> None:
     assert again.tables.markers == markers.VERSION
     assert WorkerConfig.from_sigset(again).markers
     assert build_set(read_sources([db]), "v").tables.markers == markers.VERSION
+
+
+def test_a_hash_only_sweep_makes_no_normalised_copy(tmp_path: Path) -> None:
+    db = write(tmp_path / "db" / "x.ndb", f"N.Text:0:*:{b'two words'.hex()}\n")
+    assert Matcher(WorkerConfig.from_sigset(load_signatures([db]))).text_decoder is not None
+    assert Matcher(WorkerConfig.from_sigset(load_signatures([db]), pattern_pass=False)).text_decoder is None

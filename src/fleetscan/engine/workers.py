@@ -120,7 +120,9 @@ class Matcher:
         self.classes = cfg.classes
         self.clamd = Clamd(cfg.clamd, timeout=cfg.timeout) if cfg.clamd else None
         self.reader = MatchReader(cfg.patterns, cfg.logical, cfg.pattern_owner)
-        self.text_decoder = {TextPass.SKIP: None, TextPass.FOLD: _text.FOLD_DECODER}.get(cfg.text_pass, _text.DECODER)
+        passes = {TextPass.SKIP: None, TextPass.FOLD: _text.FOLD_DECODER, TextPass.FULL: _text.DECODER}
+        # A hash-only sweep matches no pattern: a normalised copy would be matched by nothing.
+        self.text_decoder = passes[cfg.text_pass] if cfg.pattern_pass else None
         self.markers_known = cfg.markers and cfg.pattern_pass
 
     def wanted(self, found: list[Decoder], seen: set[str] | None) -> list[Decoder]:
