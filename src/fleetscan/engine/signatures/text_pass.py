@@ -64,49 +64,59 @@ class _Unreadable(ValueError):
     pass
 
 
-def _hex(body: str) -> tuple[bool, bool]:
-    """(can match normalised text, can match a space there) of a hex string's body, alternatives included."""
-    pos = 0
+class _HexString:
+    """A recursive-descent reader of a hex string's body (as `ldb._Expression` reads an expression): whether it can
+    match normalised text, and whether it can match a space there."""
 
-    def sequence() -> tuple[bool, bool]:
-        nonlocal pos
+    def __init__(self, body: str) -> None:
+        self.body = body
+        self.pos = 0
+
+    def read(self) -> tuple[bool, bool]:
+        result = self._sequence()
+        if self.pos < len(self.body):
+            raise _Unreadable(self.body)
+        return result
+
+    def _sequence(self) -> tuple[bool, bool]:
+        """Tokens up to the end, a ``|`` or a ``)``: all must match; any may hold a space."""
         ok, space = True, False
-        while pos < len(body):
-            m = _HEX_TOKEN.match(body, pos)
+        while True:
+            m = _HEX_TOKEN.match(self.body, self.pos)
             if m is None:
-                if body[pos:].strip():
-                    raise _Unreadable(body)
-                pos = len(body)
+                if self.body[self.pos :].strip():
+                    raise _Unreadable(self.body)
+                self.pos = len(self.body)
                 break
             negated, pair, jump, punct = m.groups()
             if punct in ("|", ")"):
                 break
-            pos = m.end()
+            self.pos = m.end()
             if pair is not None:
                 usable = _byte_set(negated, pair) & NORMAL_BYTES
                 ok &= bool(usable)
                 space |= _SPACE in usable
             elif jump is not None:
                 space = True  # any bytes, spaces too, and a distance collapsing would change
-            else:  # "(": alternatives, one of which must match
-                alts = []
-                while True:
-                    alts.append(sequence())
-                    m = _HEX_TOKEN.match(body, pos)
-                    if m is None or m.group(4) not in ("|", ")"):
-                        raise _Unreadable(body)
-                    pos = m.end()
-                    if m.group(4) == ")":
-                        break
-                live = [s for can, s in alts if can]
-                ok &= bool(live)
-                space |= any(live)
+            else:
+                can, alt_space = self._alternatives()
+                ok &= can
+                space |= alt_space
         return ok, ok and space
 
-    result = sequence()
-    if pos < len(body):
-        raise _Unreadable(body)
-    return result
+    def _alternatives(self) -> tuple[bool, bool]:
+        """After a ``(``: one of the alternatives must match; a space counts in those that can."""
+        alts = []
+        while True:
+            alts.append(self._sequence())
+            m = _HEX_TOKEN.match(self.body, self.pos)
+            if m is None or m.group(4) not in ("|", ")"):
+                raise _Unreadable(self.body)
+            self.pos = m.end()
+            if m.group(4) == ")":
+                break
+        live = [space for can, space in alts if can]
+        return bool(live), any(live)
 
 
 def _text(content: str, modifiers: str) -> tuple[bool, bool]:
@@ -128,7 +138,7 @@ def matches_normalised(pattern: BodyPattern) -> tuple[bool, bool]:
     text = pattern.string.strip()
     try:
         if text.startswith("{") and text.endswith("}"):
-            ok, space = _hex(text[1:-1])
+            ok, space = _HexString(text[1:-1]).read()
         else:
             m = _TEXT.fullmatch(text)
             if m is None:
