@@ -24,9 +24,11 @@ from typing import Any
 
 import yara_x
 
+from . import markers
 from .clamd import Clamd
 from .decoders import Decoder, Undecodable, Unopened, claiming
 from .decoders import content as _content  # noqa: F401  (importing it registers the content decoders)
+from .decoders import text as _text
 from .decoders.archive import EMBEDDED, probe, searched
 from .decoders.text import NORMALISED
 from .exotic import Read, second_opinion
@@ -38,6 +40,7 @@ from .signatures.clamav_match import MatchReader
 from .signatures.hashes import HashIndex
 from .signatures.ldb import matches_needed
 from .signatures.signature_set import LogicalRule, PatternInfo, SignatureSet
+from .signatures.text_pass import TextPass
 from .throttle import Throttle
 from .walk import open_path
 
@@ -81,6 +84,10 @@ class WorkerConfig:
     """A clamd address (socket path or host:port) for formats only libclamav opens; None: they are not scanned."""
     pattern_pass: bool = True
     """False: hashes only, no yara-x pass (ScanOptions.pattern_pass)."""
+    markers: bool = False
+    """The rules hold the `markers` the decoders name: a decoder is asked only about layers where it was seen."""
+    text_pass: TextPass = TextPass.FULL
+    """The normalised-text pass the signatures need (`signatures.text_pass`)."""
 
     @classmethod
     def from_sigset(cls, sigset: SignatureSet, **kwargs: Any) -> WorkerConfig:
@@ -92,6 +99,8 @@ class WorkerConfig:
             logical=sigset.tables.logical,
             pattern_owner=sigset.tables.pattern_owner,
             max_matches=max([1000, *(matches_needed(expr) for *_, expr in sigset.tables.logical)]),
+            markers=sigset.tables.markers == markers.VERSION,
+            text_pass=sigset.tables.text_pass,
             **kwargs,
         )
 
@@ -111,6 +120,22 @@ class Matcher:
         self.classes = cfg.classes
         self.clamd = Clamd(cfg.clamd, timeout=cfg.timeout) if cfg.clamd else None
         self.reader = MatchReader(cfg.patterns, cfg.logical, cfg.pattern_owner)
+        passes = {TextPass.SKIP: None, TextPass.FOLD: _text.FOLD_DECODER, TextPass.FULL: _text.DECODER}
+        # A hash-only sweep matches no pattern: a normalised copy would be matched by nothing.
+        self.text_decoder = passes[cfg.text_pass] if cfg.pattern_pass else None
+        self.markers_known = cfg.markers and cfg.pattern_pass
+
+    def wanted(self, found: list[Decoder], seen: set[str] | None) -> list[Decoder]:
+        """The claiming decoders worth asking about a layer: those whose marker the pattern pass saw in it (`seen`,
+        None when it did not look), and the text pass as the signature set needs it (`signatures.text_pass`)."""
+        out = []
+        for decoder in found:
+            if decoder is _text.DECODER:
+                if self.text_decoder is not None:
+                    out.append(self.text_decoder)
+            elif decoder.marker is None or seen is None or decoder.marker in seen:
+                out.append(decoder)
+        return out
 
     # -- matching -------------------------------------------------------------------------------------------------
 
@@ -142,13 +167,17 @@ class Matcher:
             for name, typ in index.lookup(n, _digests(chunk, algos)):
                 add_hit(out, (name, typ, _HIGH, off, member))
 
-    def scan_bytes(self, data: bytes, member: str | None, out: list[HitTuple], *, hashes: bool = True) -> None:
-        """Hash and match one in-memory buffer (an archive member), without recursion. `hashes=False` for a
-        normalised copy of a text, which ClamAV matches with patterns only: its hash is nobody's file's."""
+    def scan_bytes(self, data: bytes, member: str | None, out: list[HitTuple], *, hashes: bool = True
+                   ) -> set[str] | None:
+        """Hash and match one in-memory buffer (an archive member), without recursion; return the markers seen in
+        it (None: not known). `hashes=False` for a normalised copy of a text, which ClamAV matches with patterns
+        only: its hash is nobody's file's."""
         if hashes:
             self._hash_hits(data, len(data), data, member, out)
         if self.cfg.pattern_pass:
-            self.reader.read(self.scanner.scan(data), len(data), member, out)
+            seen = self.reader.read(self.scanner.scan(data), len(data), member, out)
+            return seen if self.markers_known else None
+        return None
 
     def second_opinion(self, head: bytes, read: Read, stream: Callable[[Clamd], list[str]], size: int, name: str,
                        data: bytes | None, where: str, problems: list[Problem], out: list[HitTuple]) -> None:
@@ -213,22 +242,25 @@ class Matcher:
         if data is None and size <= IN_MEMORY_MAX and self.cfg.hash_index.algos_for(size):
             data = _read_all(fd, size)  # hashed and matched from memory: both see the same bytes
         self._hash_hits(data if data is not None else fd, size, head, None, out)
+        seen: set[str] | None = None
         if self.cfg.pattern_pass:  # False: hashes only (a sweep)
             if data is not None:
                 res = self.scanner.scan(data)
             else:
                 res = self.scanner.scan_file(f"/proc/self/fd/{fd}" if _PROC_FD else path)
-            self.reader.read(res, size, None, out)
+            seen = self.reader.read(res, size, None, out)
+            if not self.markers_known:
+                seen = None
         problems: list[Problem] = []
+        name = os.path.basename(path)
         if self.cfg.scan_archives:
-            name = os.path.basename(path)
             layers = _Layers(self, Budget(self.cfg.limits, archive_size=size), out, problems)
             if data is None and searched(head) and not claiming(head, name):
                 data = _read_all(fd, size)  # searched whole for an archive inside: read once
             if data is not None:
-                found = layers.decoders_for(head, name, data)
+                found = layers.decoders_for(head, name, data, seen)
             else:
-                found = claiming(head, name)
+                found = self.wanted(claiming(head, name), seen)
                 if not found and probe(head, lambda off, n: os.pread(fd, n, off), size):
                     found = [EMBEDDED]
             if found:
@@ -238,7 +270,7 @@ class Matcher:
             head,
             lambda off, n: buf[off : off + n] if buf is not None else os.pread(fd, n, off),
             lambda clamd: clamd.scan_bytes(buf) if buf is not None else clamd.scan_fd(fd),
-            size, os.path.basename(path), buf, "", problems, out,
+            size, name, buf, "", problems, out,
         )
         if self.throttle.active:
             self.throttle.account(size)
@@ -279,11 +311,11 @@ class _Layers:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(Problem(where, str(reason), detail))
 
-    @staticmethod
-    def decoders_for(head: bytes, name: str, data: bytes) -> list[Decoder]:
-        """The decoders that claim a layer by its first bytes and name or, failing that, the search for an archive
-        inside it (`probe` looks at two fixed offsets, and searches only executables and images)."""
-        found = claiming(head, name)
+    def decoders_for(self, head: bytes, name: str, data: bytes, seen: set[str] | None) -> list[Decoder]:
+        """The decoders that claim a layer by its first bytes and name (and are worth asking, `Matcher.wanted`) or,
+        failing that, the search for an archive inside it (`probe` looks at two fixed offsets, and searches only
+        executables and images)."""
+        found = self.matcher.wanted(claiming(head, name), seen)
         if not found and probe(head, lambda off, n: data[off : off + n], len(data)):
             found = [EMBEDDED]
         return found
@@ -329,9 +361,9 @@ class _Layers:
                     close()
 
     def layer(self, data: bytes, name: str, where: str, depth: int) -> None:
-        self.matcher.scan_bytes(data, where, self.out)
+        seen = self.matcher.scan_bytes(data, where, self.out)
         head = data[:HEAD_SIZE]
-        found = self.decoders_for(head, name, data)
+        found = self.decoders_for(head, name, data, seen)
         if found:
             self.expand(found, data, name, where, depth + 1)
         else:

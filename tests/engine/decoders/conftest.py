@@ -55,14 +55,14 @@ class LayerWalk:
 
     def _layer(self, data: bytes, name: str, chain: str, budget: Budget, depth: int, walked: Walked) -> None:
         out: list = []
-        self.matcher.scan_bytes(data, chain or None, out)
+        seen = self.matcher.scan_bytes(data, chain or None, out)
         walked.layers.append(chain)
         for sig, *_ in out:
             walked.found.add(sig)
             walked.hits.add((chain, sig))
         if depth >= MAX_DEPTH:
             return
-        for decoder in claiming(data[:4096], name):
+        for decoder in self.matcher.wanted(claiming(data[:4096], name), seen):  # as the engine asks them
             try:
                 for layer in decoder.decode(data, name, budget):
                     sub = f"{chain}!{layer.name}" if chain else layer.name

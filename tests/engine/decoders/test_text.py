@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from fleetscan.engine.decoders import claiming
-from fleetscan.engine.decoders.text import NORMALISED, is_text, normalise
+from fleetscan.engine.decoders.text import DECODER, FOLD_DECODER, NORMALISED, is_text, normalise
 
 from .conftest import LayerWalk, Marker, compare_with_clamscan
 
@@ -62,3 +63,45 @@ def test_space_runs_collapse_with_or_without_one() -> None:
     assert normalise(b"A  b\n\n\tC") == b"a b c"
     assert normalise(b"a b\nc") == b"a b c"  # no run of two: the regex pass is skipped, same result
     assert normalise(b"  ") == b" " and normalise(b" ") == b" " and normalise(b"") == b""
+    assert normalise(b"A  b\n\n\tC", collapse=False) == b"a  b   c"
+
+
+def test_a_spaced_pattern_matches_only_the_collapsed_copy(tmp_path: Path) -> None:
+    """A lower-case pattern with a space (`TextPass.FULL`) is found in upper-case text whose words stand apart by
+    runs of tabs, line breaks and spaces, and in UTF-16, as clamscan finds it."""
+    token = secrets.token_hex(6).encode()
+    phrase = b"fleetscan spaced marker " + token
+    sig_dir = tmp_path / "sigs"
+    sig_dir.mkdir()
+    (sig_dir / "s.ndb").write_text(f"Spaced.Body:0:*:{phrase.hex()}\n")
+    walk = LayerWalk(sig_dir)
+    assert walk.matcher.text_decoder is DECODER
+    corpus = {
+        "runs.txt": b"line one\nFLEETSCAN \t SPACED\r\n\r\n   MARKER\t" + token.upper() + b"\n",
+        "utf16.ps1": ("\ufeffFleetscan  Spaced\r\nMarker " + token.decode().upper()).encode("utf-16-le"),
+    }
+    for name, walked in compare_with_clamscan(walk, sig_dir, corpus, tmp_path).items():
+        assert walked.where("Spaced.Body") == {NORMALISED}, name
+        assert walked.clamscan == {"Spaced.Body"}, name
+
+
+def test_no_normalised_copy_when_no_signature_can_match_one(tmp_path: Path) -> None:
+    """Binary patterns, hashes and EICAR never match normalised text (`TextPass.SKIP`): the copy is not made, and
+    what such a signature finds in text is still found in the text itself."""
+    pattern = b"\x90\x90FLEET\xcc" + secrets.token_bytes(8)
+    sig_dir = tmp_path / "sigs"
+    sig_dir.mkdir()
+    (sig_dir / "b.ndb").write_text(f"Binary.Body:0:*:{pattern.hex()}\n")
+    walk = LayerWalk(sig_dir)
+    assert walk.matcher.text_decoder is None
+    upper = b"#!/bin/sh\nECHO HELLO WORLD\n"
+    assert walk.scan(upper, "upper.sh").layers == [""]
+    assert walk.scan(upper + pattern + b"\n", "planted.sh").where("Binary.Body") == {""}
+
+
+def test_without_a_spaced_pattern_runs_are_left_as_they_are(tmp_path: Path, marker: Marker) -> None:
+    """The marker has no space (`TextPass.FOLD`): the copy is folded, not collapsed, and still found."""
+    walk = LayerWalk(marker.sig_dir)
+    assert walk.matcher.text_decoder is FOLD_DECODER
+    walked = walk.scan(b"Some  TEXT\t\t" + marker.text.upper() + b"\r\n\r\nmore", "x.txt")
+    assert walked.where(Marker.BODY) == {NORMALISED}

@@ -60,11 +60,14 @@ class Undecodable(Exception):
 @dataclass(frozen=True, slots=True)
 class Decoder:
     """One format. `claims(head, name)` must be cheap: it runs on every layer (the first 4 KiB and the
-    layer's name, which may be empty); `decode(data, name, budget)` yields the layers inside."""
+    layer's name, which may be empty); `decode(data, name, budget)` yields the layers inside. A decoder that finds
+    nothing in a layer without a certain string names its `markers` rule: the engine, which has looked for it in
+    its pattern pass, asks the decoder only about layers where it was seen."""
 
     name: str
     claims: Callable[[bytes, str], bool]
     decode: Callable[[bytes, str, Budget], Iterator[Layer | Unopened]]
+    marker: str | None = None
 
 
 REGISTRY: list[Decoder] = []

@@ -14,6 +14,7 @@ import binascii
 import re
 from collections.abc import Iterator
 
+from .. import markers
 from ..limits import Budget
 from ..results import SkipReason
 from . import Decoder, Layer, Undecodable, register
@@ -61,4 +62,4 @@ def _claims(head: bytes, name: str) -> bool:
     return name != NORMALISED and is_text(head)
 
 
-DECODER = register(Decoder("html", _claims, guarded("data URI", decode_data_uris)))
+DECODER = register(Decoder("html", _claims, guarded("data URI", decode_data_uris), marker=markers.DATA_URI))

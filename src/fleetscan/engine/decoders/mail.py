@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator
 from email.message import Message
 
+from .. import markers
 from ..limits import Budget
 from ..results import SkipReason
 from . import Decoder, Layer, Undecodable, register
@@ -203,5 +204,6 @@ def _claims(head: bytes, name: str) -> bool:
 
 DECODER = register(Decoder("mail", _claims, guarded("mail", decode_mail)))
 ENCODED_TEXT = register(
-    Decoder("encoded-text", _claims_encoded, guarded("uuencode/BinHex", decode_encoded_text))
+    Decoder("encoded-text", _claims_encoded, guarded("uuencode/BinHex", decode_encoded_text),
+            marker=markers.ENCODED_TEXT)
 )

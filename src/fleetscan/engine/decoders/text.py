@@ -11,17 +11,21 @@ Text over the member-size limit (64 MiB) is matched as it is only; ClamAV stops 
 (``MaxScriptNormalize``). Binary files are not claimed (so they are never matched a second time): ClamAV's own
 UTF-16 test accepts almost any binary without a BOM, so without one UTF-16 is taken only when nearly every other
 byte is NUL.
+
+The copy costs a second pattern pass over every text, so it is made only as far as the loaded signatures can use
+it (`signatures.text_pass`): not at all when none can match it, without collapsing whitespace runs when none that
+can sees a space (`FOLD_DECODER`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ..limits import Budget
 from . import Decoder, Layer, register
 
-__all__ = ["NORMALISED", "is_text", "normalise"]
+__all__ = ["DECODER", "FOLD_DECODER", "NORMALISED", "is_text", "normalise"]
 
 #: The name of the normalised layer. Other text decoders do not claim it: its letters are folded, so base64 or
 #: quoted-printable inside it no longer decodes to what the file holds.
@@ -72,23 +76,32 @@ def is_text(head: bytes) -> bool:
     return answer
 
 
-def normalise(data: bytes) -> bytes:
-    """``text_normalize_buffer`` over the whole buffer."""
+def normalise(data: bytes, *, collapse: bool = True) -> bytes:
+    """``text_normalize_buffer`` over the whole buffer; with ``collapse=False`` whitespace runs stay runs of spaces
+    (`signatures.text_pass.TextPass.FOLD`: enough when no signature that can match the copy matches a space)."""
     out = data.translate(_FOLD, _DROP)
-    return _SPACES.sub(b" ", out) if b"  " in out else out  # a regex pass costs five times a search
+    if collapse and b"  " in out:
+        return _SPACES.sub(b" ", out)  # a regex pass costs five times a search
+    return out
 
 
 def _claims(head: bytes, name: str) -> bool:
     return name != NORMALISED and is_text(head)
 
 
-def _decode(data: bytes, name: str, budget: Budget) -> Iterator[Layer]:
-    if len(data) > budget.limits.max_member_size:
-        return  # ClamAV normalises up to MaxScriptNormalize (5 MB); past the member size, neither do we
-    out = normalise(data)
-    if out and out != data:  # already normal (lower-case, single spaces): matching it again finds nothing new
-        budget.charge(len(out), f"{name}!{NORMALISED}" if name else NORMALISED)
-        yield Layer(NORMALISED, out)
+def _decoder(collapse: bool) -> Callable[[bytes, str, Budget], Iterator[Layer]]:
+    def decode(data: bytes, name: str, budget: Budget) -> Iterator[Layer]:
+        if len(data) > budget.limits.max_member_size:
+            return  # ClamAV normalises up to MaxScriptNormalize (5 MB); past the member size, neither do we
+        out = normalise(data, collapse=collapse)
+        if out and out != data:  # already normal (lower-case, single spaces): matching it again finds nothing new
+            budget.charge(len(out), f"{name}!{NORMALISED}" if name else NORMALISED)
+            yield Layer(NORMALISED, out)
+
+    return decode
 
 
-DECODER = register(Decoder("text", _claims, _decode))
+DECODER = register(Decoder("text", _claims, _decoder(collapse=True)))
+FOLD_DECODER = Decoder("text", _claims, _decoder(collapse=False))
+"""The same pass without collapsing whitespace runs, which the engine puts in `DECODER`'s place when its signature
+set allows it (`TextPass.FOLD`); with `TextPass.SKIP` it leaves the pass out."""

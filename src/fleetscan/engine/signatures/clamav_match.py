@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import markers
 from ..results import HitTuple, Severity, add_hit
 from .compile import BODY_NAMESPACE, LOGICAL_NAMESPACE
 from .eicar import EICAR_NAME, EICAR_NAMESPACE
@@ -69,13 +70,17 @@ class MatchReader:
         #: Logical signatures that hold with no subsignature matched: evaluated on every file of their type.
         self.always = [k for k, (_, _, _, expr) in enumerate(logical) if holds_unmatched(expr)]
 
-    def read(self, res: Any, size: int, member: str | None, out: list[HitTuple]) -> None:
-        """Add the hits of one yara-x scan result (of a layer ``size`` bytes long, at ``member``) to ``out``."""
+    def read(self, res: Any, size: int, member: str | None, out: list[HitTuple]) -> set[str]:
+        """Add the hits of one yara-x scan result (of a layer ``size`` bytes long, at ``member``) to ``out``;
+        return the `markers` seen in the layer."""
         hits: Subsigs = {}
         types = {0}  # target types this file is, as far as logical signatures that need no match ask
+        seen: set[str] = set()
         for rule in res.matching_rules:
             ns = rule.namespace
-            if ns == BODY_NAMESPACE:
+            if ns == markers.NAMESPACE:
+                seen.add(rule.identifier)
+            elif ns == BODY_NAMESPACE:
                 self._body(rule, res, size, member, hits, out)
             elif ns == LOGICAL_NAMESPACE:
                 types.add(int(rule.identifier.rpartition("_t")[2]))
@@ -87,6 +92,7 @@ class MatchReader:
                     add_hit(out, (rule.identifier, "yara", severity_from_meta(rule.metadata), offset, member))
         if hits or self.always:
             self._logical(hits, types, size, member, out)
+        return seen
 
     def _body(self, rule: Any, res: Any, size: int, member: str | None, hits: Subsigs, out: list[HitTuple]) -> None:
         """A rule of packed ClamAV patterns: each pattern that matched where its offset allows."""

@@ -13,12 +13,14 @@ from collections.abc import Sequence
 
 import yara_x
 
-from .eicar import EICAR_NAMESPACE, EICAR_RULE
+from .. import markers
+from .eicar import EICAR, EICAR_NAMESPACE, EICAR_RULE
 from .hashes import HashIndex
 from .ldb import holds_unmatched
 from .model import BodyPattern, SignatureParts
 from .signature_set import LogicalRule, MatchTables, SignatureSet
 from .sources import Source, parse_sources
+from .text_pass import text_pass
 from .yara import count_rules
 
 __all__ = ["BODY_NAMESPACE", "LOGICAL_NAMESPACE", "PATTERNS_PER_RULE", "compile_parts", "build_set"]
@@ -89,6 +91,8 @@ def compile_parts(parts: SignatureParts) -> tuple[MatchTables, dict[str, int]]:
     compiler.new_namespace(EICAR_NAMESPACE)
     compiler.add_source(EICAR_RULE, origin="builtin:eicar")
     counts["eicar"] = 1
+    compiler.new_namespace(markers.NAMESPACE)
+    compiler.add_source(markers.RULES, origin="builtin:markers")
     # Logical subsignatures join the body patterns: one pass over the file matches them all.
     patterns = list(parts.patterns)
     owner: dict[int, tuple[int, int]] = {}
@@ -127,6 +131,12 @@ def compile_parts(parts: SignatureParts) -> tuple[MatchTables, dict[str, int]]:
         patterns=[(p.name, p.offset_kind, p.start, p.span) for p in patterns],
         logical=logical,
         pattern_owner=pattern_owner,
+        markers=markers.VERSION,
+        text_pass=text_pass(
+            (patterns[i] for i in accepted), [EICAR],
+            yara_rules=bool(parts.yara_sources),
+            unconditional_logical=any(t == 0 and holds_unmatched(expr) for _, t, _, expr in logical),
+        ),
     )
     return tables, counts
 

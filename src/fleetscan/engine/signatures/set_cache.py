@@ -18,12 +18,13 @@ from typing import BinaryIO
 
 import yara_x
 
+from .. import markers
 from .signature_set import MatchTables, SignatureSet
 
 __all__ = ["KEEP_SETS", "cached_version", "load_cached", "store", "prune", "remember"]
 
 _META_FIELDS = ("counts", "unsupported", "sources", "notes")
-_TABLE_FIELDS = ("hash_index", "section_index", "patterns", "logical", "pattern_owner")
+_TABLE_FIELDS = ("hash_index", "section_index", "patterns", "logical", "pattern_owner", "markers", "text_pass")
 
 
 #: The compiled rules are stored through this byte substitution (and read back through its inverse): yara-x's
@@ -36,6 +37,8 @@ _UNMASK = bytes(_MASK.index(i) for i in range(256))
 def _load_tables(tables_fh: BinaryIO, yarx_fh: BinaryIO) -> MatchTables:
     rules = yara_x.Rules.deserialize_from(io.BytesIO(yarx_fh.read().translate(_UNMASK)))
     fields = pickle.load(tables_fh)
+    if fields.get("markers") != markers.VERSION:  # compiled by another fleetscan: rebuilt, so markers are found
+        raise ValueError("signature set compiled with other markers")
     return MatchTables(rules=rules, **{k: fields[k] for k in _TABLE_FIELDS})
 
 

@@ -11,6 +11,7 @@ import yara_x
 
 from .hashes import HashIndex
 from .model import Expr, UnsupportedReport
+from .text_pass import TextPass
 
 __all__ = ["SignatureSet", "MatchTables", "PatternInfo", "LogicalRule"]
 
@@ -33,6 +34,10 @@ class MatchTables:
     """Pattern id -> (index in ``logical``, subsignature) for the patterns that are logical subsignatures; None for
     those of a signature that could not be used (another of its subsignatures did not compile), which must match
     nothing on their own."""
+    markers: str = ""
+    """The `markers.VERSION` compiled into ``rules``; empty: none, and every decoder is asked about every layer."""
+    text_pass: TextPass = TextPass.FULL
+    """What matching the normalised copy of a text needs (`text_pass`); FULL is always right, only slower."""
 
 
 @dataclass
