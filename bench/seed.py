@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Table, func, insert, select, text
 
 from fleetscan.core.models import Action, Origin, ScanType, StartType
 from fleetscan.core.service import ControlPlane
-from fleetscan.core.states import TERMINAL, StatusGroup, SubtaskStatus, summarize
+from fleetscan.core.states import TERMINAL, StatusGroup, SubtaskStatus, Tally, summarize
 from fleetscan.storage.schema import host_groups, hosts, root_tasks, subtasks
 from fleetscan.storage.sql import SqlStorage, open_storage
 from fleetscan.storage.tasks_sql import record_root_enterprise_projects
@@ -151,13 +151,17 @@ def _subtask(
 
 
 def _aggregate(subs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A root's totals from its subtasks, by the core's one rule (`core.states.summarize`), as storage writes them."""
-    totals = summarize(
+    """A root's totals and tally from its subtasks, by the core's one rule (`core.states.summarize` of a
+    `Tally`), as storage writes them."""
+    tally = Tally.of(
         StatusGroup(SubtaskStatus(sub["status"]), 1, sub["progress"], sub["files_scanned"], sub["viruses_found"],
                     sub["end_time"])
         for sub in subs
     )
+    totals = summarize(tally.groups())
     return {
+        "open_progress": tally.open_progress,
+        "last_end": tally.last_end,
         "status": totals.status.value,
         **{f"n_{s.value}": getattr(totals.counts, s.value) for s in SubtaskStatus},
         "progress": totals.progress,
