@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from .clamd import Clamd, ClamdError, StreamTooLong
 from .decoders import claiming
+from .filetypes import is_arj
 from .pe import PE_HEADER_SIZE, PeHeader, parse_pe
 from .results import HitTuple, Problem, Severity, SkipReason
 
@@ -217,7 +218,7 @@ def _container(head: bytes, window: bytes) -> str | None:
         return "BinHex"
     if head.startswith(b"\x78\x9f\x3e\x22"):
         return "TNEF"
-    if head.startswith(b"\x60\xea"):
+    if is_arj(head):
         return "ARJ"
     if head.startswith(b"begin ") and head[6:9].isdigit():
         return "uuencoded"

@@ -34,7 +34,7 @@ from libarchive import ffi
 from libarchive.entry import ArchiveEntry
 from libarchive.exception import ArchiveError
 
-from ..filetypes import is_archive
+from ..filetypes import is_archive, is_arj
 from ..limits import ArchiveLimitExceeded, Budget
 from ..results import SkipReason
 from . import Decoder, Layer, Undecodable, Unopened, register
@@ -50,7 +50,6 @@ _SEARCHED = (b"MZ", b"\xff\xd8\xff", b"\x89PNG", b"GIF8")
 _SOLID = (b"7-Zip", b"RAR", b"CAB", b"lha", b"xar")
 _ZIP_METHODS = frozenset({0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 14, 18, 19, 20, 93, 94, 95, 96, 97, 98, 99})
 _STREAM_SUFFIXES = (".gz", ".tgz", ".bz2", ".tbz", ".xz", ".txz", ".lzma", ".zst", ".lz4", ".lz", ".z", ".gzip")
-_ARJ_MAGIC = b"\x60\xea"
 #: Single compressed streams: what no archive format reads is decompressed as one raw stream.
 _STREAMS = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x5d\x00\x00", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18", b"LZIP",
             b"\x1f\x9d")
@@ -357,7 +356,7 @@ def decode_embedded(data: bytes, name: str, budget: Budget) -> Iterator[Layer | 
 
 
 def _claims_arj(head: bytes, _name: str) -> bool:
-    return head.startswith(_ARJ_MAGIC) and len(head) > 10 and 0 < int.from_bytes(head[2:4], "little") <= 2600
+    return is_arj(head)
 
 
 def _decode_arj(data: bytes, _name: str, budget: Budget) -> Iterator[Layer | Unopened]:
@@ -377,7 +376,7 @@ def _by_7z(data: bytes, budget: Budget, member: str, what: str) -> Iterator[Laye
 
 
 def _claims_archive(head: bytes, _name: str) -> bool:
-    return is_archive(head) and not head.startswith(_ARJ_MAGIC)
+    return is_archive(head) and not is_arj(head)
 
 
 ARCHIVE = register(Decoder("archive", _claims_archive, decode_archive))
