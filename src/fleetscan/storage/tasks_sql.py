@@ -122,7 +122,9 @@ class _ReportStatements:
             root_of=select(subtasks.c.root_id).where(subtasks.c.id == pk),
             lock_root=base._lock(select(*tally, root_tasks.c.last_end).where(root_tasks.c.id == pk)),
             lock_subtask=base._lock(select(subtasks).where(subtasks.c.id == pk)),
-            report_key=base._insert_ignore(agent_reports).returning(agent_reports.c.report_key),
+            report_key=base._insert_ignore(agent_reports)
+            .values({c: bindparam(c) for c in ("host_pk", "report_key", "created_at")})
+            .returning(agent_reports.c.report_key),
             write_subtask=update(subtasks)
             .where(subtasks.c.id == pk_)
             .values({c: bindparam(c) for c in subtask_columns}),
@@ -320,7 +322,7 @@ class TasksSql(AlertsSql, HandlingSql):
             current = rows.subtask(conn.execute(st.lock_subtask, {"pk": subtask_pk}).one()._mapping)
             if report is not None:
                 values = {"host_pk": report[0], "report_key": report[1], "created_at": current.updated_at}
-                if not self._inserted(conn, st.report_key.values(values)):
+                if conn.execute(st.report_key, values).first() is None:  # its key was seen: a duplicate
                     return ReportOutcome(current, duplicate=True, detections_added=0)
             changed = change(current)
             added = 0

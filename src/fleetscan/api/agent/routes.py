@@ -38,6 +38,7 @@ from ..edge import (
     request_id,
 )
 from . import actions, longpoll, signatures
+from .group_commit import GroupCommit
 from .messages import CompletionReport, EnrollRequest, HeartbeatRequest, ProgressReport, sort_findings
 
 PREFIX = "/agent/v1"
@@ -162,6 +163,8 @@ def routes(
 ) -> list[BaseRoute]:
     seam = edge(body_limit)
     bell = longpoll.WorkBell(plane)
+    # SQLite has one writer: one batch at a time. PostgreSQL writes several at once (rows locked, not the file).
+    group = GroupCommit(plane.storage, streams=1 if getattr(plane.storage, "is_sqlite", True) else 4)
 
     def route(
         path: str, method: str, handler: Callable[[Request], Awaitable[dict[str, Any]]], status: int = 200
@@ -248,7 +251,7 @@ def routes(
         host = await caller(request)
         raw = await request.body()
 
-        def apply() -> dict[str, Any]:  # one trip to the thread pool for the whole report, parsing included
+        def apply() -> dict[str, Any]:  # one piece of a group commit (group_commit.py), parsing included
             body: ProgressReport = _validate(CompletionReport if finished else ProgressReport, raw)
             findings, refused = sort_findings(body.detections)
             outcome = plane.report(
@@ -265,7 +268,7 @@ def routes(
             plane.note_host_signatures(host, body.signature_version)
             return {**_outcome(outcome), "refused": refused}
 
-        return await run_in_threadpool(apply)
+        return await group.run(apply)
 
     async def action_result(request: Request) -> dict[str, Any]:
         host = await caller(request)
