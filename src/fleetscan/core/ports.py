@@ -101,6 +101,10 @@ class TaskStore(Protocol):
         """One transaction for many independent changes (agents' reports): see storage/base.py."""
         ...
 
+    def reading(self) -> AbstractContextManager[None]:
+        """The reads made within share one transaction (an answer made of several reads): see storage/base.py."""
+        ...
+
     def insert_task(self, root: RootTask, subtasks: Sequence[Subtask]) -> RootTask: ...
     def new_work(self, after: tuple[int, int]) -> tuple[set[int], tuple[int, int]]:
         """Hosts with a pending subtask or action whose row id is past `after` (subtask id, action id), and the

@@ -33,13 +33,28 @@ class SqlBase:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        joined: Connection | None = getattr(self._group, "conn", None)
-        if joined is not None:  # inside `grouped`: read what the group wrote so far
+        # Inside `grouped`: read what the group wrote so far. Inside `reading`: the one read transaction.
+        joined: Connection | None = getattr(self._group, "conn", None) or getattr(self._group, "read", None)
+        if joined is not None:
             yield joined
             return
         with self.engine.connect() as conn:
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Every read this thread makes in the block shares one transaction: one connection checkout, one BEGIN
+        and one COMMIT for an answer made of several reads (an agent's `/work`). Writes keep their own."""
+        if getattr(self._group, "conn", None) is not None or getattr(self._group, "read", None) is not None:
+            yield
+            return
+        with self.engine.connect() as conn, conn.begin():
+            self._group.read = conn
+            try:
+                yield
+            finally:
+                self._group.read = None
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:

@@ -125,7 +125,9 @@ def test_a_report_failing_inside_a_batch_fails_alone(server: ServerProcess, stor
     assert all(r.status_code == 200 and r.json()["duplicate"] is False for r in answers)
 
     with storage.engine.connect() as conn:
-        late_keys = select(func.count()).select_from(agent_reports).where(agent_reports.c.report_key == "late-report-0001")
+        late_keys = (
+            select(func.count()).select_from(agent_reports).where(agent_reports.c.report_key == "late-report-0001")
+        )
         assert conn.execute(late_keys).scalar_one() == 0
         files = select(subtasks.c.files_scanned).where(subtasks.c.subtask_id.in_(list(sub.values())))
         assert conn.execute(files).scalars().all() == [50] * AGENTS

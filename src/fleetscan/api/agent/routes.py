@@ -213,10 +213,11 @@ def routes(
 
         def answer() -> dict[str, Any]:
             # Everything read and rendered first: taking the subtasks (pending -> dispatched) is the last step.
-            todo = actions.work_actions(plane, host)
-            whitelist = actions.work_whitelist(plane, host)
-            central = signatures.offer(plane, host)
-            subtasks = plane.take_work(host, _work_item)
+            with plane.storage.reading():  # the answer's reads in one transaction, not four
+                todo = actions.work_actions(plane, host)
+                whitelist = actions.work_whitelist(plane, host)
+                central = signatures.offer(plane, host)
+                subtasks = plane.take_work(host, _work_item)
             body = {
                 "server_time": plane.clock(),
                 "subtasks": subtasks,
