@@ -45,16 +45,26 @@ class SqlBase:
     @contextmanager
     def reading(self) -> Iterator[None]:
         """Every read this thread makes in the block shares one transaction: one connection checkout, one BEGIN
-        and one COMMIT for an answer made of several reads (an agent's `/work`). Writes keep their own."""
+        and one COMMIT for an answer made of several reads (an agent's `/work`). A write ends the shared read
+        first (later reads have their own again): holding a pooled connection while waiting for another to write
+        with could exhaust the pool, and an SQLite read cannot safely become a write."""
         if getattr(self._group, "conn", None) is not None or getattr(self._group, "read", None) is not None:
             yield
             return
-        with self.engine.connect() as conn, conn.begin():
-            self._group.read = conn
-            try:
-                yield
-            finally:
-                self._group.read = None
+        with contextlib.ExitStack() as stack:
+            conn = stack.enter_context(self.engine.connect())
+            stack.enter_context(conn.begin())
+            self._group.read, self._group.read_end = conn, stack.pop_all()
+        try:
+            yield
+        finally:
+            self._end_shared_read()
+
+    def _end_shared_read(self) -> None:
+        end: contextlib.ExitStack | None = getattr(self._group, "read_end", None)
+        self._group.read, self._group.read_end = None, None
+        if end is not None:
+            end.close()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -62,6 +72,7 @@ class SqlBase:
         if joined is not None:  # inside `grouped`: the piece's own savepoint makes it all or nothing
             yield joined
             return
+        self._end_shared_read()
         with self._one_writer, self._writer.begin() as conn:
             yield conn
 

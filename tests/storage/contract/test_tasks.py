@@ -283,11 +283,25 @@ def test_a_group_commits_its_pieces_together_and_a_failing_piece_alone(plane: Co
 
 
 def test_reads_share_one_transaction_and_writes_keep_theirs(plane: ControlPlane, store: SqlStorage) -> None:
+    """Many threads at once, each reading in a shared transaction and then writing (as `/work` does): a write
+    ends its thread's shared read first, so no thread holds one pooled connection while waiting for another."""
     host, sub_pk = _task(plane)
-    with store.reading():
-        [(sub, _)] = store.agent_subtasks(host.id)
-        store.change_subtask(sub_pk, partial(tasks.progress, counters=Counters(files_scanned=4), now=2))
-    assert store.get_subtask(sub.subtask_id).files_scanned == 4  # type: ignore[union-attr]
+    subtask_id = ""
+
+    def answer(n: int) -> None:
+        nonlocal subtask_id
+        with store.reading():
+            [(sub, _)] = store.agent_subtasks(host.id)
+            subtask_id = sub.subtask_id
+            store.change_subtask(sub_pk, partial(tasks.progress, counters=Counters(files_scanned=n), now=2))
+            assert store.agent_subtasks(host.id)[0][0].files_scanned >= n  # read again after the write
+
+    threads = [threading.Thread(target=answer, args=(n,)) for n in range(1, 41)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.get_subtask(subtask_id).files_scanned == 40  # type: ignore[union-attr]
 
 
 def _refuse(sub: Subtask) -> Subtask:
