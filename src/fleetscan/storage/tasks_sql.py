@@ -107,6 +107,7 @@ class _ReportStatements:
     report_key: Any
     write_subtask: Any
     write_root: Any
+    load_root: Any
 
     @classmethod
     def build(cls, base: TasksSql) -> _ReportStatements:
@@ -129,6 +130,7 @@ class _ReportStatements:
             .where(subtasks.c.id == pk_)
             .values({c: bindparam(c) for c in subtask_columns}),
             write_root=update(root_tasks).where(root_tasks.c.id == pk_).values({c: bindparam(c) for c in root_columns}),
+            load_root=select(root_tasks).where(root_tasks.c.id == pk),
         )
 
 
@@ -346,7 +348,7 @@ class TasksSql(AlertsSql, HandlingSql):
             if quarantined and seen_at is not None:
                 self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, seen_at)
             if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
-                root = rows.root(conn.execute(select(root_tasks).where(root_tasks.c.id == root_id)).one()._mapping)
+                root = rows.root(conn.execute(st.load_root, {"pk": root_id}).one()._mapping)
                 self._resolve_alerts(conn, root, changed, changed.updated_at)
             tally = _stored_tally(tally_row)
             if tally is None:
