@@ -4,8 +4,10 @@ that fails inside a shared transaction fails alone, leaving nothing of itself be
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +15,10 @@ import pytest
 from huaweicloudsdkhss.v5 import CreateAntiVirusTaskRequest, CreateAntiVirusTaskRequestInfo
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
+from fleetscan.api.agent.group_commit import GroupCommit
+from fleetscan.core.errors import IllegalTransition
 from fleetscan.storage.schema import agent_reports, hosts, root_tasks, subtasks
 from fleetscan.storage.sql import SqlStorage, open_storage
 from tests.api.huawei.hss_support import tenant_client
@@ -136,3 +141,31 @@ def test_a_report_failing_inside_a_batch_fails_alone(server: ServerProcess, stor
     again = late.complete(late_sub, report_id="late-report-0001", files_scanned=5)
     assert again.status_code == 200
     assert (again.json()["duplicate"], again.json()["status"]) == (False, "succeeded")
+
+
+def test_a_report_meeting_a_deadlock_is_retried_alone(tmp_path: Path) -> None:
+    """The retry rule alone (a deadlock cannot be ordered up on demand): a piece failing on the database is
+    rolled back to its savepoint, then tried alone, again while it meets transient errors; the others commit."""
+    store = open_storage(f"sqlite:///{tmp_path / 'fleetscan.db'}")
+    group = GroupCommit(store)
+    tries = {"flaky": 0}
+
+    def flaky() -> str:
+        tries["flaky"] += 1
+        if tries["flaky"] < 3:  # in the batch, then once alone
+            raise OperationalError("SELECT 1", {}, Exception("deadlock detected"))
+        return "landed"
+
+    def refused() -> str:
+        raise IllegalTransition("pending", "succeeded")
+
+    async def burst() -> list[object]:
+        jobs = [group.run(lambda: "first"), group.run(flaky), group.run(refused), group.run(lambda: "last")]
+        return list(await asyncio.gather(*jobs, return_exceptions=True))
+
+    try:
+        first, landed, error, last = asyncio.run(burst())
+    finally:
+        store.dispose()
+    assert (first, landed, last, tries["flaky"]) == ("first", "landed", "last", 3)
+    assert isinstance(error, IllegalTransition)

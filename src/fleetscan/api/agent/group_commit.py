@@ -8,18 +8,21 @@ Nothing waits on a timer: a lone report is written at once, and under load batch
 Each report keeps its own idempotency key, outcome and error: it runs in a savepoint of the batch's transaction
 (`TaskStore.grouped`), so a report that fails (an illegal transition, an unknown subtask, a refused value) is
 undone and answered alone while the others commit. A report that failed on the database itself (a PostgreSQL
-deadlock against another batch, say) is tried again alone after the batch, as is every report of a batch whose
-COMMIT failed. No report is answered before the transaction holding it has committed: a 2xx still means durable.
+deadlock against another process's batch, say: a batch holds several tasks' row locks, taken in the order its
+reports came) is tried again alone after the batch, as is every report of a batch whose COMMIT failed; alone, a
+report that meets a deadlock or another transient error (`OperationalError`) is tried up to `RETRIES` times.
+No report is answered before the transaction holding it has committed: a 2xx still means durable.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from ...core.ports import TaskStore
@@ -30,6 +33,7 @@ __all__ = ["GroupCommit"]
 T = TypeVar("T")
 
 MAX_BATCH = 64  # reports per transaction: a bound on how long one batch holds the write lock
+RETRIES = 5  # tries of a report alone that meets a deadlock or another transient database error
 
 
 @dataclass
@@ -96,8 +100,18 @@ class GroupCommit:
         REPORT_TRANSACTIONS.inc()
         REPORTS_GROUPED.inc(len(batch))
         for item in again:
+            self._alone(item)
+
+    @staticmethod
+    def _alone(item: _Queued) -> None:
+        for attempt in range(RETRIES):
             item.value, item.error = None, None
             try:
                 item.value = item.fn()
+                return
+            except OperationalError as exc:  # a deadlock victim, a dropped connection: again, a little later
+                item.error = exc
+                time.sleep(0.01 * 2**attempt)
             except Exception as exc:  # answered to its own report
                 item.error = exc
+                return

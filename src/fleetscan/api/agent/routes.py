@@ -163,8 +163,9 @@ def routes(
 ) -> list[BaseRoute]:
     seam = edge(body_limit)
     bell = longpoll.WorkBell(plane)
-    # SQLite has one writer: one batch at a time. PostgreSQL writes several at once (rows locked, not the file).
-    group = GroupCommit(plane.storage, streams=1 if getattr(plane.storage, "is_sqlite", True) else 4)
+    # One batch at a time per process: SQLite has one writer; on PostgreSQL, concurrent batches of one process
+    # would only meet on the same tasks' row locks (and deadlock more often) while the GIL keeps them serial anyway.
+    group = GroupCommit(plane.storage)
 
     def route(
         path: str, method: str, handler: Callable[[Request], Awaitable[dict[str, Any]]], status: int = 200
