@@ -19,7 +19,8 @@ Client and server share the machine: the client's CPU (per process) and the mach
 client-bound step can be told from a server-bound one (`--client-processes` spreads the agents over processes, each
 on bare keep-alive HTTP: bench/wire.py); a step whose busiest client process saturated its core says `client-bound`.
 Server CPU per request is the server processes' own CPU time (/proc) over the requests of the step; `--replicas N`
-(PostgreSQL) splits the agents between N server processes on one database and prints each one's requests and CPU.
+(PostgreSQL) splits the agents between N server processes on one database and prints each one's requests and CPU;
+`--server-workers N` starts each server with `--workers N`, its CPU then being its own and its workers' together.
 In the middle of each step, `--reach-agents` idle agents hold a long-poll GET /work and a scan is started for them:
 `idle reach` is the time from create_task to their GET returning it. Idle agents other than these are not simulated
 holding long-polls (a held request per agent would need a socket each on both sides).
@@ -353,6 +354,15 @@ def _proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _server_cpu(pid: int) -> float:
+    """CPU seconds of a server: its own process and its worker processes (`--workers N`: the parent's children)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return _proc_cpu(pid) + sum(_proc_cpu(int(child)) for child in children)
+
+
 def _machine_busy() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine, from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -501,12 +511,12 @@ def run_step(
 ) -> StepResult:
     plans, idle = asyncio.run(_prepare(fleet, n, args.scanning_share, args.hosts_per_task))
     probe = fleet.rng.sample(idle, min(args.reach_agents, len(idle)))
-    cpu0, (busy0, total0), wall0 = [_proc_cpu(p) for p in server_pids], _machine_busy(), time.monotonic()
+    cpu0, (busy0, total0), wall0 = [_server_cpu(p) for p in server_pids], _machine_busy(), time.monotonic()
     with ThreadPoolExecutor(1) as side:  # the reach probe runs in the middle of the load
         reach = side.submit(lambda: asyncio.run(_reach(fleet, probe, n, rhythm.step_seconds / 2)))
         result = drive(fleet.urls, plans, rhythm, args.client_processes, seed=n)
         reach_ms = reach.result()
-    cpu1, (busy1, total1), wall1 = [_proc_cpu(p) for p in server_pids], _machine_busy(), time.monotonic()
+    cpu1, (busy1, total1), wall1 = [_server_cpu(p) for p in server_pids], _machine_busy(), time.monotonic()
     wall = max(wall1 - wall0, 1e-9)
     mismatches = fleet.mismatches(result.sent)
     lat = result.latencies
@@ -565,12 +575,13 @@ def run_backend(backend: str, args: argparse.Namespace, out: Callable[[str], Non
     )
     results: list[StepResult] = []
     label = backend if args.replicas == 1 else f"{backend}x{args.replicas}"
+    label += f"/w{args.server_workers}" if args.server_workers > 1 else ""
     with fresh_database(backend) as url:
         servers: list[ServerProcess] = []
         fleet: Fleet | None = None
         try:
             for _ in range(args.replicas):  # replicas of one database, each its own process
-                servers.append(ServerProcess(url).start())
+                servers.append(ServerProcess(url, workers=args.server_workers).start())
             project_id = uuid.uuid4().hex
             account = "bench-" + uuid.uuid4().hex[:8]
             flags = ["--account", account, "--project-id", project_id]
@@ -610,6 +621,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--detection-chance", type=float, default=0.05, help="chance a report carries a new finding")
     p.add_argument("--client-processes", type=int, default=2, help="client processes sharing the simulated agents")
     p.add_argument("--replicas", type=int, default=1, help="server processes on the one database, agents split")
+    p.add_argument("--server-workers", type=int, default=1, help="worker processes per server (`--workers N`)")
     p.add_argument("--reach-agents", type=int, default=20, help="idle agents the reach probe starts a scan for")
     p.add_argument("--connections", type=int, default=64, help="HTTP connections per client process")
     p.add_argument("--seed", type=int, default=1)
@@ -617,8 +629,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if not 0 <= args.scanning_share <= 1:
         p.error("--scanning-share must be within 0..1")
-    if min(args.max_agents, args.hosts_per_task, args.client_processes, args.replicas) < 1:
-        p.error("--max-agents, --hosts-per-task, --client-processes and --replicas must be at least 1")
+    if min(args.max_agents, args.hosts_per_task, args.client_processes, args.replicas, args.server_workers) < 1:
+        p.error("--max-agents, --hosts-per-task, --client-processes, --replicas, --server-workers must be at least 1")
     return args
 
 
@@ -633,7 +645,7 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] | None = 
         f"heartbeat every {args.heartbeat_seconds:g} s, progress every {args.progress_seconds:g} s for "
         f"{args.scanning_share:.0%} of agents ({args.hosts_per_task} hosts per task), "
         f"{args.client_processes} client process(es) of {args.connections} connections per replica, "
-        f"{args.replicas} server replica(s), "
+        f"{args.replicas} server replica(s) of {args.server_workers} worker(s), "
         f"{os.cpu_count()} CPUs shared by client and server; "
         f"a step holds when every request type's p99 <= {P99_LIMIT_MS:g} ms and nothing is lost"
     )

@@ -58,3 +58,14 @@ def test_a_lost_report_fails_the_step() -> None:
 @pytest.mark.parametrize(("max_agents", "expected"), [(20, [20]), (100, [100]), (700, [100, 200, 500, 700])])
 def test_steps_follow_the_series_up_to_the_limit(max_agents: int, expected: list[int]) -> None:
     assert steps(max_agents) == expected
+
+
+def test_a_server_of_two_workers_is_measured_with_its_workers() -> None:
+    """`--server-workers 2`: the server's CPU is its workers' too (the parent alone serves no request)."""
+    lines: list[str] = []
+    tiny = ["--backend", "sqlite", "--max-agents", "20", "--step-seconds", "5", "--scanning-share", "0.3"]
+    tiny += ["--reach-agents", "2", "--server-workers", "2", "--heartbeat-seconds", "2", "--progress-seconds", "1"]
+    [step] = main([*tiny, "--hosts-per-task", "4"], lines.append)
+    assert "2 worker(s)" in lines[0] and lines[1].startswith("sqlite/w2  N=20 ")
+    assert step.lost == 0 and step.mismatched == 0
+    assert step.server_cpu_per_request > 0.1  # the parent process alone would use next to nothing per request

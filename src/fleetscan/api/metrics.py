@@ -15,7 +15,7 @@ from typing import Final
 
 from prometheus_client import Counter, Histogram
 
-__all__ = ["EDGES", "LATENCY_BUCKETS", "UNKNOWN", "observe"]
+__all__ = ["EDGES", "LATENCY_BUCKETS", "REPORT_TRANSACTIONS", "REPORTS_GROUPED", "UNKNOWN", "observe"]
 
 EDGES: Final = ("alibaba", "hss", "agent", "console")
 UNKNOWN: Final = "unknown"
@@ -34,6 +34,15 @@ LATENCY: Final = Histogram(
     "Seconds from a request's arrival to its answer being ready, by edge and operation.",
     ("edge", "operation"),
     buckets=LATENCY_BUCKETS,
+)
+
+REPORT_TRANSACTIONS: Final = Counter(
+    "fleetscan_report_transactions",
+    "Transactions that wrote agents' reports (group commit: api/agent/group_commit.py).",
+)
+REPORTS_GROUPED: Final = Counter(
+    "fleetscan_reports_grouped",
+    "Agents' reports written through group commit; divided by the transactions, the mean batch size.",
 )
 
 _counters: dict[tuple[str, str, int], Counter] = {}

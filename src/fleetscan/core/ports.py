@@ -9,7 +9,8 @@ schedules.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, Protocol
+from contextlib import AbstractContextManager
+from typing import Any, Final, Protocol, TypeVar
 
 from . import handling
 from .alerts import Alert
@@ -33,6 +34,7 @@ from .tasks import ReportOutcome
 
 __all__ = [
     "PORTS",
+    "Piece",
     "AccessStore",
     "AlertStore",
     "DetectionStore",
@@ -49,6 +51,7 @@ __all__ = [
 ]
 
 SubtaskChange = Callable[[Subtask], Subtask]
+T = TypeVar("T")
 
 
 class AccessStore(Protocol):
@@ -87,8 +90,22 @@ class HostStore(Protocol):
     def list_hosts(self, scope: Scope, flt: HostFilter, page: Page) -> tuple[int, list[Host]]: ...
 
 
+class Piece(Protocol):
+    """Runs one piece of a group commit (`TaskStore.grouped`): all of it or none of it, its error its own."""
+
+    def __call__(self, fn: Callable[[], T]) -> T: ...
+
+
 class TaskStore(Protocol):
     """Scan tasks: a root per request, a subtask per host, changed only by core/tasks.py's rules."""
+
+    def grouped(self) -> AbstractContextManager[Piece]:
+        """One transaction for many independent changes (agents' reports): see storage/base.py."""
+        ...
+
+    def reading(self) -> AbstractContextManager[None]:
+        """The reads made within share one transaction (an answer made of several reads): see storage/base.py."""
+        ...
 
     def insert_task(self, root: RootTask, subtasks: Sequence[Subtask]) -> RootTask: ...
     def new_work(self, after: tuple[int, int]) -> tuple[set[int], tuple[int, int]]:

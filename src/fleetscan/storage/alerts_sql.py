@@ -6,8 +6,9 @@ resolve what a scan no longer found. A mixin of SqlStorage; every method runs in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection, exists, func, select, update
+from sqlalchemy import Connection, bindparam, exists, func, select, update
 
 from ..core import alerts as a
 from ..core.models import Detection, HandleStatus, RootTask, Scope, Subtask
@@ -175,14 +176,7 @@ class AlertsSql(SqlBase):
     @staticmethod
     def _resolve_alerts(conn: Connection, root: RootTask, sub: Subtask, now: int) -> int:
         """A subtask succeeded: resolve its host's open alerts whose path its scan covered but did not find."""
-        d, here = detections, detections.alias("here")
-        found_here = exists().where(here.c.alert_id == alerts.c.id, here.c.subtask_id == sub.id)
-        candidates = conn.execute(
-            select(alerts.c.id, alerts.c.handle_method, func.min(d.c.file_path))
-            .select_from(alerts.join(d, d.c.alert_id == alerts.c.id))
-            .where(alerts.c.host_pk == sub.host_pk, alerts.c.status == a.AlertStatus.OPEN.value, ~found_here)
-            .group_by(alerts.c.id, alerts.c.handle_method)
-        ).all()
+        candidates = conn.execute(_RESOLVE_CANDIDATES, {"host_pk": sub.host_pk, "subtask_pk": sub.id}).all()
         gone = sorted(
             int(pk) for pk, method, path in candidates if a.resolves(root, str(path), str(method), sub.not_scanned)
         )
@@ -194,5 +188,20 @@ class AlertsSql(SqlBase):
             )
         return len(gone)
 
+
+def _resolve_candidates() -> Any:
+    """A succeeded subtask's host's open alerts its scan did not find again, with a path of each: built once, as
+    building it (an alias of `detections`) costs more than running it on every completion report."""
+    d, here = detections, detections.alias("here")
+    found_here = exists().where(here.c.alert_id == alerts.c.id, here.c.subtask_id == bindparam("subtask_pk"))
+    return (
+        select(alerts.c.id, alerts.c.handle_method, func.min(d.c.file_path))
+        .select_from(alerts.join(d, d.c.alert_id == alerts.c.id))
+        .where(alerts.c.host_pk == bindparam("host_pk"), alerts.c.status == a.AlertStatus.OPEN.value, ~found_here)
+        .group_by(alerts.c.id, alerts.c.handle_method)
+    )
+
+
+_RESOLVE_CANDIDATES: Any = _resolve_candidates()
 
 __all__: Sequence[str] = ["AlertsSql", "identity"]

@@ -107,6 +107,7 @@ class _ReportStatements:
     report_key: Any
     write_subtask: Any
     write_root: Any
+    load_root: Any
 
     @classmethod
     def build(cls, base: TasksSql) -> _ReportStatements:
@@ -122,11 +123,14 @@ class _ReportStatements:
             root_of=select(subtasks.c.root_id).where(subtasks.c.id == pk),
             lock_root=base._lock(select(*tally, root_tasks.c.last_end).where(root_tasks.c.id == pk)),
             lock_subtask=base._lock(select(subtasks).where(subtasks.c.id == pk)),
-            report_key=base._insert_ignore(agent_reports).returning(agent_reports.c.report_key),
+            report_key=base._insert_ignore(agent_reports)
+            .values({c: bindparam(c) for c in ("host_pk", "report_key", "created_at")})
+            .returning(agent_reports.c.report_key),
             write_subtask=update(subtasks)
             .where(subtasks.c.id == pk_)
             .values({c: bindparam(c) for c in subtask_columns}),
             write_root=update(root_tasks).where(root_tasks.c.id == pk_).values({c: bindparam(c) for c in root_columns}),
+            load_root=select(root_tasks).where(root_tasks.c.id == pk),
         )
 
 
@@ -288,7 +292,7 @@ class TasksSql(AlertsSql, HandlingSql):
             current = rows.subtask(conn.execute(st.lock_subtask, {"pk": subtask_pk}).one()._mapping)
             if report is not None:
                 values = {"host_pk": report[0], "report_key": report[1], "created_at": current.updated_at}
-                if not self._inserted(conn, st.report_key.values(values)):
+                if conn.execute(st.report_key, values).first() is None:  # its key was seen: a duplicate
                     return ReportOutcome(current, duplicate=True, detections_added=0)
             changed = change(current)
             added = 0
@@ -312,7 +316,7 @@ class TasksSql(AlertsSql, HandlingSql):
             if quarantined and seen_at is not None:
                 self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, seen_at)
             if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
-                root = rows.root(conn.execute(select(root_tasks).where(root_tasks.c.id == root_id)).one()._mapping)
+                root = rows.root(conn.execute(st.load_root, {"pk": root_id}).one()._mapping)
                 self._resolve_alerts(conn, root, changed, changed.updated_at)
             tally = _stored_tally(tally_row)
             if tally is None:

@@ -251,3 +251,56 @@ def test_new_work_names_the_hosts_given_work_since_the_watermark(plane: ControlP
     plane.work(second)  # dispatched: no longer pending, so not news even from the old watermark
     assert store.new_work(mark)[0] == set()
     assert first.id not in store.new_work((0, 0))[0]
+
+
+def test_a_group_commits_its_pieces_together_and_a_failing_piece_alone(plane: ControlPlane, store: SqlStorage) -> None:
+    hosts = enrolled(plane, 3)
+    scope = plane.create_access_key("acct", "p1").scope
+    root = plane.create_task(scope, TaskRequest("t", ScanType.FULL, host_ids=[h.host_id for h in hosts])).root
+    subs = {v.host.id: v.subtask for v in plane.subtasks_of(scope, [root])[root.id]}
+    a, b, c = hosts
+
+    def report(host: Host, key: str, files: int, finished: bool = False) -> object:
+        return plane.report(host, subs[host.id].id, key, Counters(files_scanned=files), [], finished=finished)
+
+    def refused() -> object:  # its key is written before the transition is refused: the savepoint takes it back
+        return store.change_subtask(subs[b.id].id, _refuse, report=(b.id, "b-1"))
+
+    with store.grouped() as piece:
+        piece(lambda: report(a, "a-1", 5))
+        with pytest.raises(IllegalTransition):
+            piece(refused)
+        piece(lambda: report(c, "c-1", 7))
+        piece(lambda: report(c, "c-2", 9, finished=True))
+        # Reads within the group see what it wrote so far; nothing is visible elsewhere before it commits.
+        assert store.get_subtask(subs[c.id].subtask_id).files_scanned == 9  # type: ignore[union-attr]
+    assert not report(b, "b-1", 3).duplicate  # the refused piece's key was undone
+    assert report(a, "a-1", 5).duplicate
+    root = plane.get_root(scope, task_id=root.task_id)
+    assert root is not None and (root.files_scanned, root.counts.succeeded) == (5 + 3 + 9, 1)
+
+
+def test_reads_share_one_transaction_and_writes_keep_theirs(plane: ControlPlane, store: SqlStorage) -> None:
+    """Many threads at once, each reading in a shared transaction and then writing (as `/work` does): a write
+    ends its thread's shared read first, so no thread holds one pooled connection while waiting for another."""
+    host, sub_pk = _task(plane)
+    subtask_id = ""
+
+    def answer(n: int) -> None:
+        nonlocal subtask_id
+        with store.reading():
+            [(sub, _)] = store.agent_subtasks(host.id)
+            subtask_id = sub.subtask_id
+            store.change_subtask(sub_pk, partial(tasks.progress, counters=Counters(files_scanned=n), now=2))
+            assert store.agent_subtasks(host.id)[0][0].files_scanned >= n  # read again after the write
+
+    threads = [threading.Thread(target=answer, args=(n,)) for n in range(1, 41)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.get_subtask(subtask_id).files_scanned == 40  # type: ignore[union-attr]
+
+
+def _refuse(sub: Subtask) -> Subtask:
+    raise IllegalTransition(sub.status.value, "succeeded")

@@ -38,6 +38,7 @@ from ..edge import (
     request_id,
 )
 from . import actions, longpoll, signatures
+from .group_commit import GroupCommit
 from .messages import CompletionReport, EnrollRequest, HeartbeatRequest, ProgressReport, sort_findings
 
 PREFIX = "/agent/v1"
@@ -162,6 +163,9 @@ def routes(
 ) -> list[BaseRoute]:
     seam = edge(body_limit)
     bell = longpoll.WorkBell(plane)
+    # One batch at a time per process: SQLite has one writer; on PostgreSQL, concurrent batches of one process
+    # would only meet on the same tasks' row locks (and deadlock more often) while the GIL keeps them serial anyway.
+    group = GroupCommit(plane.storage)
 
     def route(
         path: str, method: str, handler: Callable[[Request], Awaitable[dict[str, Any]]], status: int = 200
@@ -210,10 +214,11 @@ def routes(
 
         def answer() -> dict[str, Any]:
             # Everything read and rendered first: taking the subtasks (pending -> dispatched) is the last step.
-            todo = actions.work_actions(plane, host)
-            whitelist = actions.work_whitelist(plane, host)
-            central = signatures.offer(plane, host)
-            subtasks = plane.take_work(host, _work_item)
+            with plane.storage.reading():  # the answer's reads in one transaction, not four
+                todo = actions.work_actions(plane, host)
+                whitelist = actions.work_whitelist(plane, host)
+                central = signatures.offer(plane, host)
+                subtasks = plane.take_work(host, _work_item)
             body = {
                 "server_time": plane.clock(),
                 "subtasks": subtasks,
@@ -248,7 +253,7 @@ def routes(
         host = await caller(request)
         raw = await request.body()
 
-        def apply() -> dict[str, Any]:  # one trip to the thread pool for the whole report, parsing included
+        def apply() -> dict[str, Any]:  # one piece of a group commit (group_commit.py), parsing included
             body: ProgressReport = _validate(CompletionReport if finished else ProgressReport, raw)
             findings, refused = sort_findings(body.detections)
             outcome = plane.report(
@@ -265,7 +270,7 @@ def routes(
             plane.note_host_signatures(host, body.signature_version)
             return {**_outcome(outcome), "refused": refused}
 
-        return await run_in_threadpool(apply)
+        return await group.run(apply)
 
     async def action_result(request: Request) -> dict[str, Any]:
         host = await caller(request)
