@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import click
@@ -68,39 +69,24 @@ def _serve(settings: ServeSettings, host: str, port: int, log_level: str, worker
     """One process, or `workers` of them on one socket (cli/workers.py). uvicorn on uvloop with httptools: they
     halve what the HTTP stack costs per request (`bench/http_stack.py`)."""
     tls = settings.tls
-    certfile, keyfile = (str(tls.cert), str(tls.key)) if tls else (None, None)
+    served: dict[str, Any] = {  # the same for one process and for several
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": False,
+        "loop": "uvloop",
+        "http": "httptools",
+        "ssl_certfile": str(tls.cert) if tls else None,
+        "ssl_keyfile": str(tls.key) if tls else None,
+    }
     if workers == 1:
-        app = build_app(settings)
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_level=log_level,
-            access_log=False,
-            loop="uvloop",
-            http="httptools",
-            ssl_certfile=certfile,
-            ssl_keyfile=keyfile,
-        )
+        uvicorn.run(build_app(settings), **served)
         return
     migrate_database(settings.data_dir, settings.database_url)  # once, before any worker opens the database
     folder = RunFolder()
     try:
         one = replace(settings, leader_lock=folder.leader_lock, parent_pid=os.getpid())
-        config = uvicorn.Config(
-            partial(build_app, one),
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_level=log_level,
-            access_log=False,
-            loop="uvloop",
-            http="httptools",
-            ssl_certfile=certfile,
-            ssl_keyfile=keyfile,
-        )
-        supervise(config, folder)
+        supervise(uvicorn.Config(partial(build_app, one), factory=True, workers=workers, **served), folder)
     finally:
         folder.remove()
 

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from fleetscan.core.models import ScanType
 from fleetscan.core.queries import HostMatch, Page, RootFilter, SubtaskFilter
 from fleetscan.core.service import ControlPlane
-from fleetscan.core.tasks import TaskRequest
 
-from .world import Clock, enrolled
+from .world import Clock, six_tasks
 
 
 def test_pages_show_what_the_full_objects_show_in_scope(plane: ControlPlane, clock: Clock) -> None:
-    h0 = enrolled(plane, 2, "e1")
-    h1 = enrolled(plane, 1, "e2")
-    everything = plane.create_access_key("acct", "p1").scope
-    only_e1 = plane.create_access_key("acct", "p1", ["e1"]).scope
-    for i in range(5):
-        clock.now += 1000
-        plane.create_task(everything, TaskRequest(f"task-{i}", ScanType.QUICK, host_ids=[h0[i % 2].host_id]))
-    clock.now += 1000
-    both = [h0[0].host_id, h1[0].host_id]
-    plane.create_task(everything, TaskRequest("other", ScanType.FULL, host_ids=both, paid=True))
+    _, _, everything, only_e1 = six_tasks(plane, clock)
 
     total, machines = plane.machine_page(everything, SubtaskFilter(hosts=HostMatch(private_ip="10.0.0.1")), Page(0, 50))
     assert total == 2 and all(m.host.private_ip == "10.0.0.1" for m in machines)

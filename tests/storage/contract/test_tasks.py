@@ -22,7 +22,7 @@ from fleetscan.core.states import RootStatus, SubtaskStatus
 from fleetscan.core.tasks import Counters, TaskRequest
 from fleetscan.storage import SqlStorage
 
-from .world import Clock, enrolled, finding
+from .world import Clock, enrolled, finding, six_tasks
 
 
 def _task(plane: ControlPlane) -> tuple[Host, int]:
@@ -90,19 +90,11 @@ def test_illegal_change_rolls_back_the_report_key(plane: ControlPlane, store: Sq
 
 
 def test_listing_filters_and_scope(plane: ControlPlane, clock: Clock) -> None:
-    h0 = enrolled(plane, 2, "e1")
-    h1 = enrolled(plane, 1, "e2")
-    everything = plane.create_access_key("acct", "p1").scope
-    only_e1 = plane.create_access_key("acct", "p1", ["e1"]).scope
-    for i in range(5):
-        clock.now += 1000
-        plane.create_task(everything, TaskRequest(f"task-{i}", ScanType.QUICK, host_ids=[h0[i % 2].host_id]))
-    clock.now += 1000
-    plane.create_task(everything, TaskRequest("other", ScanType.FULL, host_ids=[h1[0].host_id], paid=True))
+    h0, _, everything, only_e1 = six_tasks(plane, clock)
 
     total, roots = plane.list_roots(everything, RootFilter(), Page(0, 3))
     assert total == 6 and [r.name for r in roots] == ["other", "task-4", "task-3"]
-    assert plane.list_roots(only_e1, RootFilter(), Page(0, 50))[0] == 5
+    assert plane.list_roots(only_e1, RootFilter(), Page(0, 50))[0] == 6  # "other" has an e1 host too
     assert plane.list_roots(everything, RootFilter(paid=True), Page(0, 50))[0] == 1
     assert plane.list_roots(everything, RootFilter(name="task-"), Page(0, 50))[0] == 5
     match = RootFilter(hosts=HostMatch(host_name=h0[1].name))

@@ -38,3 +38,19 @@ def scanned(
     found = [finding(p) for p in paths]
     plane.report(host, sub.id, root.task_id, Counters(files_scanned=len(paths)), found, finished=True)
     return root.task_id
+
+
+def six_tasks(plane: ControlPlane, clock: Clock) -> tuple[list[Host], list[Host], Scope, Scope]:
+    """Two hosts in enterprise project e1, one in e2; five quick tasks on the e1 hosts, a second apart, then a paid
+    full one on an e1 and the e2 host. The hosts by project, a key for everything and one for e1 only."""
+    e1, e2 = enrolled(plane, 2, "e1"), enrolled(plane, 1, "e2")
+    everything = plane.create_access_key("acct", "p1").scope
+    only_e1 = plane.create_access_key("acct", "p1", ["e1"]).scope
+    for i in range(5):
+        clock.now += 1000
+        plane.create_task(everything, TaskRequest(f"task-{i}", ScanType.QUICK, host_ids=[e1[i % 2].host_id]))
+    clock.now += 1000
+    both = [e1[0].host_id, e2[0].host_id]
+    plane.create_task(everything, TaskRequest("other", ScanType.FULL, host_ids=both, paid=True))
+    return e1, e2, everything, only_e1
+
