@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
@@ -39,7 +40,7 @@ from .models import (
     SubtaskView,
 )
 from .monitoring_plane import MonitoringPlane
-from .ports import Storage
+from .ports import Piece, Storage
 from .queries import DetectionFilter, HostFilter, Page, RootFilter, Statistics, SubtaskFilter
 from .schedules_plane import SchedulesPlane
 from .signatures_plane import SignaturesPlane
@@ -274,6 +275,14 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
     def alert_of(self, scope: Scope, result_id: str) -> Alert | None:
         """The alert a result is an occurrence of: first and last seen, occurrences, the tasks that saw it."""
         return self.storage.alert_of_result(scope, result_id)
+
+    def grouped_writes(self) -> AbstractContextManager[Piece]:
+        """One transaction for many agents' reports, each in its own savepoint (api/agent/group_commit.py)."""
+        return self.storage.grouped()
+
+    def shared_reads(self) -> AbstractContextManager[None]:
+        """The reads made within share one transaction: an agent's /work answer is several reads, one snapshot."""
+        return self.storage.reading()
 
     def agent_online(self, host: Host | TaskHost) -> bool:
         """Seen within the window, and not since gone: an agent that said goodbye is offline at once."""

@@ -147,7 +147,7 @@ def test_a_report_meeting_a_deadlock_is_retried_alone(tmp_path: Path) -> None:
     """The retry rule alone (a deadlock cannot be ordered up on demand): a piece failing on the database is
     rolled back to its savepoint, then tried alone, again while it meets transient errors; the others commit."""
     store = open_storage(f"sqlite:///{tmp_path / 'fleetscan.db'}")
-    group = GroupCommit(store)
+    group = GroupCommit(store.grouped)
     tries = {"flaky": 0}
 
     def flaky() -> str:

@@ -19,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from ...core.ports import TaskStore
+from ...core.ports import Piece
 from ..metrics import REPORT_TRANSACTIONS, REPORTS_GROUPED
 
 __all__ = ["GroupCommit"]
@@ -47,8 +48,10 @@ class _Queued:
 class GroupCommit:
     """Runs report writes in shared transactions, `streams` batches at a time (one on SQLite: one writer)."""
 
-    def __init__(self, storage: TaskStore, streams: int = 1, max_batch: int = MAX_BATCH) -> None:
-        self.storage = storage
+    def __init__(
+        self, grouped: Callable[[], AbstractContextManager[Piece]], streams: int = 1, max_batch: int = MAX_BATCH
+    ) -> None:
+        self.grouped = grouped  # ControlPlane.grouped_writes: a transaction that takes pieces
         self.streams = streams
         self.max_batch = max_batch
         self.queue: list[_Queued] = []
@@ -87,7 +90,7 @@ class GroupCommit:
         """In a worker thread: the batch in one transaction, then whatever must be tried again, one by one."""
         again: list[_Queued] = []
         try:
-            with self.storage.grouped() as piece:
+            with self.grouped() as piece:
                 for item in batch:
                     try:
                         item.value = piece(item.fn)

@@ -165,7 +165,7 @@ def routes(
     bell = longpoll.WorkBell(plane)
     # One batch at a time per process: SQLite has one writer; on PostgreSQL, concurrent batches of one process
     # would only meet on the same tasks' row locks (and deadlock more often) while the GIL keeps them serial anyway.
-    group = GroupCommit(plane.storage)
+    group = GroupCommit(plane.grouped_writes)
 
     def route(
         path: str, method: str, handler: Callable[[Request], Awaitable[dict[str, Any]]], status: int = 200
@@ -214,7 +214,7 @@ def routes(
 
         def answer() -> dict[str, Any]:
             # Everything read and rendered first: taking the subtasks (pending -> dispatched) is the last step.
-            with plane.storage.reading():  # the answer's reads in one transaction, not four
+            with plane.shared_reads():  # the answer's reads in one transaction, not four
                 todo = actions.work_actions(plane, host)
                 whitelist = actions.work_whitelist(plane, host)
                 central = signatures.offer(plane, host)
