@@ -39,6 +39,11 @@ class TtlCache(Generic[K, V]):
             while len(self._entries) > self.size:  # dicts keep insertion order: the first key is the oldest
                 del self._entries[next(iter(self._entries))]
 
+    def keys(self) -> list[K]:
+        """A snapshot of the keys held (live or expired): what a bulk check of the entries goes through."""
+        with self._lock:
+            return list(self._entries)
+
     def drop(self, key: K) -> None:
         with self._lock:
             self._entries.pop(key, None)

@@ -77,6 +77,10 @@ class HostStore(Protocol):
     def ensure_group(self, account_id: int, project_id: str, name: str) -> str: ...
     def enroll_host(self, host: Host, agent_secret_hash: str) -> Host: ...
     def get_host_by_agent(self, agent_id: str) -> tuple[Host, str] | None: ...
+    def agent_secret_hashes(self, agent_ids: Sequence[str]) -> dict[str, str]:
+        """The stored secret hash of each of these agents that still exists (cached credentials checked in bulk)."""
+        ...
+
     def touch_host(self, host_pk: int, now: int) -> None: ...
     def touch_hosts(self, seen: Mapping[int, int]) -> None:
         """Coalesced beats (host pk -> beat time, ms) in one transaction; a host's `last_seen` never goes back."""
@@ -135,14 +139,14 @@ class TaskStore(Protocol):
         *,
         report: tuple[int, str] | None = None,
         detections: Sequence[Detection] = (),
-        seen_at: int | None = None,
+        reported_at: int | None = None,
         quarantined: Sequence[tuple[Detection, dict[str, Any]]] = (),
     ) -> ReportOutcome:
         """Apply `change` to one subtask under a lock, add detections, and refresh its root's totals.
 
-        `report` is (host_pk, idempotency key): a key seen before applies nothing and says so. With `seen_at`,
-        the reporting host's last_seen is set in the same transaction. `quarantined` are the findings an `auto`
-        task's agent quarantined itself, with its facts: recorded in the same transaction as the detections.
+        `report` is (host_pk, idempotency key): a key seen before applies nothing and says so. `quarantined` are
+        the findings an `auto` task's agent quarantined itself, with its facts: recorded in the same transaction as
+        the detections, at `reported_at`. The reporting host's last_seen is the core's to note (a beat, batched).
         """
         ...
 
@@ -222,6 +226,7 @@ class HandlingStore(Protocol):
     ) -> handling.AgentAction:
         """Write `handling.plan_finish` for a pending action; an action already ended is returned as it was."""
         ...
+
     def record_auto_quarantine(
         self, host_pk: int, subtask_pk: int, items: Sequence[tuple[Detection, dict[str, Any]]], now: int
     ) -> int: ...

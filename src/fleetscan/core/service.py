@@ -325,14 +325,30 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
     def authenticate_agent(self, agent_id: str, secret: str) -> Host:
         """The agent's host. A credential verified within the last `credential_ttl_s` is not read again: the
         cache is keyed by the agent and the hash of the secret it presented, so a wrong secret never matches
-        it, and a credential changed or removed in the database stops working within that time on every
-        replica. Failures are never cached: a new agent works at once."""
+        it, and a credential changed or removed in the database stops working at the next bulk check
+        (`recheck_credentials`, every few seconds on every server process). Failures are never cached: a new
+        agent works at once."""
         key = (agent_id, ids.token_hash(secret))
         found = self.storage.get_host_by_agent(agent_id)
         if found is None or not secrets.compare_digest(found[1], key[1]):
             raise PermissionDenied("unknown agent or wrong secret")
         self.agents.put(key, found[0])
         return found[0]
+
+    def recheck_credentials(self) -> int:
+        """Drop every cached credential whose agent is gone or whose stored secret hash changed; how many.
+
+        One bulk read of the cached agents' hashes instead of one read per request: the cache can then live for
+        minutes (a credential is read once per agent, not once per beat) while a revoked one stops working as
+        soon as the next check runs."""
+        keys = self.agents.keys()
+        if not keys:
+            return 0
+        stored = self.storage.agent_secret_hashes([agent_id for agent_id, _ in keys])
+        stale = [key for key in keys if stored.get(key[0]) != key[1]]
+        for key in stale:
+            self.agents.drop(key)
+        return len(stale)
 
     def heartbeat(self, host: Host, *, stopping: bool = False) -> None:
         """A beat marks the host seen; the last one, sent as its agent stops, marks it offline at once.
@@ -418,9 +434,16 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
             replace(d, occur_time=d.occur_time or now, result_id=d.result_id or ids.hex_id())
             for d in self.without_whitelisted(host, detections)
         ]
-        return self.storage.change_subtask(
-            subtask_pk, change, report=(host.id, report_key), detections=stamped, seen_at=now, quarantined=quarantined
+        outcome = self.storage.change_subtask(
+            subtask_pk,
+            change,
+            report=(host.id, report_key),
+            detections=stamped,
+            reported_at=now,
+            quarantined=quarantined,
         )
+        self._seen(host, now)  # a report proves its agent alive: noted as a beat (batched), not a write of its own
+        return outcome
 
     def expire_stale(self, *, offline_after_ms: int, timeout_after_ms: int) -> int:
         """End unfinished subtasks: failed when their agent went silent, timed out when they ran too long.

@@ -16,9 +16,10 @@ from ..api.huawei.routes import routes as huawei_routes
 from ..console.routes import routes as console_routes
 from ..core.service import ControlPlane
 from . import health
-from .beats import AGENT_CREDENTIAL_TTL_S, beat_flush_s, flush_forever
+from .beats import AGENT_CREDENTIAL_TTL_S, CREDENTIAL_RECHECK_S, beat_flush_s, flush_forever
 from .leader import Leader
 from .metrics import MetricsAccess, metrics_endpoint
+from .periodic import run_every
 from .scheduler import schedule_forever
 from .sweeper import SweepLimits, sweep_forever
 
@@ -48,7 +49,8 @@ def create_app(
     ]
     runs_jobs = leader or Leader()
 
-    # An agent's credential verified once serves it a few seconds; heartbeats are written in batches.
+    # An agent's credential verified once serves it for minutes (checked in bulk every few seconds); heartbeats
+    # are written in batches.
     sweep = limits or SweepLimits()
     flush_s = beat_flush_s(plane.online_window_ms / 1000, sweep.offline_after_s)
     plane.cache_credentials(AGENT_CREDENTIAL_TTL_S)
@@ -59,10 +61,14 @@ def create_app(
         sweeper = asyncio.create_task(sweep_forever(plane, sweep, runs_jobs))
         scheduler = asyncio.create_task(schedule_forever(plane, schedule_interval_s, runs_jobs))
         beats = asyncio.create_task(flush_forever(plane, flush_s))  # every worker: its own agents' beats
+        # every worker: its own cache (Leader() without a lock file is held everywhere)
+        recheck = asyncio.create_task(
+            run_every("credential check", plane.recheck_credentials, CREDENTIAL_RECHECK_S, Leader())
+        )
         try:
             yield
         finally:
-            for job in (sweeper, scheduler, beats):
+            for job in (sweeper, scheduler, beats, recheck):
                 job.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await job

@@ -17,6 +17,8 @@ from .schema import (
     hosts,
 )
 
+SECRET_CHUNK = 500  # agent ids per IN list: within SQLite's bound on parameters, and a plan that stays an index read
+
 
 class HostsSql(SqlBase):
     """core.ports.HostStore."""
@@ -47,6 +49,16 @@ class HostsSql(SqlBase):
         with self._read() as conn:
             row = conn.execute(select(hosts).where(hosts.c.agent_id == agent_id)).first()
         return (rows.host(row._mapping), row._mapping["agent_secret_hash"]) if row else None
+
+    def agent_secret_hashes(self, agent_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        wanted = sorted(set(agent_ids))
+        with self._read() as conn:
+            for i in range(0, len(wanted), SECRET_CHUNK):
+                chunk = wanted[i : i + SECRET_CHUNK]
+                stmt = select(hosts.c.agent_id, hosts.c.agent_secret_hash).where(hosts.c.agent_id.in_(chunk))
+                found.update({row.agent_id: row.agent_secret_hash for row in conn.execute(stmt)})
+        return found
 
     def touch_host(self, host_pk: int, now: int) -> None:
         self.touch_hosts({host_pk: now})

@@ -100,7 +100,6 @@ def _apply(totals: RootTotals, root: RootTask) -> None:
 class _ReportStatements:
     """The statements every report runs, with bind parameters in place of values."""
 
-    touch: Any
     root_of: Any
     lock_root: Any
     lock_subtask: Any
@@ -119,7 +118,6 @@ class _ReportStatements:
         root_columns = ["status", *(f"n_{s.value}" for s in SubtaskStatus), "progress", "files_scanned"]
         root_columns += ["viruses_found", "end_time", "open_progress", "last_end"]
         return cls(
-            touch=update(hosts).where(hosts.c.id == pk).values(last_seen=bindparam("at")),
             root_of=select(subtasks.c.root_id).where(subtasks.c.id == pk),
             lock_root=base._lock(select(*tally, root_tasks.c.last_end).where(root_tasks.c.id == pk)),
             lock_subtask=base._lock(select(subtasks).where(subtasks.c.id == pk)),
@@ -277,13 +275,11 @@ class TasksSql(AlertsSql, HandlingSql):
         *,
         report: tuple[int, str] | None = None,
         detections: Sequence[Detection] = (),
-        seen_at: int | None = None,
+        reported_at: int | None = None,
         quarantined: Sequence[tuple[Detection, dict[str, Any]]] = (),
     ) -> ReportOutcome:
         st = self._report_statements()
         with self._write() as conn:
-            if report is not None and seen_at is not None:  # a report proves its agent alive: no second write
-                conn.execute(st.touch, {"pk": report[0], "at": seen_at})
             root_id = conn.execute(st.root_of, {"pk": subtask_pk}).scalar()
             if root_id is None:
                 raise UnknownSubtask(subtask_pk)
@@ -313,8 +309,8 @@ class TasksSql(AlertsSql, HandlingSql):
                     ).scalar_one()
                 )
             conn.execute(st.write_subtask, {**rows.subtask_values(changed), "pk_": subtask_pk})
-            if quarantined and seen_at is not None:
-                self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, seen_at)
+            if quarantined and reported_at is not None:
+                self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, reported_at)
             if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
                 root = rows.root(conn.execute(st.load_root, {"pk": root_id}).one()._mapping)
                 self._resolve_alerts(conn, root, changed, changed.updated_at)

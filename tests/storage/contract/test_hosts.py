@@ -71,3 +71,16 @@ def test_an_enrolled_host_gets_its_key_and_keeps_its_facts(store: SqlStorage) ->
     made = store.enroll_host(host, "x" * 64)
     assert made.id > 0
     assert store.get_host_by_agent("agent-1") == (made, "x" * 64)
+
+
+def test_secret_hashes_are_read_in_bulk_for_the_agents_that_exist(store: SqlStorage) -> None:
+    account = store.ensure_account("acct")
+    made = [
+        store.enroll_host(Host(f"{i:032x}", account, "p1", f"h{i}", agent_id=f"agent-{i}"), f"{i:064x}")
+        for i in range(1, 1203)  # more than one chunk of the IN list
+    ]
+    asked = [h.agent_id for h in made] + ["no-such-agent"]
+    found = store.agent_secret_hashes(asked)
+    assert len(found) == len(made) and "no-such-agent" not in found
+    assert found["agent-1"] == f"{1:064x}" and found["agent-1202"] == f"{1202:064x}"
+    assert store.agent_secret_hashes([]) == {}
