@@ -159,6 +159,24 @@ def libarchive_of(members: dict[str, bytes], fmt: str, filt: str | None = None) 
     return bytes(out)
 
 
+def cpio_binary(members: dict[str, bytes], order: str = "<") -> bytes:
+    """An old binary cpio archive (magic 070707) in either byte order (``"<"`` as a PDP-11 or x86 wrote it, ``">"``
+    as a big-endian machine did): libarchive writes only the machine's own."""
+    out = bytearray()
+
+    def entry(name: bytes, mode: int, data: bytes) -> None:
+        size = len(data)
+        out.extend(struct.pack(f"{order}13H", 0o070707, 0, 1, mode, 0, 0, 1, 0, 0, 0, len(name) + 1,
+                               size >> 16, size & 0xFFFF))
+        out.extend(name + b"\0" + b"\0" * ((len(name) + 1) % 2))
+        out.extend(data + b"\0" * (size % 2))
+
+    for name, data in members.items():
+        entry(name.encode(), 0o100644, data)
+    entry(b"TRAILER!!!", 0, b"")
+    return bytes(out)
+
+
 def lzip(data: bytes) -> bytes:
     """An lzip member (lzip 1.x: raw LZMA1 with an end marker, CRC32, sizes), which no Python module writes."""
     body = lzma.compress(data, format=lzma.FORMAT_RAW,
@@ -233,6 +251,12 @@ def _ppt(payload: bytes) -> bytes:
     record = struct.pack("<HHI", 0x0010, 0x1011, len(packed) + 4) + struct.pack("<I", len(inner)) + packed
     return cfb({"PowerPoint Document": struct.pack("<HHI", 0x000F, 0x03E8, len(record)) + record,
                 "Current User": b"\0" * 20})
+
+
+#: A short magic and the byte after it that says the rest is not that format's header (CM 9, reserved bits, no
+#: name ending where its size says, no block magic): random data, which must be scanned as data.
+_CHANCE = ((b"\x1f\x8b\x09", "gzip's"), (b"\x1f\x9d\x70", ".Z's"), (b"\xc7\x71\xff", "cpio's (binary, LE)"),
+           (b"\x71\xc7\xff", "cpio's (binary, BE)"), (b"BZh0", "bzip2's"))
 
 
 def _packagings(m: _Maker) -> None:
@@ -317,6 +341,11 @@ def _packagings(m: _Maker) -> None:
     m.add("disc.iso", "ISO 9660", iso)
     m.add("odc.cpio", "cpio (odc)", lambda: libarchive_of({name: p}, "cpio"))
     m.add("newc.cpio", "cpio (newc)", lambda: libarchive_of({name: p}, "cpio_newc"))
+    m.add("bin-le.cpio", "cpio (binary, little-endian)", cpio_binary({name: p}, "<"))
+    m.add("bin-be.cpio", "cpio (binary, big-endian)", cpio_binary({name: p}, ">"))
+    for prefix, fmt in _CHANCE:  # data, scanned as data: the payload's bytes are matched where they lie
+        m.add(f"chance-{fmt.split()[0].strip('.')}.bin", f"random bytes behind {fmt} magic, not its header",
+              prefix + m.rng.randbytes(1500) + p + m.rng.randbytes(1500))
     if m.group == PAYLOAD:
         m.corpus.notes.append("cab: no tool writes cabinets here; clam.cab (clamav-testfiles) is the cab row")
 
@@ -368,6 +397,17 @@ def _damaged(m: _Maker) -> None:
     m.add("cut.bz2", "truncated bz2", bz[: len(bz) // 2])
     xz = lzma.compress(body + p)
     m.add("cut.xz", "truncated xz", xz[: len(xz) // 2])
+    alone = lzma.compress(body + p, format=lzma.FORMAT_ALONE)
+    m.add("cut.lzma", "truncated lzma (alone)", alone[: len(alone) // 2])
+    cpio = cpio_binary({"a.bin": body + p}, ">")
+    m.add("cut.cpio", "truncated cpio (binary)", cpio[: len(cpio) // 2])
+
+    def damaged_z() -> bytes:
+        """.Z has no check value: a cut is a shorter stream. Codes beyond the table are what a reader can tell."""
+        z = m.run("compress", "-f", "-c", stdin=body + p)
+        return z[: len(z) // 2] + b"\xff" * 64 + z[len(z) // 2 + 64 :]
+
+    m.add("damaged.Z", ".Z (compress), its middle overwritten", damaged_z)
 
     def seven(*opts: str) -> bytes:
         out = m.work / f"{m.rng.getrandbits(64):x}.7z"

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from .clamd import Clamd, ClamdError, StreamTooLong
 from .decoders import claiming
-from .filetypes import is_arj
+from .headers import is_arj, is_swf
 from .pe import PE_HEADER_SIZE, PeHeader, parse_pe
 from .results import HitTuple, Problem, Severity, SkipReason
 
@@ -176,7 +176,7 @@ def clamd_only(head: bytes, read: Read, size: int, data: bytes | None = None) ->
             return fmt
     if b"\x19\x04\x00\x10" in head[8:24]:  # EPOC SIS: UID3 at 8 (libclamav's "1:8,12:19040010")
         return "SIS"
-    if head[:3] in (b"CWS", b"ZWS") and 0 < head[3] < 64:
+    if is_swf(head):
         return "SWF"
     if head.startswith(_OLE2):
         return "MSI" if _msi(head, read) else None

@@ -34,7 +34,8 @@ from libarchive import ffi
 from libarchive.entry import ArchiveEntry
 from libarchive.exception import ArchiveError
 
-from ..filetypes import is_archive, is_arj
+from ..filetypes import is_archive
+from ..headers import is_arj
 from ..limits import ArchiveLimitExceeded, Budget
 from ..results import SkipReason
 from . import Decoder, Layer, Undecodable, Unopened, register
