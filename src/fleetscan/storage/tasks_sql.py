@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from ..core.tasks import ReportOutcome
 from . import rows
 from .alerts_sql import AlertsSql, identity
 from .conditions import contains, host_conditions, root_visible, scoped
+from .driver import DriverStatement
 from .handling_sql import HandlingSql
 from .schema import (
     agent_actions,
@@ -66,17 +67,17 @@ def _tally_values(tally: Tally) -> dict[str, Any]:
     return {"open_progress": tally.open_progress, "last_end": tally.last_end}
 
 
-def _stored_tally(row: Any) -> Tally | None:
+def _stored_tally(row: Mapping[str, Any]) -> Tally | None:
     """A root row's tally, or None when it has none yet (then its subtasks are recounted)."""
-    if row.open_progress is None:
+    if row["open_progress"] is None:
         return None
-    per_status = {status: int(row._mapping[f"n_{status.value}"]) for status in SubtaskStatus}
+    per_status = {status: int(row[f"n_{status.value}"]) for status in SubtaskStatus}
     return Tally(
         {k: v for k, v in per_status.items() if v},
-        int(row.open_progress),
-        int(row.files_scanned),
-        int(row.viruses_found),
-        None if row.last_end is None else int(row.last_end),
+        int(row["open_progress"]),
+        int(row["files_scanned"]),
+        int(row["viruses_found"]),
+        None if row["last_end"] is None else int(row["last_end"]),
     )
 
 
@@ -98,14 +99,15 @@ def _apply(totals: RootTotals, root: RootTask) -> None:
 
 @dataclass(frozen=True)
 class _ReportStatements:
-    """The statements every report runs, with bind parameters in place of values."""
+    """The statements every report runs, with bind parameters in place of values; all but `load_root` run on the
+    driver's cursor (storage/driver.py): a report is their cost many times a second."""
 
-    root_of: Any
-    lock_root: Any
-    lock_subtask: Any
-    report_key: Any
-    write_subtask: Any
-    write_root: Any
+    root_of: DriverStatement
+    lock_root: DriverStatement
+    lock_subtask: DriverStatement
+    report_key: DriverStatement
+    write_subtask: DriverStatement
+    write_root: DriverStatement
     load_root: Any
 
     @classmethod
@@ -117,17 +119,27 @@ class _ReportStatements:
         subtask_columns = [*rows.SUBTASK_FIELDS, "not_scanned"]
         root_columns = ["status", *(f"n_{s.value}" for s in SubtaskStatus), "progress", "files_scanned"]
         root_columns += ["viruses_found", "end_time", "open_progress", "last_end"]
+        json_columns = frozenset({"not_scanned"})
+
+        def driver(stmt: Any, json: frozenset[str] = frozenset()) -> DriverStatement:
+            return DriverStatement(stmt, base.engine, json)
+
         return cls(
-            root_of=select(subtasks.c.root_id).where(subtasks.c.id == pk),
-            lock_root=base._lock(select(*tally, root_tasks.c.last_end).where(root_tasks.c.id == pk)),
-            lock_subtask=base._lock(select(subtasks).where(subtasks.c.id == pk)),
-            report_key=base._insert_ignore(agent_reports)
-            .values({c: bindparam(c) for c in ("host_pk", "report_key", "created_at")})
-            .returning(agent_reports.c.report_key),
-            write_subtask=update(subtasks)
-            .where(subtasks.c.id == pk_)
-            .values({c: bindparam(c) for c in subtask_columns}),
-            write_root=update(root_tasks).where(root_tasks.c.id == pk_).values({c: bindparam(c) for c in root_columns}),
+            root_of=driver(select(subtasks.c.root_id).where(subtasks.c.id == pk)),
+            lock_root=driver(base._lock(select(*tally, root_tasks.c.last_end).where(root_tasks.c.id == pk))),
+            lock_subtask=driver(base._lock(select(subtasks).where(subtasks.c.id == pk)), json_columns),
+            report_key=driver(
+                base._insert_ignore(agent_reports)
+                .values({c: bindparam(c) for c in ("host_pk", "report_key", "created_at")})
+                .returning(agent_reports.c.report_key)
+            ),
+            write_subtask=driver(
+                update(subtasks).where(subtasks.c.id == pk_).values({c: bindparam(c) for c in subtask_columns}),
+                json_columns,
+            ),
+            write_root=driver(
+                update(root_tasks).where(root_tasks.c.id == pk_).values({c: bindparam(c) for c in root_columns})
+            ),
             load_root=select(root_tasks).where(root_tasks.c.id == pk),
         )
 
@@ -280,15 +292,18 @@ class TasksSql(AlertsSql, HandlingSql):
     ) -> ReportOutcome:
         st = self._report_statements()
         with self._write() as conn:
-            root_id = conn.execute(st.root_of, {"pk": subtask_pk}).scalar()
-            if root_id is None:
+            owner = st.root_of.first(conn, {"pk": subtask_pk})
+            if owner is None:
                 raise UnknownSubtask(subtask_pk)
+            root_id = int(owner["root_id"])
             # Lock order is root then subtask, for every writer, so two reports never deadlock.
-            tally_row = conn.execute(st.lock_root, {"pk": root_id}).one()
-            current = rows.subtask(conn.execute(st.lock_subtask, {"pk": subtask_pk}).one()._mapping)
+            tally_row = st.lock_root.first(conn, {"pk": root_id})
+            current_row = st.lock_subtask.first(conn, {"pk": subtask_pk})
+            assert tally_row is not None and current_row is not None  # a subtask's root exists (foreign key)
+            current = rows.subtask(current_row)
             if report is not None:
                 values = {"host_pk": report[0], "report_key": report[1], "created_at": current.updated_at}
-                if conn.execute(st.report_key, values).first() is None:  # its key was seen: a duplicate
+                if st.report_key.first(conn, values) is None:  # its key was seen: a duplicate
                     return ReportOutcome(current, duplicate=True, detections_added=0)
             changed = change(current)
             added = 0
@@ -308,7 +323,7 @@ class TasksSql(AlertsSql, HandlingSql):
                         .where(detections_table.c.subtask_id == subtask_pk)
                     ).scalar_one()
                 )
-            conn.execute(st.write_subtask, {**rows.subtask_values(changed), "pk_": subtask_pk})
+            st.write_subtask.run(conn, {**rows.subtask_values(changed), "pk_": subtask_pk})
             if quarantined and reported_at is not None:
                 self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, reported_at)
             if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
@@ -329,7 +344,7 @@ class TasksSql(AlertsSql, HandlingSql):
         """The one place a root's state is written: its totals by core.states.summarize, and the tally they are
         made from."""
         values = {**_totals_values(summarize(tally.groups())), **_tally_values(tally)}
-        conn.execute(self._report_statements().write_root, {**values, "pk_": root_id})
+        self._report_statements().write_root.run(conn, {**values, "pk_": root_id})
 
     def _report_statements(self) -> _ReportStatements:
         """Built once per storage: building a statement costs more than running it on a report's hot path."""
