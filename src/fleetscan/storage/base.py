@@ -16,8 +16,17 @@ from ..core.ports import Piece
 from . import rows
 from .driver import savepoint
 from .schema import hosts, root_tasks, subtasks
+from .writer_lock import WriterLock
 
 T = TypeVar("T")
+
+
+def _lock_file(engine: Engine) -> str | None:
+    """The writer lock's file beside an SQLite database file (where SQLite keeps its -wal and -shm too)."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database + "-writer.lock"
 
 
 class SqlBase:
@@ -27,9 +36,11 @@ class SqlBase:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._writer = engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
-        # SQLite has one writer at a time: threads of one process queue here rather than in SQLite's busy
+        # SQLite has one writer at a time: threads and processes queue here rather than in SQLite's busy
         # handler, which sleeps and retries (milliseconds of latency each time, and the GIL passed around).
-        self._one_writer = threading.RLock() if self.is_sqlite else contextlib.nullcontext()
+        self._one_writer: contextlib.AbstractContextManager[None] = (
+            WriterLock(_lock_file(engine)) if self.is_sqlite else contextlib.nullcontext()
+        )
         self._group = threading.local()  # the transaction of `grouped`, per thread
 
     @contextmanager
