@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from huaweicloudsdkhss.v5 import (
     ListAntiVirusTaskRequest,
 )
 
+from fleetscan.storage.sql import open_storage
 from tests.support.agent_protocol import ProtocolAgent, finding
 from tests.support.postgres import PostgresServer
 from tests.support.server import ServerProcess, Tenant
@@ -77,3 +79,62 @@ def test_a_nonce_spent_on_one_replica_is_refused_by_the_other(replicas: tuple[Se
         again = other.post(path, headers=headers)
     assert again.status_code == 400
     assert again.json()["Code"] == "SignatureNonceUsed"
+
+
+def test_reports_of_many_tasks_through_two_replicas_never_deadlock(
+    replicas: tuple[ServerProcess, ServerProcess],
+) -> None:
+    """Each replica writes reports in batches, one transaction each, holding the row locks of the batch's tasks.
+    Taken in arrival order, two replicas' batches locked the same tasks in opposite orders and PostgreSQL killed
+    one of them (`bench/fleet.py`, 10,000 agents on two workers). Locked in the tasks' order, nothing deadlocks:
+    PostgreSQL's own deadlock counter for the database stays where it was, and every report lands once."""
+    a, b = replicas
+    tenant = Tenant(a)
+    token = tenant.enroll_token()
+    agents = [ProtocolAgent(a.url, token, f"d{i}") for i in range(48)]
+    hss = _hss(a, tenant)
+    for first in range(0, len(agents), 2):  # 24 tasks of two hosts: a batch of reports spans many tasks
+        body = CreateAntiVirusTaskRequestInfo(
+            task_name=f"locks {first}",
+            scan_type="quick",
+            action="manual",
+            host_ids=[x.host_id for x in agents[first : first + 2]],
+        )
+        hss.create_anti_virus_task(CreateAntiVirusTaskRequest(body=body))
+    work = [(agent, agent.work()[0]["subtask_id"]) for agent in agents]
+    database = a.database_url.rsplit("/", 1)[1]
+
+    def deadlocks() -> int:
+        import psycopg
+
+        with psycopg.connect(a.database_url) as conn:
+            found = conn.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = %s", (database,)).fetchone()
+        assert found is not None
+        return int(found[0])
+
+    async def load() -> list[int]:
+        headers = [{"Authorization": agent.http.headers["Authorization"]} for agent, _ in work]
+        async with httpx.AsyncClient(timeout=60) as client:
+
+            async def one(i: int, step: int) -> int:
+                url = (a.url, b.url)[(i + step) % 2]
+                body = {"report_id": f"report-{i}-{step}", "files_scanned": step + 1, "progress": min(99, step + 1)}
+                reply = await client.post(
+                    f"{url}/agent/v1/subtasks/{work[i][1]}/progress", json=body, headers=headers[i]
+                )
+                return reply.status_code
+
+            statuses: list[int] = []
+            for step in range(25):  # every agent at once, 25 times: both replicas batch reports of many tasks
+                statuses += await asyncio.gather(*(one(i, step) for i in range(len(work))))
+            return statuses
+
+    before = deadlocks()
+    statuses = asyncio.run(load())
+    assert set(statuses) == {200}
+    assert deadlocks() == before
+    storage = open_storage(a.database_url, migrate=False)
+    try:
+        assert {storage.get_subtask(sub).files_scanned for _, sub in work} == {25}  # type: ignore[union-attr]
+    finally:
+        storage.dispose()

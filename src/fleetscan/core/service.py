@@ -90,7 +90,7 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
         self.clock = clock
         self.online_window_ms = online_window_ms
         self.agents: TtlCache[tuple[str, str], Host] = TtlCache(credential_ttl_s)
-        self.owners: TtlCache[str, tuple[int, int]] = TtlCache(credential_ttl_s)
+        self.owners: TtlCache[str, tuple[int, int, int]] = TtlCache(credential_ttl_s)  # subtask, host, root
         self.beats: Beats | None = None
         self.beat_delay_ms = 0
 
@@ -391,17 +391,25 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
         """Hosts given a subtask or an action since the watermark `after`, and the new watermark."""
         return self.storage.new_work(after)
 
-    def subtask_pk_of_host(self, host: Host, subtask_id: str) -> int:
-        """The storage key of the host's own subtask (`subtask_of_host`); which host a subtask belongs to never
-        changes, so the answer is remembered as long as credentials are."""
+    def cached_subtask_key(self, host: Host, subtask_id: str) -> tuple[int, int] | None:
+        """`subtask_key` when it is remembered (no database read), else None."""
         owner = self.owners.get(subtask_id)
         if owner is None:
-            sub = self.subtask_of_host(host, subtask_id)
-            owner = (sub.id, sub.host_pk)
-            self.owners.put(subtask_id, owner)
+            return None
         if owner[1] != host.id:
             raise UnknownSubtask(subtask_id)
-        return owner[0]
+        return owner[0], owner[2]
+
+    def subtask_key(self, host: Host, subtask_id: str) -> tuple[int, int]:
+        """The storage keys (subtask, its root) of the host's own subtask (`subtask_of_host`). Which host and root
+        a subtask belongs to never changes, so the answer is remembered as long as credentials are. Reports are
+        written in their roots' order (`api/agent/group_commit.py`): the root key is what orders them."""
+        known = self.cached_subtask_key(host, subtask_id)
+        if known is not None:
+            return known
+        sub = self.subtask_of_host(host, subtask_id)
+        self.owners.put(subtask_id, (sub.id, sub.host_pk, sub.root_id))
+        return sub.id, sub.root_id
 
     def subtask_of_host(self, host: Host, subtask_id: str) -> Subtask:
         """The host's own subtask, finished or not: a late report must still land its detections."""

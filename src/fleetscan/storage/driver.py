@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
 __all__ = ["DriverStatement", "savepoint"]
@@ -39,7 +40,10 @@ class DriverStatement:
 
     def __init__(self, stmt: ClauseElement, engine: Engine, json_columns: frozenset[str] = frozenset()) -> None:
         self.is_sqlite = engine.dialect.name == "sqlite"
-        self.sql = str(stmt.compile(dialect=_SQLITE_NAMED if self.is_sqlite else engine.dialect))
+        compiled = stmt.compile(dialect=_SQLITE_NAMED if self.is_sqlite else engine.dialect)
+        self.sql = str(compiled)
+        # values written into the statement itself (`.values(x=0)`) are parameters too once compiled
+        self.fixed = {name: value for name, value in compiled.params.items() if value is not None}
         self.json_columns = json_columns  # bound and returned as JSON
 
     def json(self, value: Any) -> Any:
@@ -54,10 +58,12 @@ class DriverStatement:
 
     def run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         """The executed cursor (rows to fetch, if the statement returns any)."""
+        if self.fixed:
+            params = {**self.fixed, **params}
         if self.json_columns:
             params = {k: self.json(v) if k in self.json_columns else v for k, v in params.items()}
         cursor = _cursor(conn)
-        cursor.execute(self.sql, params)
+        _execute(conn, cursor, self.sql, params)
         return cursor
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -73,16 +79,26 @@ class DriverStatement:
         return found
 
 
+def _execute(conn: Connection, cursor: Any, sql: str, params: Mapping[str, Any] | None = None) -> None:
+    """The driver's errors raised as SQLAlchemy raises them (`DBAPIError` and its kinds, such as
+    `OperationalError` for a deadlock): callers tell the database's trouble from a report's own by those."""
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        cursor.execute(sql, params) if params is not None else cursor.execute(sql)
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, dbapi.Error, dialect=conn.dialect) from exc
+
+
 @contextmanager
 def savepoint(conn: Connection) -> Iterator[None]:
     """The block's writes kept when it returns, undone when it raises (the exception goes on to the caller)."""
     name = f"fs_{next(_names)}"
     cursor = _cursor(conn)
-    cursor.execute(f"SAVEPOINT {name}")
+    _execute(conn, cursor, f"SAVEPOINT {name}")
     try:
         yield
     except BaseException:
-        cursor.execute(f"ROLLBACK TO SAVEPOINT {name}")
-        cursor.execute(f"RELEASE SAVEPOINT {name}")
+        _execute(conn, cursor, f"ROLLBACK TO SAVEPOINT {name}")
+        _execute(conn, cursor, f"RELEASE SAVEPOINT {name}")
         raise
-    cursor.execute(f"RELEASE SAVEPOINT {name}")
+    _execute(conn, cursor, f"RELEASE SAVEPOINT {name}")

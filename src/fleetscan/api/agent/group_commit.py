@@ -8,9 +8,10 @@ Nothing waits on a timer: a lone report is written at once, and under load batch
 Each report keeps its own idempotency key, outcome and error: it runs in a savepoint of the batch's transaction
 (`TaskStore.grouped`), so a report that fails (an illegal transition, an unknown subtask, a refused value) is
 undone and answered alone while the others commit. A report that failed on the database itself (a PostgreSQL
-deadlock against another process's batch, say: a batch holds several tasks' row locks, taken in the order its
-reports came) is tried again alone after the batch, as is every report of a batch whose COMMIT failed; alone, a
-report that meets a deadlock or another transient error (`OperationalError`) is tried up to `RETRIES` times.
+deadlock against another process's batch, say, over an alert two reports of different tasks share: the tasks'
+own row locks are taken in one order by every batch) is tried again alone after the batch, as is every report of
+a batch whose COMMIT failed; alone, a report that meets a deadlock or another transient error (`OperationalError`)
+is tried up to `RETRIES` times.
 No report is answered before the transaction holding it has committed: a 2xx still means durable.
 """
 
@@ -41,6 +42,7 @@ RETRIES = 5  # tries of a report alone that meets a deadlock or another transien
 class _Queued:
     fn: Callable[[], Any]
     future: asyncio.Future[Any]
+    order: int = 0
     value: Any = None
     error: BaseException | None = None
 
@@ -57,9 +59,12 @@ class GroupCommit:
         self.queue: list[_Queued] = []
         self.running = 0
 
-    async def run(self, fn: Callable[[], T]) -> T:
-        """`fn()` in the next batch's transaction; its result (or its exception) once that batch has committed."""
-        item = _Queued(fn, asyncio.get_running_loop().create_future())
+    async def run(self, fn: Callable[[], T], order: int = 0) -> T:
+        """`fn()` in the next batch's transaction; its result (or its exception) once that batch has committed.
+
+        A batch runs its pieces by `order` (a report's root task): every batch then takes the roots' row locks in
+        the same order, so two batches (two workers, two replicas) never deadlock on them."""
+        item = _Queued(fn, asyncio.get_running_loop().create_future(), order)
         self.queue.append(item)
         if self.running < self.streams:
             self.running += 1
@@ -91,7 +96,7 @@ class GroupCommit:
         again: list[_Queued] = []
         try:
             with self.grouped() as piece:
-                for item in batch:
+                for item in sorted(batch, key=lambda queued: queued.order):
                     try:
                         item.value = piece(item.fn)
                     except DBAPIError:

@@ -251,6 +251,10 @@ def routes(
 
     async def report(request: Request, finished: bool) -> dict[str, Any]:
         host = await caller(request)
+        subtask_id = request.path_params["subtask_id"]
+        key = plane.cached_subtask_key(host, subtask_id)
+        if key is None:
+            key = await run_in_threadpool(plane.subtask_key, host, subtask_id)
         raw = await request.body()
 
         def apply() -> dict[str, Any]:  # one piece of a group commit (group_commit.py), parsing included
@@ -258,7 +262,7 @@ def routes(
             findings, refused = sort_findings(body.detections)
             outcome = plane.report(
                 host,
-                plane.subtask_pk_of_host(host, request.path_params["subtask_id"]),
+                key[0],
                 body.report_id,
                 body.counters(),
                 [replace(f.detection(), signature_version=body.signature_version) for f in findings],
@@ -270,7 +274,7 @@ def routes(
             plane.note_host_signatures(host, body.signature_version)
             return {**_outcome(outcome), "refused": refused}
 
-        return await group.run(apply)
+        return await group.run(apply, order=key[1])  # a batch locks its roots in one order: no deadlock
 
     async def action_result(request: Request) -> dict[str, Any]:
         host = await caller(request)
