@@ -67,17 +67,21 @@ def _tally_values(tally: Tally) -> dict[str, Any]:
     return {"open_progress": tally.open_progress, "last_end": tally.last_end}
 
 
-def _stored_tally(row: Mapping[str, Any]) -> Tally | None:
+TALLY_PREFIX = "tally_"  # a root's tally columns beside its subtask's in one row (`_ReportStatements.lock_task`)
+
+
+def _stored_tally(row: Mapping[str, Any], prefix: str = "") -> Tally | None:
     """A root row's tally, or None when it has none yet (then its subtasks are recounted)."""
-    if row["open_progress"] is None:
+    if row[prefix + "open_progress"] is None:
         return None
-    per_status = {status: int(row[f"n_{status.value}"]) for status in SubtaskStatus}
+    per_status = {status: int(row[f"{prefix}n_{status.value}"]) for status in SubtaskStatus}
+    last_end = row[prefix + "last_end"]
     return Tally(
         {k: v for k, v in per_status.items() if v},
-        int(row["open_progress"]),
-        int(row["files_scanned"]),
-        int(row["viruses_found"]),
-        None if row["last_end"] is None else int(row["last_end"]),
+        int(row[prefix + "open_progress"]),
+        int(row[prefix + "files_scanned"]),
+        int(row[prefix + "viruses_found"]),
+        None if last_end is None else int(last_end),
     )
 
 
@@ -102,9 +106,7 @@ class _ReportStatements:
     """The statements every report runs, with bind parameters in place of values; all but `load_root` run on the
     driver's cursor (storage/driver.py): a report is their cost many times a second."""
 
-    root_of: DriverStatement
-    lock_root: DriverStatement
-    lock_subtask: DriverStatement
+    lock_task: DriverStatement
     report_key: DriverStatement
     write_subtask: DriverStatement
     write_root: DriverStatement
@@ -120,14 +122,21 @@ class _ReportStatements:
         root_columns = ["status", *(f"n_{s.value}" for s in SubtaskStatus), "progress", "files_scanned"]
         root_columns += ["viruses_found", "end_time", "open_progress", "last_end"]
         json_columns = frozenset({"not_scanned"})
+        joined = (
+            select(*(c.label(TALLY_PREFIX + c.name) for c in [*tally, root_tasks.c.last_end]), subtasks)
+            .select_from(root_tasks.join(subtasks, subtasks.c.root_id == root_tasks.c.id))
+            .where(subtasks.c.id == pk)
+        )
 
         def driver(stmt: Any, json: frozenset[str] = frozenset()) -> DriverStatement:
             return DriverStatement(stmt, base.engine, json)
 
         return cls(
-            root_of=driver(select(subtasks.c.root_id).where(subtasks.c.id == pk)),
-            lock_root=driver(base._lock(select(*tally, root_tasks.c.last_end).where(root_tasks.c.id == pk))),
-            lock_subtask=driver(base._lock(select(subtasks).where(subtasks.c.id == pk)), json_columns),
+            # The subtask and its root's tally in one statement, both rows locked, the root's first (it comes
+            # first in FROM): one round trip instead of three on a report's path.
+            lock_task=driver(
+                joined if base.is_sqlite else joined.with_for_update(of=[root_tasks, subtasks]), json_columns
+            ),
             report_key=driver(
                 base._insert_ignore(agent_reports)
                 .values({c: bindparam(c) for c in ("host_pk", "report_key", "created_at")})
@@ -292,15 +301,12 @@ class TasksSql(AlertsSql, HandlingSql):
     ) -> ReportOutcome:
         st = self._report_statements()
         with self._write() as conn:
-            owner = st.root_of.first(conn, {"pk": subtask_pk})
-            if owner is None:
-                raise UnknownSubtask(subtask_pk)
-            root_id = int(owner["root_id"])
             # Lock order is root then subtask, for every writer, so two reports never deadlock.
-            tally_row = st.lock_root.first(conn, {"pk": root_id})
-            current_row = st.lock_subtask.first(conn, {"pk": subtask_pk})
-            assert tally_row is not None and current_row is not None  # a subtask's root exists (foreign key)
-            current = rows.subtask(current_row)
+            locked = st.lock_task.first(conn, {"pk": subtask_pk})
+            if locked is None:
+                raise UnknownSubtask(subtask_pk)
+            current = rows.subtask(locked)
+            root_id = current.root_id
             if report is not None:
                 values = {"host_pk": report[0], "report_key": report[1], "created_at": current.updated_at}
                 if st.report_key.first(conn, values) is None:  # its key was seen: a duplicate
@@ -329,7 +335,7 @@ class TasksSql(AlertsSql, HandlingSql):
             if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
                 root = rows.root(conn.execute(st.load_root, {"pk": root_id}).one()._mapping)
                 self._resolve_alerts(conn, root, changed, changed.updated_at)
-            tally = _stored_tally(tally_row)
+            tally = _stored_tally(locked, TALLY_PREFIX)
             if tally is None:
                 self._refresh_root(conn, int(root_id))
             else:
