@@ -18,13 +18,17 @@ def database_url(data_dir: str | Path | None, url: str | None) -> str:
 
 
 SQLITE_POOL_SIZE = 40
+POSTGRES_POOL_SIZE = 20  # connections per server process
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # A fixed pool, no overflow: an overflow connection is closed when it is returned, and each new one costs
+        # PostgreSQL a backend process; under load that churn was the largest cost of a report (bench/fleet.py).
+        # Threads beyond the pool wait their turn. docs/deployment.md sizes max_connections from this.
+        return create_engine(url, pool_size=POSTGRES_POOL_SIZE, max_overflow=0, pool_timeout=60, pool_pre_ping=True)
     # As many pooled connections as the server has worker threads (anyio's 40): a smaller pool closes and reopens
     # a connection (and its PRAGMAs) whenever a burst overflows it, which was a tenth of a loaded server's time.
     engine = create_engine(
