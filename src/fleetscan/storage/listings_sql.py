@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import astuple
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Integer, Text, func, select, type_coerce
+from sqlalchemy import ColumnElement, Connection, CursorResult, Integer, Text, func, select, type_coerce
 
 from ..core.listing import TASK_ROOT_COUNTS, MachineRow, TaskHost, TaskPage, TaskRoot
 from ..core.models import Scope
@@ -50,6 +51,18 @@ assert [c.name for c in _ROOT_COLUMNS] == ["status" if f == "status_value" else 
 )
 
 
+def _driver_rows(result: CursorResult[Any]) -> list[Any]:
+    """A result's rows as the driver's own tuples, all at once, for a SELECT of columns with no result processor.
+
+    Up to 2,000 rows a page: SQLAlchemy's `Row` around each, made and then thrown away by `_make`, cost a tenth of
+    the query (one fetchall either way: iterating steps the cursor one fetchone at a time).
+    """
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
 class ListingsSql(TasksSql):
     """core.ports.ListingStore, on the tasks port's conditions."""
 
@@ -81,8 +94,8 @@ class ListingsSql(TasksSql):
             .where(subtasks.c.root_id.in_(sorted(out)), *scoped(scope, hosts), *self._host_match(match))
             .order_by(subtasks.c.root_id, subtasks.c.id)
         )
-        for row in found.all():  # one fetchall: iterating steps the cursor one fetchone at a time
-            out[row[0]].append(TaskHost._make(row))
+        for row in map(TaskHost._make, _driver_rows(found)):
+            out[row.root_id].append(row)
         return out
 
     def _seen_rows(self, conn: Connection, scope: Scope, roots: list[TaskRoot]) -> list[TaskRoot]:
