@@ -29,7 +29,7 @@ def host_info(row: TaskHost, root_start: int, now: int, online_since: int) -> di
     A page holds up to 2,000 of these, so each is one dict made from the row's values, with no call per field:
     the status by its stored value, the online test on plain values (`online_since`: ControlPlane.online_since).
     """
-    skipped = row.skipped
+    skipped = row.skipped if row.not_scanned is not None else None  # None: nothing skipped, nothing to decode
     return {
         "host_id": row.host_id,
         "host_name": row.name,
