@@ -2,7 +2,8 @@
 
 Each page is one read transaction (so its total and its rows agree) of at most three SELECTs: the count,
 the page, and for HSS the page's subtasks joined with their hosts. Only the columns a listing renders are
-selected, and each SQL row becomes its named tuple whole (`_make`), with no per-field step. The filters
+selected, and each SQL row becomes its named tuple whole, with no per-field step (the HSS page's up to
+2,000 task hosts straight from the driver's tuples: `_task_host_rows`). The filters
 and the tenant rule are the tasks port's own (`_root_conditions`, `scoped`), and a caller limited to some
 enterprise projects sees each task's totals over its own hosts only, as `_as_seen` shows them.
 """
