@@ -10,6 +10,17 @@ from __future__ import annotations
 
 import threading
 
+__all__ = ["Beats", "is_online"]
+
+
+def is_online(last_seen: int | None, stopped_at: int | None, since: int) -> bool:
+    """An agent seen at `since` or later, and not gone since (a goodbye makes it offline at once).
+
+    `since` is `ControlPlane.online_since()`, read once per answer: a listing tests thousands of hosts against
+    the same instant, and the rule takes plain values so that a row needs no object to be tested.
+    """
+    return last_seen is not None and last_seen >= since and (stopped_at is None or stopped_at < last_seen)
+
 
 class Beats:
     """The beats noted since the last flush: host pk -> the time of its latest beat (ms)."""

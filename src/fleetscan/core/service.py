@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from . import ids, tasks
 from .alerts import Alert
-from .beats import Beats
+from .beats import Beats, is_online
 from .cache import TtlCache
 from .errors import (
     Conflict,
@@ -84,19 +84,21 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
         online_window_ms: int = 90_000,
         credential_ttl_s: float = 0.0,
     ) -> None:
-        """`credential_ttl_s` > 0 lets an agent's verified credential (and its subtasks' owners) be reused for that
-        long without a database read: the server sets it (`AGENT_CREDENTIAL_TTL_S`), commands leave it off."""
+        """`credential_ttl_s` > 0 lets an agent's verified credential (and its subtasks' owners, and the access keys
+        signed requests name) be reused for that long without a database read: the server sets it
+        (`AGENT_CREDENTIAL_TTL_S`), commands leave it off."""
         self.storage = storage
         self.clock = clock
         self.online_window_ms = online_window_ms
         self.agents: TtlCache[tuple[str, str], Host] = TtlCache(credential_ttl_s)
         self.owners: TtlCache[str, tuple[int, int, int]] = TtlCache(credential_ttl_s)  # subtask, host, root
+        self.keys: TtlCache[str, AccessKey] = TtlCache(credential_ttl_s)
         self.beats: Beats | None = None
         self.beat_delay_ms = 0
 
     def cache_credentials(self, ttl_s: float) -> None:
         """Reuse verified agent credentials for `ttl_s` seconds (see `authenticate_agent`); 0 turns it off."""
-        self.agents, self.owners = TtlCache(ttl_s), TtlCache(ttl_s)
+        self.agents, self.owners, self.keys = TtlCache(ttl_s), TtlCache(ttl_s), TtlCache(ttl_s)
 
     def coalesce_heartbeats(self, delay_ms: int) -> Beats:
         """Note beats in memory from now on; the caller flushes them (`flush_beats`) at least every `delay_ms`,
@@ -171,8 +173,16 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
 
     # ------------------------------------------------------------------ callers (api/security.py)
     def access_key(self, access_key_id: str) -> AccessKey | None:
-        """The key a signed request names, with the secret its signature is checked against."""
-        return self.storage.get_access_key(access_key_id)
+        """The key a signed request names, with the secret its signature is checked against.
+
+        An access key never changes once made, so the credential cache keeps the keys found (an unknown one is
+        read again each time): one database read less per signed request."""
+        key = self.keys.get(access_key_id)
+        if key is None:
+            key = self.storage.get_access_key(access_key_id)
+            if key is not None:
+                self.keys.put(access_key_id, key)
+        return key
 
     def spend_nonce(self, access_key_id: str, nonce: str, expires_at: int) -> bool:
         """Use a signed request's nonce once; False for a replay, also one sent to another replica."""
@@ -285,10 +295,9 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
         return self.storage.reading()
 
     def agent_online(self, host: Host | TaskHost) -> bool:
-        """Seen within the window, and not since gone: an agent that said goodbye is offline at once."""
-        if host.last_seen is None or (host.stopped_at is not None and host.stopped_at >= host.last_seen):
-            return False
-        return self.clock() - host.last_seen <= self.online_window_ms + self.beat_delay_ms
+        """Seen within the window (`online_since`), and not since gone: an agent that said goodbye is offline at
+        once."""
+        return is_online(host.last_seen, host.stopped_at, self.online_since())
 
     # ------------------------------------------------------------------ the agent's side
     def enroll(self, enroll_token: str, facts: HostFacts) -> Enrollment:

@@ -17,6 +17,7 @@ from ..console.routes import routes as console_routes
 from ..core.service import ControlPlane
 from . import health
 from .beats import AGENT_CREDENTIAL_TTL_S, CREDENTIAL_RECHECK_S, beat_flush_s, flush_forever
+from .collector import pace_collector
 from .leader import Leader
 from .metrics import MetricsAccess, metrics_endpoint
 from .periodic import run_every
@@ -58,6 +59,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        pace_collector()
         sweeper = asyncio.create_task(sweep_forever(plane, sweep, runs_jobs))
         scheduler = asyncio.create_task(schedule_forever(plane, schedule_interval_s, runs_jobs))
         beats = asyncio.create_task(flush_forever(plane, flush_s))  # every worker: its own agents' beats

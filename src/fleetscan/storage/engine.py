@@ -24,15 +24,23 @@ POSTGRES_POOL_SIZE = 20  # connections per server process
 def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # LIFO: the connection used last goes out next, so a request finds the caches a connection keeps warm (SQLite's
+    # page cache, PostgreSQL's prepared statements) instead of a colder one queued behind it (bench/api_list.py).
     if not url.startswith("sqlite"):
         # A fixed pool, no overflow: an overflow connection is closed when it is returned, and each new one costs
         # PostgreSQL a backend process; under load that churn was the largest cost of a report (bench/fleet.py).
         # Threads beyond the pool wait their turn. docs/deployment.md sizes max_connections from this.
-        return create_engine(url, pool_size=POSTGRES_POOL_SIZE, max_overflow=0, pool_timeout=60, pool_pre_ping=True)
+        return create_engine(
+            url, pool_size=POSTGRES_POOL_SIZE, max_overflow=0, pool_timeout=60, pool_pre_ping=True, pool_use_lifo=True
+        )
     # As many pooled connections as the server has worker threads (anyio's 40): a smaller pool closes and reopens
     # a connection (and its PRAGMAs) whenever a burst overflows it, which was a tenth of a loaded server's time.
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=SQLITE_POOL_SIZE, max_overflow=8
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=SQLITE_POOL_SIZE,
+        max_overflow=8,
+        pool_use_lifo=True,
     )
 
     @event.listens_for(engine, "connect")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sqlalchemy import delete
+
 from fleetscan.core.ids import token_hash
 from fleetscan.core.models import AccessKey, Credential, Scope
 from fleetscan.core.service import ControlPlane
 from fleetscan.storage import SqlStorage, open_storage
+from fleetscan.storage.schema import access_keys
 
 from .world import Clock, enrolled
 
@@ -57,3 +60,16 @@ def test_what_is_added_reads_back_whole(store: SqlStorage) -> None:
     credential = Credential("c" * 64, replace(scope, enterprise_project_ids=None), 10, None, "e1")
     store.add_credential("enroll", credential)
     assert store.get_credential("enroll", "c" * 64, 9) == credential
+
+
+def test_signed_requests_find_their_keys_in_the_credential_cache(store: SqlStorage, clock: Clock) -> None:
+    """A key found is kept for the cache's time (a key never changes once made); an unknown one is read again."""
+    plane = ControlPlane(store, clock, credential_ttl_s=60)
+    assert plane.access_key("FSKEY") is None
+    key = AccessKey("FSKEY", "secret", Scope(store.ensure_account("acct"), "p1"), 5)
+    store.add_access_key(key)
+    assert plane.access_key("FSKEY") == key  # made meanwhile, by this replica or another: found at once
+    with store.engine.begin() as conn:
+        conn.execute(delete(access_keys).where(access_keys.c.access_key_id == "FSKEY"))
+    assert plane.access_key("FSKEY") == key  # from the cache: no database read
+    assert ControlPlane(store, clock).access_key("FSKEY") is None  # commands cache nothing

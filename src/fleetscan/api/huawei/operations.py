@@ -100,10 +100,10 @@ def list_tasks(plane: ControlPlane, scope: Scope, given: Input) -> dict[str, Any
         hosts=hosts,
     )
     found = plane.task_page(scope, flt, page, with_hosts=True)
-    now, online = plane.clock(), plane.agent_online
+    now, since = plane.clock(), plane.online_since()
     return {
         "total_num": found.total,
-        "data_list": [render.task(r, found.hosts[r.id], now, online) for r in found.roots],
+        "data_list": [render.task(r, found.hosts[r.id], now, since) for r in found.roots],
     }
 
 

@@ -19,6 +19,8 @@ __all__ = [
     "HOST_TASK_STATUS",
     "TASK_STATUS",
     "HOST_TASK_STATUS_FILTER",
+    "HOST_TASK_STATUS_OF_VALUE",
+    "TASK_STATUS_OF_VALUE",
     "TASK_STATUS_FILTER",
     "host_task_status",
     "task_status",
@@ -71,6 +73,13 @@ HOST_TASK_STATUS_FILTER: Mapping[str, frozenset[SubtaskStatus]] = _invert(HOST_T
 
 TASK_STATUS_FILTER: Mapping[str, frozenset[RootStatus]] = _invert(TASK_STATUS)
 """`task_status` filter value -> the core root states it selects."""
+
+
+HOST_TASK_STATUS_OF_VALUE: Mapping[str, str] = {state.value: wire for state, wire in HOST_TASK_STATUS.items()}
+"""The same, keyed by the stored state (core.listing rows keep it as stored): a plain dict, read per listed host."""
+
+TASK_STATUS_OF_VALUE: Mapping[str, str] = {state.value: wire for state, wire in TASK_STATUS.items()}
+"""`TASK_STATUS` keyed by the stored state."""
 
 
 def host_task_status(status: SubtaskStatus) -> str:
