@@ -337,12 +337,25 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
         it, and a credential changed or removed in the database stops working at the next bulk check
         (`recheck_credentials`, every few seconds on every server process). Failures are never cached: a new
         agent works at once."""
-        key = (agent_id, ids.token_hash(secret))
-        found = self.storage.get_host_by_agent(agent_id)
-        if found is None or not secrets.compare_digest(found[1], key[1]):
+        host = self.authenticate_agents([(agent_id, secret)])[0]
+        if host is None:
             raise PermissionDenied("unknown agent or wrong secret")
-        self.agents.put(key, found[0])
-        return found[0]
+        return host
+
+    def authenticate_agents(self, credentials: Sequence[tuple[str, str]]) -> list[Host | None]:
+        """`authenticate_agent` for many credentials in one read (a restarted server meets every agent at once):
+        each one's host, or None for an unknown agent or a wrong secret."""
+        keys = [(agent_id, ids.token_hash(secret)) for agent_id, secret in credentials]
+        stored = self.storage.hosts_by_agents([agent_id for agent_id, _ in keys])
+        hosts: list[Host | None] = []
+        for key in keys:
+            found = stored.get(key[0])
+            if found is None or not secrets.compare_digest(found[1], key[1]):
+                hosts.append(None)
+                continue
+            self.agents.put(key, found[0])
+            hosts.append(found[0])
+        return hosts
 
     def recheck_credentials(self) -> int:
         """Drop every cached credential whose agent is gone or whose stored secret hash changed; how many.

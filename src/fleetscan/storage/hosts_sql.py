@@ -46,9 +46,16 @@ class HostsSql(SqlBase):
         return host
 
     def get_host_by_agent(self, agent_id: str) -> tuple[Host, str] | None:
+        return self.hosts_by_agents([agent_id]).get(agent_id)
+
+    def hosts_by_agents(self, agent_ids: Sequence[str]) -> dict[str, tuple[Host, str]]:
+        found: dict[str, tuple[Host, str]] = {}
+        wanted = sorted(set(agent_ids))
         with self._read() as conn:
-            row = conn.execute(select(hosts).where(hosts.c.agent_id == agent_id)).first()
-        return (rows.host(row._mapping), row._mapping["agent_secret_hash"]) if row else None
+            for i in range(0, len(wanted), SECRET_CHUNK):
+                for row in conn.execute(select(hosts).where(hosts.c.agent_id.in_(wanted[i : i + SECRET_CHUNK]))):
+                    found[row.agent_id] = (rows.host(row._mapping), row.agent_secret_hash)
+        return found
 
     def agent_secret_hashes(self, agent_ids: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}

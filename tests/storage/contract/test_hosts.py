@@ -84,3 +84,24 @@ def test_secret_hashes_are_read_in_bulk_for_the_agents_that_exist(store: SqlStor
     assert len(found) == len(made) and "no-such-agent" not in found
     assert found["agent-1"] == f"{1:064x}" and found["agent-1202"] == f"{1202:064x}"
     assert store.agent_secret_hashes([]) == {}
+
+
+def test_hosts_are_read_in_bulk_by_their_agents(plane: ControlPlane, store: SqlStorage) -> None:
+    made = enrolled(plane, 3)
+    found = store.hosts_by_agents([h.agent_id for h in made] + ["no-such-agent"])
+    assert sorted(found) == sorted(h.agent_id for h in made)
+    assert all(found[h.agent_id][0] == h and len(found[h.agent_id][1]) == 64 for h in made)
+    assert store.hosts_by_agents([]) == {}
+
+
+def test_credentials_are_verified_in_bulk_each_with_its_own_answer(plane: ControlPlane) -> None:
+    token, _ = plane.create_credential("enroll", "acct", "p1")
+    first, second = (plane.enroll(token, HostFacts(f"bulk-{i}")) for i in range(2))
+    asked = [
+        (first.host.agent_id, first.agent_secret),
+        (second.host.agent_id, first.agent_secret),  # another agent's secret
+        ("no-such-agent", second.agent_secret),
+        (second.host.agent_id, second.agent_secret),
+    ]
+    hosts = plane.authenticate_agents(asked)
+    assert [h.host_id if h else None for h in hosts] == [first.host.host_id, None, None, second.host.host_id]

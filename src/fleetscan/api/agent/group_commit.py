@@ -17,18 +17,17 @@ No report is answered before the transaction holding it has committed: a 2xx sti
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
-from starlette.concurrency import run_in_threadpool
 
 from ...core.ports import Piece
 from ..metrics import REPORT_TRANSACTIONS, REPORTS_GROUPED
+from .batching import Batcher, Outcome
 
 __all__ = ["GroupCommit"]
 
@@ -41,7 +40,6 @@ RETRIES = 5  # tries of a report alone that meets a deadlock or another transien
 @dataclass
 class _Queued:
     fn: Callable[[], Any]
-    future: asyncio.Future[Any]
     order: int = 0
     value: Any = None
     error: BaseException | None = None
@@ -54,42 +52,19 @@ class GroupCommit:
         self, grouped: Callable[[], AbstractContextManager[Piece]], streams: int = 1, max_batch: int = MAX_BATCH
     ) -> None:
         self.grouped = grouped  # ControlPlane.grouped_writes: a transaction that takes pieces
-        self.streams = streams
-        self.max_batch = max_batch
-        self.queue: list[_Queued] = []
-        self.running = 0
+        self.batches: Batcher[_Queued, Any] = Batcher(self._commit, max_batch, streams)
 
     async def run(self, fn: Callable[[], T], order: int = 0) -> T:
         """`fn()` in the next batch's transaction; its result (or its exception) once that batch has committed.
 
         A batch runs its pieces by `order` (a report's root task): every batch then takes the roots' row locks in
         the same order, so two batches (two workers, two replicas) never deadlock on them."""
-        item = _Queued(fn, asyncio.get_running_loop().create_future(), order)
-        self.queue.append(item)
-        if self.running < self.streams:
-            self.running += 1
-            asyncio.ensure_future(self._drain())
-        result: T = await item.future
+        result: T = await self.batches.run(_Queued(fn, order))
         return result
 
-    async def _drain(self) -> None:
-        try:
-            while self.queue:
-                batch, self.queue = self.queue[: self.max_batch], self.queue[self.max_batch :]
-                try:
-                    await run_in_threadpool(self._write, batch)
-                except BaseException as exc:  # nothing of the batch committed: every waiter hears why
-                    for item in batch:
-                        item.error = exc
-                for item in batch:
-                    if item.future.done():  # its request went away meanwhile
-                        continue
-                    if item.error is not None:
-                        item.future.set_exception(item.error)
-                    else:
-                        item.future.set_result(item.value)
-        finally:
-            self.running -= 1
+    def _commit(self, batch: Sequence[_Queued]) -> list[Outcome[Any]]:
+        self._write(list(batch))
+        return [(item.value, item.error) for item in batch]
 
     def _write(self, batch: list[_Queued]) -> None:
         """In a worker thread: the batch in one transaction, then whatever must be tried again, one by one."""

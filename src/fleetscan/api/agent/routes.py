@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Any, Final
@@ -38,10 +38,12 @@ from ..edge import (
     request_id,
 )
 from . import actions, longpoll, signatures
+from .batching import Batcher, Outcome
 from .group_commit import GroupCommit
 from .messages import CompletionReport, EnrollRequest, HeartbeatRequest, ProgressReport, sort_findings
 
 PREFIX = "/agent/v1"
+LOGIN_BATCH = 500  # credentials verified per database read
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -167,6 +169,13 @@ def routes(
     # would only meet on the same tasks' row locks (and deadlock more often) while the GIL keeps them serial anyway.
     group = GroupCommit(plane.grouped_writes)
 
+    def verify(credentials: Sequence[tuple[str, str]]) -> list[Outcome[Host]]:
+        refused = "unknown agent or wrong secret"
+        return [(h, None if h else PermissionDenied(refused)) for h in plane.authenticate_agents(credentials)]
+
+    # Credentials not in the cache (a restarted server meets every agent within a beat) verified many per read.
+    logins: Batcher[tuple[str, str], Host] = Batcher(verify, max_batch=LOGIN_BATCH)
+
     def route(
         path: str, method: str, handler: Callable[[Request], Awaitable[dict[str, Any]]], status: int = 200
     ) -> Route:
@@ -184,7 +193,7 @@ def routes(
         if scheme.lower() != "bearer" or not agent_id or not secret:
             raise PermissionDenied("missing agent credential")
         known = plane.cached_agent(agent_id, secret)  # verified a moment ago: no trip to the database
-        return known if known is not None else await run_in_threadpool(plane.authenticate_agent, agent_id, secret)
+        return known if known is not None else await logins.run((agent_id, secret))
 
     async def enroll(request: Request) -> dict[str, Any]:
         body: EnrollRequest = await _body(request, EnrollRequest)
