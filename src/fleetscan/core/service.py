@@ -47,6 +47,7 @@ from .signatures_plane import SignaturesPlane
 from .states import SubtaskStatus
 from .sweep_plane import SweepPlane
 from .tasks import Counters, Plan, ReportOutcome, TaskRequest
+from .validation import text_problem
 
 Clock = Callable[[], int]
 T = TypeVar("T")
@@ -346,7 +347,9 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
         """`authenticate_agent` for many credentials in one read (a restarted server meets every agent at once):
         each one's host, or None for an unknown agent or a wrong secret."""
         keys = [(agent_id, ids.token_hash(secret)) for agent_id, secret in credentials]
-        stored = self.storage.hosts_by_agents([agent_id for agent_id, _ in keys])
+        # An id no column can store is nobody's; asked for, it would fail the read for every credential beside it.
+        storable = [agent_id for agent_id, _ in keys if text_problem(agent_id) is None]
+        stored = self.storage.hosts_by_agents(storable)
         hosts: list[Host | None] = []
         for key in keys:
             found = stored.get(key[0])

@@ -105,3 +105,12 @@ def test_credentials_are_verified_in_bulk_each_with_its_own_answer(plane: Contro
     ]
     hosts = plane.authenticate_agents(asked)
     assert [h.host_id if h else None for h in hosts] == [first.host.host_id, None, None, second.host.host_id]
+
+
+def test_a_credential_no_agent_could_hold_is_refused_alone_in_a_bulk_check(plane: ControlPlane) -> None:
+    """An id no column can store (a control character from a hostile header) is nobody's credential: it must not
+    fail the read that verifies the others batched with it."""
+    token, _ = plane.create_credential("enroll", "acct", "p1")
+    good = plane.enroll(token, HostFacts("bulk-good"))
+    hosts = plane.authenticate_agents([("bad\x7fid", "x"), (good.host.agent_id, good.agent_secret), ("\ud800", "y")])
+    assert [h.host_id if h else None for h in hosts] == [None, good.host.host_id, None]
