@@ -20,7 +20,7 @@ from fleetscan.core.models import Detection, Host, ScanType, Severity
 from fleetscan.core.ports import PORTS
 from fleetscan.core.queries import DetectionFilter, HostFilter, Page, RootFilter
 from fleetscan.core.service import ControlPlane, HostFacts
-from fleetscan.core.tasks import Counters, TaskRequest
+from fleetscan.core.tasks import AgentReport, Counters, TaskRequest
 from fleetscan.storage import SqlStorage, open_storage
 from fleetscan.storage.validated import ValidatedStorage, validated
 
@@ -128,6 +128,26 @@ def test_what_a_change_returns_is_checked_inside_the_transaction(plane: ControlP
     assert not out.duplicate and out.subtask.fail_reason == "disk\nfull"
 
 
+def test_in_a_batch_a_change_no_column_takes_is_refused_alone(plane: ControlPlane) -> None:
+    """Reports written together (`change_subtasks`): what each one's rule made of its subtask is checked, and a
+    checkpoint no backend can store refuses that report alone; the one beside it is written."""
+    token, _ = plane.create_credential("enroll", "acct", "p1")
+    good, bad = (plane.enroll(token, HostFacts(name)).host for name in ("web-01", "web-02"))
+    scope = plane.create_access_key("acct", "p1").scope
+    root = plane.create_task(scope, TaskRequest("t", ScanType.QUICK, host_ids=[good.host_id, bad.host_id])).root
+    subs = {v.host.id: v.subtask.id for v in plane.subtasks_of(scope, [root])[root.id]}
+    out = plane.report_many(
+        [
+            AgentReport(good, subs[good.id], "g-1", Counters(files_scanned=5, checkpoint="/srv/ok")),
+            AgentReport(bad, subs[bad.id], "b-1", Counters(files_scanned=6, checkpoint="/srv/\udcff")),
+        ]
+    )
+    assert not isinstance(out[0], Exception) and isinstance(out[1], InvalidParameter)
+    files = {v.host.id: v.subtask.files_scanned for v in plane.subtasks_of(scope, [root])[root.id]}
+    assert files == {good.id: 5, bad.id: 0}
+    assert not plane.report(bad, subs[bad.id], "b-1", Counters(files_scanned=6), []).duplicate  # key not spent
+
+
 def test_handling_memo_is_refused_past_its_column_not_cut(plane: ControlPlane) -> None:
     host = _host(plane)
     scope = plane.create_access_key("acct", "p1").scope
@@ -142,4 +162,3 @@ def test_handling_memo_is_refused_past_its_column_not_cut(plane: ControlPlane) -
     plane.handle(scope, handling.HandleRequest(op, (result_id,), "m" * 512, "ak"))
     history = plane.handle_history(scope, handling.HistoryFilter(), Page(0, 10))[1]
     assert [v.record.memo for v in history] == ["m" * 512]
-

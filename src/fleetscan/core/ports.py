@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, Protocol
 
 from . import handling
 from .alerts import Alert
@@ -30,11 +30,10 @@ from .monitoring import FleetGauges
 from .queries import DetectionFilter, HostFilter, Page, RootFilter, Statistics, SubtaskFilter
 from .schedules import Schedule, ScheduleFilter
 from .signature_sets import SignatureFile, SignatureVersion
-from .tasks import ReportOutcome
+from .tasks import ReportOutcome, SubtaskReport
 
 __all__ = [
     "PORTS",
-    "Piece",
     "AccessStore",
     "AlertStore",
     "DetectionStore",
@@ -51,7 +50,6 @@ __all__ = [
 ]
 
 SubtaskChange = Callable[[Subtask], Subtask]
-T = TypeVar("T")
 
 
 class AccessStore(Protocol):
@@ -98,18 +96,8 @@ class HostStore(Protocol):
     def list_hosts(self, scope: Scope, flt: HostFilter, page: Page) -> tuple[int, list[Host]]: ...
 
 
-class Piece(Protocol):
-    """Runs one piece of a group commit (`TaskStore.grouped`): all of it or none of it, its error its own."""
-
-    def __call__(self, fn: Callable[[], T]) -> T: ...
-
-
 class TaskStore(Protocol):
     """Scan tasks: a root per request, a subtask per host, changed only by core/tasks.py's rules."""
-
-    def grouped(self) -> AbstractContextManager[Piece]:
-        """One transaction for many independent changes (agents' reports): see storage/base.py."""
-        ...
 
     def reading(self) -> AbstractContextManager[None]:
         """The reads made within share one transaction (an answer made of several reads): see storage/base.py."""
@@ -152,6 +140,12 @@ class TaskStore(Protocol):
         the findings an `auto` task's agent quarantined itself, with its facts: recorded in the same transaction as
         the detections, at `reported_at`. The reporting host's last_seen is the core's to note (a beat, batched).
         """
+        ...
+
+    def change_subtasks(self, reports: Sequence[SubtaskReport]) -> list[ReportOutcome | Exception]:
+        """Many agents' reports in one transaction, each as `change_subtask` would apply it, each with its own
+        outcome or its own error (a refused transition, an unknown subtask, a value no column takes), the others
+        written all the same. A database error fails the whole call and writes none of them."""
         ...
 
     def get_subtask(self, subtask_id: str) -> Subtask | None: ...

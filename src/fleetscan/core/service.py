@@ -40,13 +40,13 @@ from .models import (
     SubtaskView,
 )
 from .monitoring_plane import MonitoringPlane
-from .ports import Piece, Storage
+from .ports import Storage
 from .queries import DetectionFilter, HostFilter, Page, RootFilter, Statistics, SubtaskFilter
 from .schedules_plane import SchedulesPlane
 from .signatures_plane import SignaturesPlane
 from .states import SubtaskStatus
 from .sweep_plane import SweepPlane
-from .tasks import Counters, Plan, ReportOutcome, TaskRequest
+from .tasks import AgentReport, Counters, Plan, ReportOutcome, SubtaskReport, TaskRequest
 from .validation import text_problem
 
 Clock = Callable[[], int]
@@ -287,10 +287,6 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
         """The alert a result is an occurrence of: first and last seen, occurrences, the tasks that saw it."""
         return self.storage.alert_of_result(scope, result_id)
 
-    def grouped_writes(self) -> AbstractContextManager[Piece]:
-        """One transaction for many agents' reports, each in its own savepoint (api/agent/group_commit.py)."""
-        return self.storage.grouped()
-
     def shared_reads(self) -> AbstractContextManager[None]:
         """The reads made within share one transaction: an agent's /work answer is several reads, one snapshot."""
         return self.storage.reading()
@@ -457,26 +453,35 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
         quarantined: Sequence[tuple[Detection, dict[str, Any]]] = (),
     ) -> ReportOutcome:
         """Apply one agent report: counters, state, detections and the `auto` quarantines, in one transaction."""
-        now = self.clock()
-        change = (
-            partial(tasks.finish, succeeded=succeeded, reason=reason, counters=counters, now=now)
-            if finished
-            else partial(tasks.progress, counters=counters, now=now)
+        asked = AgentReport(
+            host, subtask_pk, report_key, counters, detections, finished, succeeded, reason, quarantined=quarantined
         )
-        stamped = [
-            replace(d, occur_time=d.occur_time or now, result_id=d.result_id or ids.hex_id())
-            for d in self.without_whitelisted(host, detections)
-        ]
-        outcome = self.storage.change_subtask(
-            subtask_pk,
-            change,
-            report=(host.id, report_key),
-            detections=stamped,
-            reported_at=now,
-            quarantined=quarantined,
-        )
-        self._seen(host, now)  # a report proves its agent alive: noted as a beat (batched), not a write of its own
+        [outcome] = self.report_many([asked])
+        if isinstance(outcome, Exception):
+            raise outcome
         return outcome
+
+    def report_many(self, reports: Sequence[AgentReport]) -> list[ReportOutcome | Exception]:
+        """Many agents' reports in one transaction (`api/agent/group_commit.py`), each with its own outcome or its
+        own error. Whitelisted findings are dropped here, before storage takes its locks."""
+        now = self.clock()
+        asked = []
+        for r in reports:
+            change = (
+                partial(tasks.finish, succeeded=r.succeeded, reason=r.reason, counters=r.counters, now=now)
+                if r.finished
+                else partial(tasks.progress, counters=r.counters, now=now)
+            )
+            stamped = [
+                replace(d, occur_time=d.occur_time or now, result_id=d.result_id or ids.hex_id())
+                for d in self.without_whitelisted(r.host, r.detections)
+            ]
+            asked.append(SubtaskReport(r.subtask_pk, change, (r.host.id, r.report_key), stamped, now, r.quarantined))
+        outcomes = self.storage.change_subtasks(asked)
+        for r, outcome in zip(reports, outcomes, strict=True):
+            if not isinstance(outcome, Exception):
+                self._seen(r.host, now)  # a report proves its agent alive: noted as a beat (batched)
+        return outcomes
 
     def expire_stale(self, *, offline_after_ms: int, timeout_after_ms: int) -> int:
         """End unfinished subtasks: failed when their agent went silent, timed out when they ran too long.

@@ -6,13 +6,15 @@ so the rules run once, whichever server replica received the event.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from . import ids
 from .errors import InvalidParameter
 from .models import (
     Action,
+    Detection,
     Host,
     NotScanned,
     Origin,
@@ -71,6 +73,35 @@ class ReportOutcome:
     subtask: Subtask
     duplicate: bool
     detections_added: int
+
+
+@dataclass(frozen=True)
+class SubtaskReport:
+    """One agent report as storage applies it (`TaskStore.change_subtasks`): `change` (one of this module's rules)
+    applied to the subtask under its lock, unless `report` (host pk, idempotency key) was seen before."""
+
+    subtask_pk: int
+    change: Callable[[Subtask], Subtask]
+    report: tuple[int, str]
+    detections: Sequence[Detection] = ()
+    reported_at: int | None = None
+    quarantined: Sequence[tuple[Detection, dict[str, Any]]] = ()
+    """The findings an `auto` task's agent quarantined itself, with its facts."""
+
+
+@dataclass(frozen=True)
+class AgentReport:
+    """A report as an agent sent it, its subtask found to be its host's (`ControlPlane.report_many`)."""
+
+    host: Host
+    subtask_pk: int
+    report_key: str
+    counters: Counters
+    detections: Sequence[Detection] = ()
+    finished: bool = False
+    succeeded: bool = True
+    reason: str = ""
+    quarantined: Sequence[tuple[Detection, dict[str, Any]]] = ()
 
 
 @dataclass

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..core.models import RootTask
-from ..core.ports import Piece
 from . import rows
-from .driver import savepoint
 from .schema import hosts, root_tasks, subtasks
 from .writer_lock import WriterLock
-
-T = TypeVar("T")
 
 
 def _lock_file(engine: Engine) -> str | None:
@@ -41,12 +37,12 @@ class SqlBase:
         self._one_writer: contextlib.AbstractContextManager[None] = (
             WriterLock(_lock_file(engine)) if self.is_sqlite else contextlib.nullcontext()
         )
-        self._group = threading.local()  # the transaction of `grouped`, per thread
+        self._shared = threading.local()  # the read transaction of `reading`, per thread
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        # Inside `grouped`: read what the group wrote so far. Inside `reading`: the one read transaction.
-        joined: Connection | None = getattr(self._group, "conn", None) or getattr(self._group, "read", None)
+        # Inside `reading`: the one read transaction.
+        joined: Connection | None = getattr(self._shared, "read", None)
         if joined is not None:
             yield joined
             return
@@ -60,54 +56,29 @@ class SqlBase:
         and one COMMIT for an answer made of several reads (an agent's `/work`). A write ends the shared read
         first (later reads have their own again): holding a pooled connection while waiting for another to write
         with could exhaust the pool, and an SQLite read cannot safely become a write."""
-        if getattr(self._group, "conn", None) is not None or getattr(self._group, "read", None) is not None:
+        if getattr(self._shared, "read", None) is not None:
             yield
             return
         with contextlib.ExitStack() as stack:
             conn = stack.enter_context(self.engine.connect())
             stack.enter_context(conn.begin())
-            self._group.read, self._group.read_end = conn, stack.pop_all()
+            self._shared.read, self._shared.read_end = conn, stack.pop_all()
         try:
             yield
         finally:
             self._end_shared_read()
 
     def _end_shared_read(self) -> None:
-        end: contextlib.ExitStack | None = getattr(self._group, "read_end", None)
-        self._group.read, self._group.read_end = None, None
+        end: contextlib.ExitStack | None = getattr(self._shared, "read_end", None)
+        self._shared.read, self._shared.read_end = None, None
         if end is not None:
             end.close()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        joined: Connection | None = getattr(self._group, "conn", None)
-        if joined is not None:  # inside `grouped`: the piece's own savepoint makes it all or nothing
-            yield joined
-            return
         self._end_shared_read()
         with self._one_writer, self._writer.begin() as conn:
             yield conn
-
-    @contextmanager
-    def grouped(self) -> Iterator[Piece]:
-        """One transaction for many independent writes (group commit): one BEGIN and one COMMIT, one WAL flush.
-
-        Yields `piece(fn)`, which runs `fn` in a savepoint of the group's transaction: what `fn` writes through
-        this storage (on this thread) is kept when it returns and undone when it raises, and its exception goes
-        to the caller of `piece` alone. Nothing is durable until the block ends and the group commits; a caller
-        acknowledges pieces only then.
-        """
-        with self._one_writer, self._writer.begin() as conn:
-            self._group.conn = conn
-
-            def piece(fn: Callable[[], T]) -> T:
-                with savepoint(conn):  # on the driver's cursor: Connection.begin_nested costs more than a report
-                    return fn()
-
-            try:
-                yield piece
-            finally:
-                self._group.conn = None
 
     def _insert_ignore(self, table: Any) -> Any:
         dialect = sqlite if self.is_sqlite else postgresql

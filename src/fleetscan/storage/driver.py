@@ -68,15 +68,23 @@ class DriverStatement:
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row as a dict by column name (JSON columns decoded), or None."""
+        found = self.all(conn, params, limit=1)
+        return found[0] if found else None
+
+    def all(self, conn: Connection, params: Mapping[str, Any], limit: int | None = None) -> list[dict[str, Any]]:
+        """The rows (the first `limit` of them) as dicts by column name, JSON columns decoded."""
         cursor = self.run(conn, params)
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        found = dict(zip((d[0] for d in cursor.description), row, strict=True))
-        for name in self.json_columns & found.keys():
-            if isinstance(found[name], str):  # SQLite hands JSON back as text; psycopg decodes it itself
-                found[name] = json.loads(found[name])
-        return found
+        found = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
+        if not found:
+            return []
+        names = [d[0] for d in cursor.description]
+        decoded = self.json_columns.intersection(names)
+        out = [dict(zip(names, row, strict=True)) for row in found]
+        for row in out:
+            for name in decoded:
+                if isinstance(row[name], str):  # SQLite hands JSON back as text; psycopg decodes it itself
+                    row[name] = json.loads(row[name])
+        return out
 
 
 def _execute(conn: Connection, cursor: Any, sql: str, params: Mapping[str, Any] | None = None) -> None:

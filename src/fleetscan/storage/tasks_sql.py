@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from ..core.errors import UnknownSubtask
 from ..core.models import Detection, Host, RootTask, Scope, Subtask, SubtaskView
 from ..core.ports import SubtaskChange
 from ..core.queries import HostMatch, Page, RootFilter
 from ..core.states import ACTIVE, RootTotals, StatusGroup, SubtaskStatus, Tally, summarize
-from ..core.tasks import ReportOutcome
+from ..core.tasks import ReportOutcome, SubtaskReport
 from . import rows
 from .alerts_sql import AlertsSql, identity
+from .bulk import JsonRows, rows_param
 from .conditions import contains, host_conditions, root_visible, scoped
-from .driver import DriverStatement
+from .driver import DriverStatement, savepoint
 from .handling_sql import HandlingSql
 from .schema import (
     agent_actions,
@@ -104,51 +107,70 @@ def _apply(totals: RootTotals, root: RootTask) -> None:
 @dataclass(frozen=True)
 class _ReportStatements:
     """The statements every report runs, with bind parameters in place of values; all but `load_root` run on the
-    driver's cursor (storage/driver.py): a report is their cost many times a second."""
+    driver's cursor (storage/driver.py): a report is their cost many times a second. The `*_many` ones serve a
+    batch of reports (`TasksSql.change_subtasks`) in one statement each (storage/bulk.py)."""
 
     lock_task: DriverStatement
+    lock_tasks: DriverStatement
     report_key: DriverStatement
+    seen_keys: DriverStatement
+    insert_keys: DriverStatement
     write_subtask: DriverStatement
-    write_root: DriverStatement
+    write_subtasks: DriverStatement
+    write_roots: DriverStatement
     load_root: Any
 
     @classmethod
     def build(cls, base: TasksSql) -> _ReportStatements:
         pk: Any = bindparam("pk")
-        pk_: Any = bindparam("pk_")
         tally = [root_tasks.c[f"n_{status.value}"] for status in SubtaskStatus]
         tally += [root_tasks.c.open_progress, root_tasks.c.files_scanned, root_tasks.c.viruses_found]
         subtask_columns = [*rows.SUBTASK_FIELDS, "not_scanned"]
+        # which subtask, host and root a subtask belongs to never changes: a batch writes the rest
+        changing = [c for c in subtask_columns if c not in ("subtask_id", "root_id", "host_pk")]
         root_columns = ["status", *(f"n_{s.value}" for s in SubtaskStatus), "progress", "files_scanned"]
         root_columns += ["viruses_found", "end_time", "open_progress", "last_end"]
         json_columns = frozenset({"not_scanned"})
-        joined = (
-            select(*(c.label(TALLY_PREFIX + c.name) for c in [*tally, root_tasks.c.last_end]), subtasks)
-            .select_from(root_tasks.join(subtasks, subtasks.c.root_id == root_tasks.c.id))
-            .where(subtasks.c.id == pk)
+        sqlite_db = base.is_sqlite
+        joined = select(*(c.label(TALLY_PREFIX + c.name) for c in [*tally, root_tasks.c.last_end]), subtasks)
+        joined = joined.select_from(root_tasks.join(subtasks, subtasks.c.root_id == root_tasks.c.id))
+        # many subtasks by a JSON array of their ids, root then subtask: every batch locks in this one order
+        of_many = (
+            "SELECT value FROM json_each(:pks)"
+            if sqlite_db
+            else ("SELECT CAST(value AS bigint) FROM jsonb_array_elements_text(CAST(:pks AS jsonb))")
         )
+        many = joined.where(subtasks.c.id.in_(text(of_many))).order_by(root_tasks.c.id, subtasks.c.id)
+        key = {"pk_": "bigint"}
+        keys = JsonRows(agent_reports, ["host_pk", "report_key"], sqlite_db)
+        new_keys = JsonRows(agent_reports, ["host_pk", "report_key", "created_at"], sqlite_db)
 
         def driver(stmt: Any, json: frozenset[str] = frozenset()) -> DriverStatement:
             return DriverStatement(stmt, base.engine, json)
 
+        def locking(stmt: Any) -> Any:
+            return stmt if sqlite_db else stmt.with_for_update(of=[root_tasks, subtasks])
+
         return cls(
             # The subtask and its root's tally in one statement, both rows locked, the root's first (it comes
             # first in FROM): one round trip instead of three on a report's path.
-            lock_task=driver(
-                joined if base.is_sqlite else joined.with_for_update(of=[root_tasks, subtasks]), json_columns
-            ),
+            lock_task=driver(locking(joined.where(subtasks.c.id == pk)), json_columns),
+            lock_tasks=driver(locking(many), json_columns),
             report_key=driver(
                 base._insert_ignore(agent_reports)
                 .values({c: bindparam(c) for c in ("host_pk", "report_key", "created_at")})
                 .returning(agent_reports.c.report_key)
             ),
+            seen_keys=driver(text(keys.matching(["host_pk", "report_key"]))),
+            insert_keys=driver(text(new_keys.insert())),
             write_subtask=driver(
-                update(subtasks).where(subtasks.c.id == pk_).values({c: bindparam(c) for c in subtask_columns}),
+                update(subtasks)
+                .where(subtasks.c.id == bindparam("pk_"))
+                .values({c: bindparam(c) for c in subtask_columns}),
                 json_columns,
             ),
-            write_root=driver(
-                update(root_tasks).where(root_tasks.c.id == pk_).values({c: bindparam(c) for c in root_columns})
-            ),
+            write_subtasks=driver(text(JsonRows(subtasks, [*changing, "pk_"], sqlite_db, key).update("id", "pk_"))),
+            write_roots=driver(text(JsonRows(root_tasks, [*root_columns, "pk_"], sqlite_db, key).update("id", "pk_"))),
             load_root=select(root_tasks).where(root_tasks.c.id == pk),
         )
 
@@ -299,58 +321,163 @@ class TasksSql(AlertsSql, HandlingSql):
         reported_at: int | None = None,
         quarantined: Sequence[tuple[Detection, dict[str, Any]]] = (),
     ) -> ReportOutcome:
-        st = self._report_statements()
         with self._write() as conn:
             # Lock order is root then subtask, for every writer, so two reports never deadlock.
-            locked = st.lock_task.first(conn, {"pk": subtask_pk})
+            locked = self._report_statements().lock_task.first(conn, {"pk": subtask_pk})
             if locked is None:
                 raise UnknownSubtask(subtask_pk)
-            current = rows.subtask(locked)
-            root_id = current.root_id
-            if report is not None:
-                values = {"host_pk": report[0], "report_key": report[1], "created_at": current.updated_at}
-                if st.report_key.first(conn, values) is None:  # its key was seen: a duplicate
-                    return ReportOutcome(current, duplicate=True, detections_added=0)
-            changed = change(current)
-            added = 0
-            for found in detections:
-                found.root_id, found.subtask_id, found.host_pk = root_id, subtask_pk, current.host_pk
-            for found in sorted(detections, key=identity):  # alerts are locked in one order by every writer
-                self._link_alert(conn, found)
-                stmt = self._insert_ignore(detections_table).values(**rows.detection_values(found))
-                if self._inserted(conn, stmt.returning(detections_table.c.id)):
-                    self._seen_again(conn, found)
-                    added += 1
-            if added:
-                changed.viruses_found = int(
-                    conn.execute(
-                        select(func.count())
-                        .select_from(detections_table)
-                        .where(detections_table.c.subtask_id == subtask_pk)
-                    ).scalar_one()
-                )
-            st.write_subtask.run(conn, {**rows.subtask_values(changed), "pk_": subtask_pk})
-            if quarantined and reported_at is not None:
-                self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, reported_at)
+            return self._apply(conn, locked, subtask_pk, change, report, detections, reported_at, quarantined)
+
+    def change_subtasks(self, reports: Sequence[SubtaskReport]) -> list[ReportOutcome | Exception]:
+        """Many reports in one transaction. Every subtask of the batch (and its root) is locked first, in one
+        statement and one order; the reports that only move counters and states (most of them) are then written
+        a few statements for all (storage/bulk.py); one with detections or quarantines, or a second report of a
+        subtask, goes after them alone in a savepoint, as `change_subtask` writes it."""
+        st = self._report_statements()
+        outcomes: list[ReportOutcome | Exception | None] = [None] * len(reports)
+        with self._write() as conn:
+            pks = sorted({r.subtask_pk for r in reports})
+            locked = {int(row["id"]): row for row in st.lock_tasks.all(conn, {"pks": json.dumps(pks)})}
+            bulk: list[int] = []
+            alone: list[int] = []
+            seen: set[int] = set()
+            for i, r in enumerate(reports):
+                if r.subtask_pk not in locked:
+                    outcomes[i] = UnknownSubtask(r.subtask_pk)
+                elif r.detections or r.quarantined or r.subtask_pk in seen:
+                    alone.append(i)
+                else:
+                    bulk.append(i)
+                seen.add(r.subtask_pk)
+            self._apply_many(conn, [(i, reports[i]) for i in bulk], locked, outcomes)
+            for i in alone:
+                r = reports[i]
+                try:
+                    with savepoint(conn):
+                        row = st.lock_task.first(conn, {"pk": r.subtask_pk})  # as the batch above left it
+                        assert row is not None  # locked since the batch began
+                        outcomes[i] = self._apply(
+                            conn, row, r.subtask_pk, r.change, r.report, r.detections, r.reported_at, r.quarantined
+                        )
+                except DBAPIError:
+                    raise  # the database's trouble, not the report's: the whole batch is undone
+                except Exception as exc:  # noqa: BLE001 - the report's own error, answered to it alone
+                    outcomes[i] = exc
+        return [o if o is not None else UnknownSubtask(r.subtask_pk) for o, r in zip(outcomes, reports, strict=True)]
+
+    def _apply_many(
+        self,
+        conn: Connection,
+        batch: Sequence[tuple[int, SubtaskReport]],
+        locked: Mapping[int, Mapping[str, Any]],
+        outcomes: list[ReportOutcome | Exception | None],
+    ) -> None:
+        """Reports without detections, one per subtask, their subtasks locked: their keys read, their changes
+        made in memory, then written with one statement per table. A report whose rule refuses it is left out."""
+        if not batch:
+            return
+        st = self._report_statements()
+        asked = [{"host_pk": r.report[0], "report_key": r.report[1]} for _, r in batch]
+        seen_keys = {(int(h), str(k)) for h, k in st.seen_keys.run(conn, {"rows": rows_param(asked)}).fetchall()}
+        keys: list[dict[str, Any]] = []
+        written: list[dict[str, Any]] = []
+        tallies: dict[int, Tally | None] = {}
+        succeeded: list[Subtask] = []
+        for i, r in batch:
+            row = locked[r.subtask_pk]
+            current = rows.subtask(row)
+            if r.report in seen_keys:
+                outcomes[i] = ReportOutcome(current, duplicate=True, detections_added=0)
+                continue
+            try:
+                changed = r.change(current)
+            except Exception as exc:  # noqa: BLE001 - a refused transition, a value no column takes: its own
+                outcomes[i] = exc
+                continue
+            seen_keys.add(r.report)
+            keys.append({"host_pk": r.report[0], "report_key": r.report[1], "created_at": current.updated_at})
+            written.append({**rows.subtask_values(changed), "pk_": r.subtask_pk})
+            root_id = int(current.root_id)
+            tally = tallies[root_id] if root_id in tallies else _stored_tally(row, TALLY_PREFIX)
+            tallies[root_id] = None if tally is None else tally.moved(_group(current), _group(changed))
             if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
-                root = rows.root(conn.execute(st.load_root, {"pk": root_id}).one()._mapping)
-                self._resolve_alerts(conn, root, changed, changed.updated_at)
-            tally = _stored_tally(locked, TALLY_PREFIX)
-            if tally is None:
-                self._refresh_root(conn, int(root_id))
-            else:
-                self._write_root(conn, int(root_id), tally.moved(_group(current), _group(changed)))
+                succeeded.append(changed)
+            outcomes[i] = ReportOutcome(changed, duplicate=False, detections_added=0)
+        if not written:
+            return
+        st.insert_keys.run(conn, {"rows": rows_param(keys)})
+        st.write_subtasks.run(conn, {"rows": rows_param(written)})
+        for changed in succeeded:
+            root = rows.root(conn.execute(st.load_root, {"pk": changed.root_id}).one()._mapping)
+            self._resolve_alerts(conn, root, changed, changed.updated_at)
+        self._write_roots(conn, {root_id: t for root_id, t in tallies.items() if t is not None})
+        for root_id in sorted(root_id for root_id, t in tallies.items() if t is None):
+            self._refresh_root(conn, root_id)
+
+    def _apply(
+        self,
+        conn: Connection,
+        locked: Mapping[str, Any],
+        subtask_pk: int,
+        change: SubtaskChange,
+        report: tuple[int, str] | None,
+        detections: Sequence[Detection],
+        reported_at: int | None,
+        quarantined: Sequence[tuple[Detection, dict[str, Any]]],
+    ) -> ReportOutcome:
+        """One report (or one change) to a subtask locked with its root: `locked` is their row."""
+        st = self._report_statements()
+        current = rows.subtask(locked)
+        root_id = current.root_id
+        if report is not None:
+            values = {"host_pk": report[0], "report_key": report[1], "created_at": current.updated_at}
+            if st.report_key.first(conn, values) is None:  # its key was seen: a duplicate
+                return ReportOutcome(current, duplicate=True, detections_added=0)
+        changed = change(current)
+        added = 0
+        for found in detections:
+            found.root_id, found.subtask_id, found.host_pk = root_id, subtask_pk, current.host_pk
+        for found in sorted(detections, key=identity):  # alerts are locked in one order by every writer
+            self._link_alert(conn, found)
+            stmt = self._insert_ignore(detections_table).values(**rows.detection_values(found))
+            if self._inserted(conn, stmt.returning(detections_table.c.id)):
+                self._seen_again(conn, found)
+                added += 1
+        if added:
+            changed.viruses_found = int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(detections_table)
+                    .where(detections_table.c.subtask_id == subtask_pk)
+                ).scalar_one()
+            )
+        st.write_subtask.run(conn, {**rows.subtask_values(changed), "pk_": subtask_pk})
+        if quarantined and reported_at is not None:
+            self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, reported_at)
+        if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
+            root = rows.root(conn.execute(st.load_root, {"pk": root_id}).one()._mapping)
+            self._resolve_alerts(conn, root, changed, changed.updated_at)
+        tally = _stored_tally(locked, TALLY_PREFIX)
+        if tally is None:
+            self._refresh_root(conn, int(root_id))
+        else:
+            self._write_roots(conn, {int(root_id): tally.moved(_group(current), _group(changed))})
         return ReportOutcome(changed, duplicate=False, detections_added=added)
 
     def _refresh_root(self, conn: Connection, root_id: int) -> None:
         """Recount a root's totals from its subtasks (a root without a stored tally)."""
-        self._write_root(conn, root_id, Tally.of(self._groups(conn, [root_id]).get(root_id, [])))
+        self._write_roots(conn, {root_id: Tally.of(self._groups(conn, [root_id]).get(root_id, []))})
 
-    def _write_root(self, conn: Connection, root_id: int, tally: Tally) -> None:
+    def _write_roots(self, conn: Connection, tallies: Mapping[int, Tally]) -> None:
         """The one place a root's state is written: its totals by core.states.summarize, and the tally they are
-        made from."""
-        values = {**_totals_values(summarize(tally.groups())), **_tally_values(tally)}
-        self._report_statements().write_root.run(conn, {**values, "pk_": root_id})
+        made from; many roots in one statement."""
+        if not tallies:
+            return
+        written = [
+            {**_totals_values(summarize(t.groups())), **_tally_values(t), "pk_": root_id}
+            for root_id, t in sorted(tallies.items())
+        ]
+        self._report_statements().write_roots.run(conn, {"rows": rows_param(written)})
 
     def _report_statements(self) -> _ReportStatements:
         """Built once per storage: building a statement costs more than running it on a report's hot path."""

@@ -136,6 +136,18 @@ def _returns_checked(where: str, func: Callable[..., Any]) -> Callable[..., Any]
     return checked
 
 
+def _callables_checked(where: str, item: object) -> object:
+    """A dataclass handed to storage with callables in it (`SubtaskReport.change`): those return checked values."""
+    if not dataclasses.is_dataclass(item) or isinstance(item, type):
+        return item
+    wrapped = {
+        f.name: _returns_checked(f"{where}.{f.name}", value)
+        for f in dataclasses.fields(item)
+        if callable(value := getattr(item, f.name)) and not dataclasses.is_dataclass(value)
+    }
+    return dataclasses.replace(item, **wrapped) if wrapped else item
+
+
 class ValidatedStorage:
     """Any Storage, every call of its interface checked first; everything else passes through."""
 
@@ -158,6 +170,8 @@ class ValidatedStorage:
                     bound.arguments[arg] = _returns_checked(f"{name}.{arg}", value)
                 else:
                     check_value(arg, value, width=_ARGUMENTS.get((name, arg)))
+                    if isinstance(value, list | tuple) and value and dataclasses.is_dataclass(value[0]):
+                        bound.arguments[arg] = [_callables_checked(f"{name}.{arg}", item) for item in value]
             return attr(*bound.args, **bound.kwargs)
 
         self.__dict__[name] = checked  # built once: later calls find it without __getattr__

@@ -19,7 +19,7 @@ from fleetscan.core.models import Host, NotScanned, RootTask, ScanType, Subtask
 from fleetscan.core.queries import DetectionFilter, HostMatch, Page, RootFilter
 from fleetscan.core.service import ControlPlane, HostFacts
 from fleetscan.core.states import RootStatus, SubtaskStatus
-from fleetscan.core.tasks import Counters, TaskRequest
+from fleetscan.core.tasks import Counters, ReportOutcome, SubtaskReport, TaskRequest
 from fleetscan.storage import SqlStorage
 
 from .world import Clock, enrolled, finding, six_tasks
@@ -245,31 +245,51 @@ def test_new_work_names_the_hosts_given_work_since_the_watermark(plane: ControlP
     assert first.id not in store.new_work((0, 0))[0]
 
 
-def test_a_group_commits_its_pieces_together_and_a_failing_piece_alone(plane: ControlPlane, store: SqlStorage) -> None:
-    hosts = enrolled(plane, 3)
+def test_a_batch_of_reports_is_written_together_and_a_refused_one_alone(plane: ControlPlane, store: SqlStorage) -> None:
+    """`change_subtasks`: most reports of a batch are written a few statements for all, those with detections or
+    a second one for a subtask alone after them; each has its own outcome or error, and a refused one leaves
+    nothing behind (its key neither)."""
+    hosts = enrolled(plane, 4)
     scope = plane.create_access_key("acct", "p1").scope
     root = plane.create_task(scope, TaskRequest("t", ScanType.FULL, host_ids=[h.host_id for h in hosts])).root
     subs = {v.host.id: v.subtask for v in plane.subtasks_of(scope, [root])[root.id]}
-    a, b, c = hosts
+    a, b, c, d = hosts
+    plane.report(d, subs[d.id].id, "d-0", Counters(files_scanned=4), [])
 
-    def report(host: Host, key: str, files: int, finished: bool = False) -> object:
-        return plane.report(host, subs[host.id].id, key, Counters(files_scanned=files), [], finished=finished)
+    def moved(files: int, finished: bool = False) -> tasks.SubtaskChange:
+        counters = Counters(files_scanned=files)
+        if finished:
+            return partial(tasks.finish, succeeded=True, reason="", counters=counters, now=5)
+        return partial(tasks.progress, counters=counters, now=5)
 
-    def refused() -> object:  # its key is written before the transition is refused: the savepoint takes it back
-        return store.change_subtask(subs[b.id].id, _refuse, report=(b.id, "b-1"))
-
-    with store.grouped() as piece:
-        piece(lambda: report(a, "a-1", 5))
-        with pytest.raises(IllegalTransition):
-            piece(refused)
-        piece(lambda: report(c, "c-1", 7))
-        piece(lambda: report(c, "c-2", 9, finished=True))
-        # Reads within the group see what it wrote so far; nothing is visible elsewhere before it commits.
-        assert store.get_subtask(subs[c.id].subtask_id).files_scanned == 9  # type: ignore[union-attr]
-    assert not report(b, "b-1", 3).duplicate  # the refused piece's key was undone
-    assert report(a, "a-1", 5).duplicate
-    root = plane.get_root(scope, task_id=root.task_id)
-    assert root is not None and (root.files_scanned, root.counts.succeeded) == (5 + 3 + 9, 1)
+    out = store.change_subtasks(
+        [
+            SubtaskReport(subs[a.id].id, moved(5), (a.id, "a-1")),
+            SubtaskReport(subs[b.id].id, _refuse, (b.id, "b-1")),
+            SubtaskReport(subs[c.id].id, moved(7), (c.id, "c-1")),
+            SubtaskReport(subs[c.id].id, moved(9, finished=True), (c.id, "c-2")),  # c's second: alone, after
+            SubtaskReport(subs[d.id].id, moved(99), (d.id, "d-0")),  # seen before: a duplicate, nothing applied
+            SubtaskReport(10**9, moved(1), (a.id, "x-1")),  # no such subtask
+            SubtaskReport(subs[a.id].id, moved(6), (a.id, "a-2"), [finding("/tmp/x", result_id="r-x", occur_time=5)]),
+        ]
+    )
+    assert [type(o).__name__ for o in out] == [
+        "ReportOutcome",
+        "IllegalTransition",
+        "ReportOutcome",
+        "ReportOutcome",
+        "ReportOutcome",
+        "UnknownSubtask",
+        "ReportOutcome",
+    ]
+    assert isinstance(out[4], ReportOutcome) and out[4].duplicate and out[4].subtask.files_scanned == 4
+    assert isinstance(out[6], ReportOutcome) and out[6].detections_added == 1
+    assert store.get_subtask(subs[c.id].subtask_id).status is SubtaskStatus.SUCCEEDED  # type: ignore[union-attr]
+    assert not plane.report(b, subs[b.id].id, "b-1", Counters(files_scanned=3), []).duplicate  # its key was undone
+    assert plane.report(a, subs[a.id].id, "a-1", Counters(files_scanned=5), []).duplicate
+    root = plane.get_root(scope, task_id=root.task_id)  # type: ignore[assignment]
+    assert root is not None
+    assert (root.files_scanned, root.counts.succeeded, root.viruses_found) == (6 + 3 + 9 + 4, 1, 1)
 
 
 def test_reads_share_one_transaction_and_writes_keep_theirs(plane: ControlPlane, store: SqlStorage) -> None:

@@ -50,8 +50,13 @@ async def download(plane: ControlPlane, request: Request, caller: Callable[[Requ
         "version": found.version,
         "etag": found.etag,
         "files": [
-            {"set": f.set_name, "name": f.name, "kind": f.kind, "sha256": f.sha256,
-             "content_b64": base64.b64encode(f.content or b"").decode()}
+            {
+                "set": f.set_name,
+                "name": f.name,
+                "kind": f.kind,
+                "sha256": f.sha256,
+                "content_b64": base64.b64encode(f.content or b"").decode(),
+            }
             for f in found.files
         ],
     }

@@ -1,0 +1,76 @@
+"""Set-based statements over many rows, the rows passed as one JSON parameter: one statement for a whole batch.
+
+A batch of agent reports (`TasksSql.change_subtasks`) writes dozens of rows of the same tables. Written one
+statement per row, each statement is a round trip to PostgreSQL, and on SQLite a release and re-take of the GIL
+while the database's one write lock is held: under load the event loop takes the GIL in between, and the batch
+held the lock several times longer than its work (py-spy: a third of the writer thread's time waiting for the
+GIL). Here the rows travel as one JSON array and the database unpacks it: `json_each` on SQLite, a typed
+`jsonb_to_recordset` on PostgreSQL, so a batch's writes are a few statements whatever its size.
+
+The statements are text built once per table and dialect from the table's own columns (their types type the
+record on PostgreSQL); `rows_param` encodes the rows. JSON columns travel as nested JSON and are stored as JSON;
+booleans as JSON's, stored as SQLite's integers or PostgreSQL's booleans.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql
+
+__all__ = ["JsonRows", "rows_param"]
+
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def rows_param(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The rows as the statements of `JsonRows` take them: one JSON array of objects."""
+    return json.dumps(list(rows), separators=(",", ":"))
+
+
+class JsonRows:
+    """The rows of the parameter `:rows` as a relation `v` with `fields` (columns of `table`, or `extra` ones)."""
+
+    def __init__(self, table: Table, fields: Sequence[str], is_sqlite: bool, extra: Mapping[str, str] = {}) -> None:
+        self.table, self.fields, self.is_sqlite = table, list(fields), is_sqlite
+        self.extra = dict(extra)  # field -> PostgreSQL type, for fields that are not the table's columns
+
+    def source(self) -> str:
+        """The FROM item: `v`, one row per object of `:rows`."""
+        if self.is_sqlite:
+            return "json_each(:rows) AS v"
+        typed = ", ".join(f"{name} {self._pg_type(name)}" for name in self.fields)
+        return f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({typed})"
+
+    def field(self, name: str) -> str:
+        """The expression of one field of `v`."""
+        return f"json_extract(v.value, '$.{name}')" if self.is_sqlite else f"v.{name}"
+
+    def _pg_type(self, name: str) -> str:
+        if name in self.extra:
+            return self.extra[name]
+        return str(self.table.c[name].type.compile(dialect=_PG))
+
+    def update(self, key: str, by: str) -> str:
+        """UPDATE of the table's `fields` (but `by`) from the rows, each row matched by column `key` = field `by`."""
+        name = self.table.name
+        sets = ", ".join(f"{f} = {self.field(f)}" for f in self.fields if f != by)
+        return f"UPDATE {name} SET {sets} FROM {self.source()} WHERE {name}.{key} = {self.field(by)}"
+
+    def insert(self, returning: Sequence[str] = ()) -> str:
+        """INSERT of the rows (every field a column); a row whose key is already there is left out."""
+        columns = ", ".join(self.fields)
+        values = ", ".join(self.field(f) for f in self.fields)
+        # SQLite's parser needs the WHERE to tell the upsert's ON from a join's
+        sql = f"INSERT INTO {self.table.name} ({columns}) SELECT {values} FROM {self.source()} WHERE true"
+        sql += " ON CONFLICT DO NOTHING"
+        return sql + (f" RETURNING {', '.join(returning)}" if returning else "")
+
+    def matching(self, columns: Sequence[str]) -> str:
+        """SELECT of `columns` of the table's rows equal to a row of `:rows` on every field."""
+        name = self.table.name
+        on = " AND ".join(f"t.{f} = {self.field(f)}" for f in self.fields)
+        return f"SELECT {', '.join('t.' + c for c in columns)} FROM {self.source()} JOIN {name} AS t ON {on}"
