@@ -54,11 +54,14 @@ class JsonRows:
             return self.extra[name]
         return str(self.table.c[name].type.compile(dialect=_PG))
 
-    def update(self, key: str, by: str) -> str:
-        """UPDATE of the table's `fields` (but `by`) from the rows, each row matched by column `key` = field `by`."""
+    def update(self, key: str, by: str, sets: Mapping[str, str] | None = None, where: str = "") -> str:
+        """UPDATE of the table from the rows, each row matched by column `key` = field `by`: of its `fields` (but
+        `by`) to their values, or of `sets` (column -> field); only where `where` holds too, if given."""
         name = self.table.name
-        sets = ", ".join(f"{f} = {self.field(f)}" for f in self.fields if f != by)
-        return f"UPDATE {name} SET {sets} FROM {self.source()} WHERE {name}.{key} = {self.field(by)}"
+        pairs = sets if sets is not None else {f: f for f in self.fields if f != by}
+        assigned = ", ".join(f"{column} = {self.field(f)}" for column, f in pairs.items())
+        sql = f"UPDATE {name} SET {assigned} FROM {self.source()} WHERE {name}.{key} = {self.field(by)}"
+        return sql + (f" AND ({where})" if where else "")
 
     def insert(self, returning: Sequence[str] = ()) -> str:
         """INSERT of the rows (every field a column); a row whose key is already there is left out."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 
 from ..core.models import Host, Scope
 from ..core.queries import HostFilter, Page
 from . import rows
 from .base import SqlBase
+from .bulk import JsonRows, rows_param
 from .conditions import contains, host_conditions, scoped
+from .driver import DriverStatement
 from .schema import (
     host_groups,
     hosts,
@@ -71,16 +73,35 @@ class HostsSql(SqlBase):
         self.touch_hosts({host_pk: now})
 
     def touch_hosts(self, seen: Mapping[int, int]) -> None:
-        """Many hosts' beats in one transaction (one statement, many parameter sets); `last_seen` never goes back."""
+        """Many hosts' beats in one transaction; `last_seen` never goes back. On SQLite, one statement for all
+        (storage/bulk.py): a statement per host passed the GIL around thousands of times while holding SQLite's
+        one write lock. On PostgreSQL, one statement with many parameter sets, in key order, so that two
+        processes flushing the same hosts lock them in one order."""
         if not seen:
             return
-        stmt = (
-            update(hosts)
-            .where(hosts.c.id == bindparam("pk"), or_(hosts.c.last_seen.is_(None), hosts.c.last_seen < bindparam("at")))
-            .values(last_seen=bindparam("at"))
-        )
         with self._write() as conn:
+            if self.is_sqlite:
+                beats = [{"pk": pk, "at": at} for pk, at in seen.items()]
+                self._beats_statement().run(conn, {"rows": rows_param(beats)})
+                return
+            stmt = (
+                update(hosts)
+                .where(
+                    hosts.c.id == bindparam("pk"),
+                    or_(hosts.c.last_seen.is_(None), hosts.c.last_seen < bindparam("at")),
+                )
+                .values(last_seen=bindparam("at"))
+            )
             conn.execute(stmt, [{"pk": pk, "at": at} for pk, at in sorted(seen.items())])
+
+    def _beats_statement(self) -> DriverStatement:
+        built: DriverStatement | None = self.__dict__.get("_built_beats_statement")
+        if built is None:
+            beats = JsonRows(hosts, ["pk", "at"], self.is_sqlite, extra={"pk": "bigint", "at": "bigint"})
+            later = f"hosts.last_seen IS NULL OR hosts.last_seen < {beats.field('at')}"
+            sql = beats.update("id", "pk", sets={"last_seen": "at"}, where=later)
+            built = self.__dict__["_built_beats_statement"] = DriverStatement(text(sql), self.engine)
+        return built
 
     def host_stopped(self, host_pk: int, now: int) -> None:
         with self._write() as conn:
