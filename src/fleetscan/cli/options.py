@@ -46,12 +46,15 @@ def _sqlite_file(data_dir: str, database_url: str | None) -> Path | None:
     return None
 
 
-def open_plane(data_dir: str, database_url: str | None, *, create: bool = True, migrate: bool = True) -> ControlPlane:
+def open_plane(
+    data_dir: str, database_url: str | None, *, create: bool = True, migrate: bool = True, serving: bool = False
+) -> ControlPlane:
     """The control plane every command and the server use: storage behind its validation layer.
 
     With `create` False, a database that does not exist is refused rather than made: a command run from
     the wrong folder would otherwise answer from a new, empty database as if it were the server's. With
-    `migrate` False the schema is left as it is (a server's workers: their parent migrated it once).
+    `migrate` False the schema is left as it is (a server's workers: their parent migrated it once). `serving`:
+    the server's own process (storage.open_storage).
     """
     if not create:
         path = _sqlite_file(data_dir, database_url)
@@ -61,7 +64,8 @@ def open_plane(data_dir: str, database_url: str | None, *, create: bool = True, 
                 "or --create to make one"
             )
     try:
-        return ControlPlane(validated(open_storage(resolve_url(data_dir, database_url), migrate=migrate)))
+        storage = open_storage(resolve_url(data_dir, database_url), migrate=migrate, serving=serving)
+        return ControlPlane(validated(storage))
     except OperationalError as exc:
         raise click.ClickException(f"cannot open the database: {str(exc.orig).strip().splitlines()[0]}") from None
 

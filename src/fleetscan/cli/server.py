@@ -50,7 +50,7 @@ def build_app(settings: ServeSettings) -> Starlette:
     """The app of one server process (the only one, or one worker: then its parent migrated the database)."""
     if settings.parent_pid is not None:
         die_with_parent(settings.parent_pid)
-    plane = open_plane(settings.data_dir, settings.database_url, migrate=settings.parent_pid is None)
+    plane = open_plane(settings.data_dir, settings.database_url, migrate=settings.parent_pid is None, serving=True)
     limits = settings.limits
     if limits is not None:  # an agent past the offline limit must not still show online
         plane.online_window_ms = min(plane.online_window_ms, int(limits.offline_after_s * 1000))

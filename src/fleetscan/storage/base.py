@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..core.models import RootTask
 from . import rows
+from .checkpoint import Checkpointer
 from .schema import hosts, root_tasks, subtasks
 from .writer_lock import WriterLock
 
@@ -37,6 +38,7 @@ class SqlBase:
         self._one_writer: contextlib.AbstractContextManager[None] = (
             WriterLock(_lock_file(engine)) if self.is_sqlite else contextlib.nullcontext()
         )
+        self._checkpointer: Checkpointer | None = None
         self._shared = threading.local()  # the read transaction of `reading`, per thread
 
     @contextmanager
@@ -92,7 +94,14 @@ class SqlBase:
     def _lock(self, stmt: Select[Any]) -> Select[Any]:
         return stmt if self.is_sqlite else stmt.with_for_update()
 
+    def start_checkpoints(self) -> None:
+        """SQLite's WAL checkpoints in a thread of their own from now on (storage/checkpoint.py)."""
+        if self.is_sqlite and self._checkpointer is None and _lock_file(self.engine) is not None:
+            self._checkpointer = Checkpointer(self.engine).start()
+
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
 
     @staticmethod

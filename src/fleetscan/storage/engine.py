@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from .checkpoint import CHECKPOINT_SAFETY_PAGES
+
 
 def database_url(data_dir: str | Path | None, url: str | None) -> str:
     """The URL a command uses: an explicit URL wins, else an SQLite file in the data folder."""
@@ -51,6 +53,7 @@ def make_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_SAFETY_PAGES}")  # checkpoints: storage/checkpoint.py
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()

@@ -18,17 +18,19 @@ from .signatures_sql import SignaturesSql
 from .tasks_sql import TasksSql
 
 
-class SqlStorage(
-    AccessSql, HostsSql, ListingsSql, TasksSql, SchedulesSql, DetectionsSql, SignaturesSql, MonitorSql
-):
+class SqlStorage(AccessSql, HostsSql, ListingsSql, TasksSql, SchedulesSql, DetectionsSql, SignaturesSql, MonitorSql):
     """Every port on one engine: the core's Storage."""
 
 
-def open_storage(url: str, *, migrate: bool = True) -> SqlStorage:
+def open_storage(url: str, *, migrate: bool = True, serving: bool = False) -> SqlStorage:
+    """`serving`: a server's process, writing all day: SQLite's checkpoints then run beside its writes
+    (storage/checkpoint.py) rather than inside them."""
     storage = SqlStorage(make_engine(url))
     instrument(storage.engine)
     if migrate:
         from .migrate import upgrade
 
         upgrade(storage.engine)
+    if serving:
+        storage.start_checkpoints()
     return storage
