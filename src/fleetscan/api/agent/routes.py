@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -23,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ...core import ids
 from ...core.errors import DomainError, IllegalTransition, InvalidParameter, NotFound, PermissionDenied
 from ...core.models import Host, RootTask, Subtask
 from ...core.service import ControlPlane, HostFacts
@@ -88,7 +88,7 @@ def _render(error: AgentError, request: Request) -> Response:
 
 
 def edge(body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> Edge[AgentError]:
-    return Edge("agent", ERRORS, _internal, _render, lambda: uuid.uuid4().hex, body_limit)
+    return Edge("agent", ERRORS, _internal, _render, ids.request_hex, body_limit)
 
 
 def _validate(model: type[BaseModel], raw: bytes) -> Any:

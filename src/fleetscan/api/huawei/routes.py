@@ -15,7 +15,6 @@ cap is 413 `APIGW.0201`; a token is checked before the body is read, a signature
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ...core import ids
 from ...core.models import Scope
 from ...core.service import ControlPlane
 from ..edge import ANY_METHOD, DEFAULT_CLOUD_BODY_BYTES, DEFAULT_SIGNATURE_BODY_BYTES, Edge, Handler, request_id
@@ -39,7 +39,7 @@ Operations = Mapping[str, tuple[str, ops.Operation]]
 
 
 def edge(body_limit: int = DEFAULT_CLOUD_BODY_BYTES) -> Edge[HssError]:
-    return Edge("hss", ERRORS, internal, render, lambda: uuid.uuid4().hex, body_limit)
+    return Edge("hss", ERRORS, internal, render, ids.request_hex, body_limit)
 
 
 def _caller(request: Request) -> str:
