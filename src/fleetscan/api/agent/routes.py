@@ -19,7 +19,7 @@ from typing import Any, Final
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ...core import ids
@@ -37,6 +37,7 @@ from ..edge import (
     NoRoute,
     request_id,
 )
+from ..json_body import JsonResponse
 from . import actions, longpoll, signatures
 from .batching import Batcher, Outcome
 from .group_commit import GroupCommit
@@ -44,6 +45,7 @@ from .messages import CompletionReport, EnrollRequest, HeartbeatRequest, Progres
 
 PREFIX = "/agent/v1"
 LOGIN_BATCH = 500  # credentials verified per database read
+_NO_NEWS: Final = HeartbeatRequest()  # a heartbeat without a body, the usual one: no model built per beat
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -84,7 +86,7 @@ def _internal() -> AgentError:
 def _render(error: AgentError, request: Request) -> Response:
     rid = request_id(request)
     body = {"error": error.code, "message": error.message, "request_id": rid}
-    return JSONResponse(body, status_code=error.status, headers={"X-Request-Id": rid})
+    return JsonResponse(body, status_code=error.status, headers={"X-Request-Id": rid})
 
 
 def edge(body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> Edge[AgentError]:
@@ -180,7 +182,7 @@ def routes(
         path: str, method: str, handler: Callable[[Request], Awaitable[dict[str, Any]]], status: int = 200
     ) -> Route:
         async def answer(request: Request) -> Response:
-            return JSONResponse(
+            return JsonResponse(
                 await handler(request), status_code=status, headers={"X-Request-Id": request_id(request)}
             )
 
@@ -210,7 +212,7 @@ def routes(
 
     async def heartbeat(request: Request) -> dict[str, Any]:
         host = await caller(request)
-        beat: HeartbeatRequest = await _body(request, HeartbeatRequest) if await request.body() else HeartbeatRequest()
+        beat: HeartbeatRequest = await _body(request, HeartbeatRequest) if await request.body() else _NO_NEWS
         if beat.stopping or plane.beats is None:
             await run_in_threadpool(partial(plane.heartbeat, host, stopping=beat.stopping))
         else:

@@ -21,11 +21,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from ...core import ids
 from ...core.models import Scope
 from ...core.service import ControlPlane
-from ..edge import ANY_METHOD, DEFAULT_CLOUD_BODY_BYTES, DEFAULT_SIGNATURE_BODY_BYTES, Edge, Handler, request_id
+from ..edge import ANY_METHOD, DEFAULT_CLOUD_BODY_BYTES, DEFAULT_SIGNATURE_BODY_BYTES, Edge, request_id
 from ..json_body import JsonResponse
 from ..security import authenticate_signed, authenticate_token, request_parts
 from . import handling, policies, signatures, sweep
@@ -76,7 +77,7 @@ def routes(
             raise forbidden("the project in the path is not the project of these credentials")
         return scope
 
-    def endpoint(table: Operations, through: Edge[HssError] | None = None) -> Handler:
+    def endpoint(table: Operations, through: Edge[HssError] | None = None) -> ASGIApp:
         async def handle(request: Request) -> Response:
             _, operation = table[request.method]
             scope = await authenticate(request)
