@@ -45,7 +45,7 @@ from .messages import CompletionReport, EnrollRequest, HeartbeatRequest, Progres
 
 PREFIX = "/agent/v1"
 LOGIN_BATCH = 500  # credentials verified per database read
-_NO_NEWS: Final = HeartbeatRequest()  # a heartbeat without a body, the usual one: no model built per beat
+_NO_NEWS: Final = HeartbeatRequest()
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -212,7 +212,9 @@ def routes(
 
     async def heartbeat(request: Request) -> dict[str, Any]:
         host = await caller(request)
-        beat: HeartbeatRequest = await _body(request, HeartbeatRequest) if await request.body() else _NO_NEWS
+        headers = request.headers  # no body declared (the usual beat): none read, no model built
+        sent = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+        beat: HeartbeatRequest = await _body(request, HeartbeatRequest) if sent else _NO_NEWS
         if beat.stopping or plane.beats is None:
             await run_in_threadpool(partial(plane.heartbeat, host, stopping=beat.stopping))
         else:
