@@ -1,10 +1,9 @@
 """uvicorn's httptools protocol, writing each answer's head and body in one write instead of two.
 
 uvicorn writes a response's status line and headers when the app sends `http.response.start`, and the body
-when it sends `http.response.body`: two `transport.write` calls, so two `send` system calls and two TCP
-segments for an answer of a few hundred bytes. Each costs the server a system call, and on loopback the
-kernel's delivery of the segment to the client too (`bench/agent_http.py`: they were a quarter of a worker's
-time under heartbeats). Here the head is held until the body's first write, and both leave in one.
+when it sends `http.response.body`: two `transport.write` calls, so two system calls and two TCP segments
+(two TLS records) for an answer of a few hundred bytes, each delivered to the client on its own. Here the head
+is held until the body's first write, and both leave in one.
 
 The change is one seam: each request's `RequestResponseCycle` writes through `_HeadHeld`, a view of the
 connection's transport that keeps the head back. Everything else is uvicorn's own code, untouched. What it
