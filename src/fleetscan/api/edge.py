@@ -35,7 +35,7 @@ from typing import Any, Generic, TypeVar
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Message
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import metrics
 from .security import AuthError
@@ -116,7 +116,8 @@ def lookup(table: ErrorMap[W], exc: BaseException) -> Callable[[Any], W] | None:
 
 def request_id(request: Request) -> str:
     """The id `Edge.endpoint` gave this request."""
-    return str(request.state.request_id)
+    rid: str = request.scope["state"]["request_id"]
+    return rid
 
 
 def name_operation(request: Request, name: str) -> None:
@@ -132,12 +133,13 @@ class _CappedBody:
     than take in (and discard) the rest of an upload nobody will read.
     """
 
-    def __init__(self, request: Request, limit: int) -> None:
-        self._receive = request.receive
+    __slots__ = ("_limit", "_receive", "_seen", "unread")
+
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self._receive = receive
         self._limit = limit
         self._seen = 0
-        headers = request.headers
-        self.unread = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+        self.unread = False
 
     async def __call__(self) -> Message:
         message = await self._receive()
@@ -163,34 +165,12 @@ class Edge(Generic[W]):
 
     def endpoint(
         self, handler: Handler, methods: Collection[str] | None = None, operation: str | Mapping[str, str] = ""
-    ) -> Handler:
+    ) -> ASGIApp:
         """`handler` behind the seam; `methods`, when given, are the only ones it serves. `operation` names what
         the route does, for the metrics: one name, or one per method."""
-
-        async def endpoint(request: Request) -> Response:
-            started = time.perf_counter()
-            request.state.request_id = self.new_request_id()
-            request.state.operation = (
-                operation if isinstance(operation, str) else operation.get(request.method, "")
-            ) or metrics.UNKNOWN
-            body = _CappedBody(request, self.body_limit)
-            try:
-                if methods is not None and request.method not in methods:
-                    raise MethodNotAllowed(request.method, methods)
-                declared = request.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > self.body_limit:
-                    raise BodyTooLarge(self.body_limit)
-                response = await handler(Request(request.scope, body))
-            except Exception as exc:
-                response = self.refuse(exc, request)
-                if body.unread:
-                    # Stop the upload rather than take in the rest only to discard it: the client reads
-                    # the answer once its write fails, and opens a new connection for its next request.
-                    response.headers["connection"] = "close"
-            metrics.observe(self.name, request.state.operation, response.status_code, time.perf_counter() - started)
-            return response
-
-        return endpoint
+        if isinstance(operation, str):
+            return _Endpoint(self, handler, methods, {}, operation or metrics.UNKNOWN)
+        return _Endpoint(self, handler, methods, dict(operation), metrics.UNKNOWN)
 
     def catch_all(self, path: str) -> Route:
         """A route answering the edge's 404 for every path under `path` that no other route serves."""
@@ -216,3 +196,45 @@ class Edge(Generic[W]):
         else:
             log.error("%s: unexpected error (request %s)", self.name, rid, exc_info=exc)
         return self.render(self.internal(), request)
+
+
+class _Endpoint(Generic[W]):
+    """A handler behind its edge's seam, as an ASGI app: an object, which Starlette calls as one, so that it builds
+    no Request of its own and no exception wrapper around it. Each request makes one Request, the handler's."""
+
+    __slots__ = ("default", "edge", "handler", "methods", "names")
+
+    def __init__(
+        self, edge: Edge[W], handler: Handler, methods: Collection[str] | None, names: dict[str, str], default: str
+    ) -> None:
+        self.edge = edge
+        self.handler = handler
+        self.methods = methods
+        self.names = names
+        self.default = default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        edge = self.edge
+        state = scope.setdefault("state", {})  # what `request.state` reads and writes
+        state["request_id"] = edge.new_request_id()
+        state["operation"] = self.names.get(scope["method"]) or self.default
+        body = _CappedBody(receive, edge.body_limit)
+        request = Request(scope, body)
+        try:
+            headers = request.headers
+            declared = headers.get("content-length", "")
+            body.unread = declared not in ("", "0") or "transfer-encoding" in headers
+            if self.methods is not None and request.method not in self.methods:
+                raise MethodNotAllowed(request.method, self.methods)
+            if declared.isdigit() and int(declared) > edge.body_limit:
+                raise BodyTooLarge(edge.body_limit)
+            response = await self.handler(request)
+        except Exception as exc:
+            response = edge.refuse(exc, request)
+            if body.unread:
+                # Stop the upload rather than take in the rest only to discard it: the client reads
+                # the answer once its write fails, and opens a new connection for its next request.
+                response.headers["connection"] = "close"
+        metrics.observe(edge.name, state["operation"], response.status_code, time.perf_counter() - started)
+        await response(scope, receive, send)

@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 
 from ..api.edge import DEFAULT_AGENT_BODY_BYTES, DEFAULT_CLOUD_BODY_BYTES, DEFAULT_SIGNATURE_BODY_BYTES, BodyLimits
 from ..server.app import create_app
+from ..server.http_protocol import OneWriteProtocol
 from ..server.leader import Leader
 from ..server.metrics import MetricsAccess
 from ..server.sweeper import SweepLimits
@@ -67,7 +68,8 @@ def build_app(settings: ServeSettings) -> Starlette:
 
 def _serve(settings: ServeSettings, host: str, port: int, log_level: str, workers: int = 1) -> None:
     """One process, or `workers` of them on one socket (cli/workers.py). uvicorn on uvloop with httptools: they
-    halve what the HTTP stack costs per request (`bench/http_stack.py`)."""
+    halve what the HTTP stack costs per request (`bench/http_stack.py`); each answer in one write
+    (`server/http_protocol.py`)."""
     tls = settings.tls
     served: dict[str, Any] = {  # the same for one process and for several
         "host": host,
@@ -75,7 +77,7 @@ def _serve(settings: ServeSettings, host: str, port: int, log_level: str, worker
         "log_level": log_level,
         "access_log": False,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": OneWriteProtocol,
         "ssl_certfile": str(tls.cert) if tls else None,
         "ssl_keyfile": str(tls.key) if tls else None,
     }

@@ -40,10 +40,10 @@ def create_app(
     `leader` says whether this process runs the sweeper and the scheduler (one worker of a server does);
     `metrics_access` who may read `/metrics` (loopback clients by default)."""
     caps = body_limits or BodyLimits()
-    table: list[BaseRoute] = [
+    table: list[BaseRoute] = [  # tried in order: the agents' routes, most of the traffic, first
+        *agent_routes(plane, caps.agent, tls_bundle),
         *health.routes(plane),
         Route("/metrics", metrics_endpoint(plane, metrics_access or MetricsAccess()), methods=["GET"]),
-        *agent_routes(plane, caps.agent, tls_bundle),
         *huawei_routes(plane, caps.cloud, caps.signatures),
         *alibaba_routes(plane, caps.cloud),
         *console_routes(),

@@ -55,3 +55,6 @@ def test_a_goodbye_heartbeat_shows_the_host_offline_until_it_beats_again(server:
     assert agent.http.post("/agent/v1/heartbeat", json={"stopping": True}).status_code == 200
     assert status() == "offline"
     assert agent.heartbeat().status_code == 200 and status() == "online"  # started again
+    chunked = agent.http.post("/agent/v1/heartbeat", content=iter([b'{"stopping": ', b"true}"]))
+    assert chunked.request.headers["transfer-encoding"] == "chunked" and chunked.status_code == 200
+    assert status() == "offline"  # a body without a Content-Length is read too

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -20,9 +19,10 @@ from typing import Any, Final
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ...core import ids
 from ...core.errors import DomainError, IllegalTransition, InvalidParameter, NotFound, PermissionDenied
 from ...core.models import Host, RootTask, Subtask
 from ...core.service import ControlPlane, HostFacts
@@ -37,6 +37,7 @@ from ..edge import (
     NoRoute,
     request_id,
 )
+from ..json_body import JsonResponse
 from . import actions, longpoll, signatures
 from .batching import Batcher, Outcome
 from .group_commit import GroupCommit
@@ -45,6 +46,7 @@ from .messages import CompletionReport, EnrollRequest, HeartbeatRequest, Progres
 PREFIX = "/agent/v1"
 LOGIN_BATCH = 500  # credentials verified per database read
 INLINE_BODY_BYTES = 8192  # bodies up to this size are validated on the event loop (tens of microseconds)
+_NO_NEWS: Final = HeartbeatRequest()
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -85,11 +87,11 @@ def _internal() -> AgentError:
 def _render(error: AgentError, request: Request) -> Response:
     rid = request_id(request)
     body = {"error": error.code, "message": error.message, "request_id": rid}
-    return JSONResponse(body, status_code=error.status, headers={"X-Request-Id": rid})
+    return JsonResponse(body, status_code=error.status, headers={"X-Request-Id": rid})
 
 
 def edge(body_limit: int = DEFAULT_AGENT_BODY_BYTES) -> Edge[AgentError]:
-    return Edge("agent", ERRORS, _internal, _render, lambda: uuid.uuid4().hex, body_limit)
+    return Edge("agent", ERRORS, _internal, _render, ids.request_hex, body_limit)
 
 
 def _validate(model: type[BaseModel], raw: bytes) -> Any:
@@ -192,7 +194,7 @@ def routes(
         path: str, method: str, handler: Callable[[Request], Awaitable[dict[str, Any]]], status: int = 200
     ) -> Route:
         async def answer(request: Request) -> Response:
-            return JSONResponse(
+            return JsonResponse(
                 await handler(request), status_code=status, headers={"X-Request-Id": request_id(request)}
             )
 
@@ -222,7 +224,9 @@ def routes(
 
     async def heartbeat(request: Request) -> dict[str, Any]:
         host = await caller(request)
-        beat: HeartbeatRequest = await _body(request, HeartbeatRequest) if await request.body() else HeartbeatRequest()
+        headers = request.headers  # no body declared (the usual beat): none read, no model built
+        sent = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+        beat: HeartbeatRequest = await _body(request, HeartbeatRequest) if sent else _NO_NEWS
         if beat.stopping or plane.beats is None:
             await run_in_threadpool(partial(plane.heartbeat, host, stopping=beat.stopping))
         else:

@@ -14,7 +14,6 @@ unexpected failure is a JSON 500 ServerError, never a framework page.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from ...auth import MalformedEncodingError, RequestParts, query_pairs
 from ...auth.encoding import form_pairs
+from ...core import ids
 from ...core.service import ControlPlane
 from ..edge import DEFAULT_CLOUD_BODY_BYTES, Edge, name_operation, request_id
 from ..json_body import JsonResponse
@@ -40,10 +40,6 @@ VERSION = "2018-12-03"
 RPC_METHODS = ("GET", "POST")
 # Other methods reach the endpoint too, so that they get Alibaba's JSON 404 rather than a plain 405.
 ROUTE_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
-
-
-def _request_id() -> str:
-    return str(uuid.uuid4()).upper()
 
 
 def _pairs(parts: RequestParts) -> list[tuple[str, str]]:
@@ -74,7 +70,7 @@ def _render(error: AliError, request: Request) -> Response:
 
 
 def edge(body_limit: int = DEFAULT_CLOUD_BODY_BYTES) -> Edge[AliError]:
-    return Edge("alibaba", errors.ERRORS, errors.server_error, _render, _request_id, body_limit)
+    return Edge("alibaba", errors.ERRORS, errors.server_error, _render, ids.request_uuid, body_limit)
 
 
 class _Parameters:

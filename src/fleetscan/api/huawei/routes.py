@@ -15,17 +15,18 @@ cap is 413 `APIGW.0201`; a token is checked before the body is read, a signature
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
+from ...core import ids
 from ...core.models import Scope
 from ...core.service import ControlPlane
-from ..edge import ANY_METHOD, DEFAULT_CLOUD_BODY_BYTES, DEFAULT_SIGNATURE_BODY_BYTES, Edge, Handler, request_id
+from ..edge import ANY_METHOD, DEFAULT_CLOUD_BODY_BYTES, DEFAULT_SIGNATURE_BODY_BYTES, Edge, request_id
 from ..json_body import JsonResponse
 from ..security import authenticate_signed, authenticate_token, request_parts
 from . import handling, policies, signatures, sweep
@@ -39,7 +40,7 @@ Operations = Mapping[str, tuple[str, ops.Operation]]
 
 
 def edge(body_limit: int = DEFAULT_CLOUD_BODY_BYTES) -> Edge[HssError]:
-    return Edge("hss", ERRORS, internal, render, lambda: uuid.uuid4().hex, body_limit)
+    return Edge("hss", ERRORS, internal, render, ids.request_hex, body_limit)
 
 
 def _caller(request: Request) -> str:
@@ -76,7 +77,7 @@ def routes(
             raise forbidden("the project in the path is not the project of these credentials")
         return scope
 
-    def endpoint(table: Operations, through: Edge[HssError] | None = None) -> Handler:
+    def endpoint(table: Operations, through: Edge[HssError] | None = None) -> ASGIApp:
         async def handle(request: Request) -> Response:
             _, operation = table[request.method]
             scope = await authenticate(request)
