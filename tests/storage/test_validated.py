@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from fleetscan.core import handling, tasks
-from fleetscan.core.errors import InvalidParameter
+from fleetscan.core.errors import InvalidParameter, UnknownSubtask
 from fleetscan.core.models import Detection, Host, ScanType, Severity
 from fleetscan.core.ports import PORTS
 from fleetscan.core.queries import DetectionFilter, HostFilter, Page, RootFilter
@@ -146,6 +146,18 @@ def test_in_a_batch_a_change_no_column_takes_is_refused_alone(plane: ControlPlan
     files = {v.host.id: v.subtask.files_scanned for v in plane.subtasks_of(scope, [root])[root.id]}
     assert files == {good.id: 5, bad.id: 0}
     assert not plane.report(bad, subs[bad.id], "b-1", Counters(files_scanned=6), []).duplicate  # key not spent
+
+
+def test_a_subtask_id_no_column_takes_is_unknown_alone(plane: ControlPlane) -> None:
+    """Reports' subtasks are looked up many per read: an id no backend can store (a hostile URL path) is simply
+    nobody's subtask, and the others asked with it are still found."""
+    host = _host(plane)
+    scope = plane.create_access_key("acct", "p1").scope
+    root = plane.create_task(scope, TaskRequest("t", ScanType.QUICK, host_ids=[host.host_id])).root
+    sub = plane.work(host)[0][0]
+    keys = plane.subtask_keys([(host, "bad-\x7f-id"), (host, sub.subtask_id), (host, "\udcff")])
+    assert isinstance(keys[0], UnknownSubtask) and isinstance(keys[2], UnknownSubtask)
+    assert keys[1] == (sub.id, root.id)
 
 
 def test_handling_memo_is_refused_past_its_column_not_cut(plane: ControlPlane) -> None:

@@ -422,22 +422,31 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
         return owner[0], owner[2]
 
     def subtask_key(self, host: Host, subtask_id: str) -> tuple[int, int]:
-        """The storage keys (subtask, its root) of the host's own subtask (`subtask_of_host`). Which host and root
-        a subtask belongs to never changes, so the answer is remembered as long as credentials are. Reports are
-        written in their roots' order (`api/agent/group_commit.py`): the root key is what orders them."""
-        known = self.cached_subtask_key(host, subtask_id)
-        if known is not None:
-            return known
-        sub = self.subtask_of_host(host, subtask_id)
-        self.owners.put(subtask_id, (sub.id, sub.host_pk, sub.root_id))
-        return sub.id, sub.root_id
+        """The storage keys (subtask, its root) of the host's own subtask, finished or not: a late report must
+        still land its detections. Which host and root a subtask belongs to never changes, so the answer is
+        remembered as long as credentials are."""
+        [key] = self.subtask_keys([(host, subtask_id)])
+        if isinstance(key, Exception):
+            raise key
+        return key
 
-    def subtask_of_host(self, host: Host, subtask_id: str) -> Subtask:
-        """The host's own subtask, finished or not: a late report must still land its detections."""
-        sub = self.storage.get_subtask(subtask_id)
-        if sub is None or sub.host_pk != host.id:
-            raise UnknownSubtask(subtask_id)
-        return sub
+    def subtask_keys(self, asked: Sequence[tuple[Host, str]]) -> list[tuple[int, int] | UnknownSubtask]:
+        """`subtask_key` for many reports in one read: a restarted server meets every scanning agent's report
+        within seconds, and a read per report (a thread each) kept it seconds behind (bench/fleet.py)."""
+        # An id no column can store is nobody's subtask; asked for, it would fail the read for the others too.
+        known: dict[str, tuple[int, int, int] | None] = {sid: self.owners.get(sid) for _, sid in asked}
+        missing = sorted(sid for sid, owner in known.items() if owner is None and text_problem(sid) is None)
+        if missing:
+            for subtask_id, owner in self.storage.subtask_owners(missing).items():
+                known[subtask_id] = owner
+                self.owners.put(subtask_id, owner)
+        keys: list[tuple[int, int] | UnknownSubtask] = []
+        for host, subtask_id in asked:
+            found = known[subtask_id]
+            keys.append(
+                (found[0], found[2]) if found is not None and found[1] == host.id else UnknownSubtask(subtask_id)
+            )
+        return keys
 
     def report(
         self,

@@ -70,6 +70,7 @@ def _tally_values(tally: Tally) -> dict[str, Any]:
     return {"open_progress": tally.open_progress, "last_end": tally.last_end}
 
 
+IDS_PER_READ = 500  # ids per IN list: within SQLite's bound on parameters
 TALLY_PREFIX = "tally_"  # a root's tally columns beside its subtask's in one row (`_ReportStatements.lock_task`)
 
 
@@ -550,6 +551,17 @@ class TasksSql(AlertsSql, HandlingSql):
         with self._read() as conn:
             row = conn.execute(select(subtasks).where(subtasks.c.subtask_id == subtask_id)).first()
         return rows.subtask(row._mapping) if row else None
+
+    def subtask_owners(self, subtask_ids: Sequence[str]) -> dict[str, tuple[int, int, int]]:
+        found: dict[str, tuple[int, int, int]] = {}
+        wanted = sorted(set(subtask_ids))
+        columns = (subtasks.c.subtask_id, subtasks.c.id, subtasks.c.host_pk, subtasks.c.root_id)
+        with self._read() as conn:
+            for i in range(0, len(wanted), IDS_PER_READ):
+                chunk = wanted[i : i + IDS_PER_READ]
+                for subtask_id, pk, host_pk, root_id in conn.execute(select(*columns).where(columns[0].in_(chunk))):
+                    found[subtask_id] = (int(pk), int(host_pk), int(root_id))
+        return found
 
     def agent_subtasks(self, host_pk: int) -> list[tuple[Subtask, RootTask]]:
         with self._read() as conn:

@@ -13,7 +13,7 @@ from functools import partial
 import pytest
 
 from fleetscan.core import tasks
-from fleetscan.core.errors import IllegalTransition
+from fleetscan.core.errors import IllegalTransition, UnknownSubtask
 from fleetscan.core.ids import client_token_key
 from fleetscan.core.models import Host, NotScanned, RootTask, ScanType, Subtask
 from fleetscan.core.queries import DetectionFilter, HostMatch, Page, RootFilter
@@ -290,6 +290,21 @@ def test_a_batch_of_reports_is_written_together_and_a_refused_one_alone(plane: C
     root = plane.get_root(scope, task_id=root.task_id)  # type: ignore[assignment]
     assert root is not None
     assert (root.files_scanned, root.counts.succeeded, root.viruses_found) == (6 + 3 + 9 + 4, 1, 1)
+
+
+def test_the_subtasks_reports_name_are_found_in_bulk(plane: ControlPlane, store: SqlStorage) -> None:
+    """`subtask_owners`: which host and root each named subtask belongs to, in one read (reports after a restart);
+    the plane answers a host only its own subtasks."""
+    a, b = enrolled(plane, 2)
+    scope = plane.create_access_key("acct", "p1").scope
+    root = plane.create_task(scope, TaskRequest("t", ScanType.QUICK, host_ids=[a.host_id, b.host_id])).root
+    subs = {v.host.id: v.subtask for v in plane.subtasks_of(scope, [root])[root.id]}
+    mine, theirs = subs[a.id], subs[b.id]
+    owners = store.subtask_owners([mine.subtask_id, theirs.subtask_id, "no-such-subtask"])
+    assert owners == {mine.subtask_id: (mine.id, a.id, root.id), theirs.subtask_id: (theirs.id, b.id, root.id)}
+    keys = plane.subtask_keys([(a, mine.subtask_id), (a, theirs.subtask_id), (b, theirs.subtask_id)])
+    assert keys[0] == (mine.id, root.id) and keys[2] == (theirs.id, root.id)
+    assert isinstance(keys[1], UnknownSubtask)  # b's subtask, named by a
 
 
 def test_reads_share_one_transaction_and_writes_keep_theirs(plane: ControlPlane, store: SqlStorage) -> None:

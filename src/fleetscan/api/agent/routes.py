@@ -190,6 +190,12 @@ def routes(
     # Credentials not in the cache (a restarted server meets every agent within a beat) verified many per read.
     logins: Batcher[tuple[str, str], Host] = Batcher(verify, max_batch=LOGIN_BATCH)
 
+    def owned(asked: Sequence[tuple[Host, str]]) -> list[Outcome[tuple[int, int]]]:
+        return [(None, k) if isinstance(k, Exception) else (k, None) for k in plane.subtask_keys(asked)]
+
+    # Which subtask a report is for, when not remembered (the same restart meets every scanning agent's report).
+    subtask_keys: Batcher[tuple[Host, str], tuple[int, int]] = Batcher(owned, max_batch=LOGIN_BATCH)
+
     def route(
         path: str, method: str, handler: Callable[[Request], Awaitable[dict[str, Any]]], status: int = 200
     ) -> Route:
@@ -279,7 +285,7 @@ def routes(
         subtask_id = request.path_params["subtask_id"]
         key = plane.cached_subtask_key(host, subtask_id)
         if key is None:
-            key = await run_in_threadpool(plane.subtask_key, host, subtask_id)
+            key = await subtask_keys.run((host, subtask_id))
         body: ProgressReport = await _body(request, CompletionReport if finished else ProgressReport)
         findings, refused = sort_findings(body.detections)
         asked = AgentReport(
