@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 
-__all__ = ["JsonRows", "rows_param"]
+__all__ = ["JsonRows", "ids_in", "rows_param"]
 
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
 
@@ -29,6 +29,13 @@ _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
 def rows_param(rows: Iterable[Mapping[str, Any]]) -> str:
     """The rows as the statements of `JsonRows` take them: one JSON array of objects."""
     return json.dumps(list(rows), separators=(",", ":"))
+
+
+def ids_in(param: str, is_sqlite: bool) -> str:
+    """A subquery of the integer ids in the JSON array parameter `param`, for `column IN (...)`."""
+    if is_sqlite:
+        return f"SELECT value FROM json_each(:{param})"
+    return f"SELECT CAST(value AS bigint) FROM jsonb_array_elements_text(CAST(:{param} AS jsonb))"
 
 
 class JsonRows:

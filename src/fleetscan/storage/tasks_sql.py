@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from ..core.alerts import AlertStatus
 from ..core.errors import UnknownSubtask
 from ..core.models import Detection, Host, RootTask, Scope, Subtask, SubtaskView
 from ..core.ports import SubtaskChange
@@ -18,13 +19,14 @@ from ..core.states import ACTIVE, RootTotals, StatusGroup, SubtaskStatus, Tally,
 from ..core.tasks import ReportOutcome, SubtaskReport
 from . import rows
 from .alerts_sql import AlertsSql, identity
-from .bulk import JsonRows, rows_param
+from .bulk import JsonRows, ids_in, rows_param
 from .conditions import contains, host_conditions, root_visible, scoped
 from .driver import DriverStatement, savepoint
 from .handling_sql import HandlingSql
 from .schema import (
     agent_actions,
     agent_reports,
+    alerts,
     hosts,
     root_enterprise_projects,
     root_tasks,
@@ -119,6 +121,7 @@ class _ReportStatements:
     write_subtask: DriverStatement
     write_subtasks: DriverStatement
     write_roots: DriverStatement
+    open_alert_hosts: DriverStatement
     load_root: Any
 
     @classmethod
@@ -136,12 +139,8 @@ class _ReportStatements:
         joined = select(*(c.label(TALLY_PREFIX + c.name) for c in [*tally, root_tasks.c.last_end]), subtasks)
         joined = joined.select_from(root_tasks.join(subtasks, subtasks.c.root_id == root_tasks.c.id))
         # many subtasks by a JSON array of their ids, root then subtask: every batch locks in this one order
-        of_many = (
-            "SELECT value FROM json_each(:pks)"
-            if sqlite_db
-            else ("SELECT CAST(value AS bigint) FROM jsonb_array_elements_text(CAST(:pks AS jsonb))")
-        )
-        many = joined.where(subtasks.c.id.in_(text(of_many))).order_by(root_tasks.c.id, subtasks.c.id)
+        many = joined.where(subtasks.c.id.in_(text(ids_in("pks", sqlite_db)))).order_by(root_tasks.c.id, subtasks.c.id)
+        alerted = select(alerts.c.host_pk).distinct().where(alerts.c.status == AlertStatus.OPEN.value)
         key = {"pk_": "bigint"}
         keys = JsonRows(agent_reports, ["host_pk", "report_key"], sqlite_db)
         new_keys = JsonRows(agent_reports, ["host_pk", "report_key", "created_at"], sqlite_db)
@@ -172,6 +171,7 @@ class _ReportStatements:
             ),
             write_subtasks=driver(text(JsonRows(subtasks, [*changing, "pk_"], sqlite_db, key).update("id", "pk_"))),
             write_roots=driver(text(JsonRows(root_tasks, [*root_columns, "pk_"], sqlite_db, key).update("id", "pk_"))),
+            open_alert_hosts=driver(alerted.where(alerts.c.host_pk.in_(text(ids_in("pks", sqlite_db))))),
             load_root=select(root_tasks).where(root_tasks.c.id == pk),
         )
 
@@ -408,12 +408,26 @@ class TasksSql(AlertsSql, HandlingSql):
             return
         st.insert_keys.run(conn, {"rows": rows_param(keys)})
         st.write_subtasks.run(conn, {"rows": rows_param(written)})
-        for changed in succeeded:
-            root = rows.root(conn.execute(st.load_root, {"pk": changed.root_id}).one()._mapping)
-            self._resolve_alerts(conn, root, changed, changed.updated_at)
+        self._resolve_many(conn, succeeded)
         self._write_roots(conn, {root_id: t for root_id, t in tallies.items() if t is not None})
         for root_id in sorted(root_id for root_id, t in tallies.items() if t is None):
             self._refresh_root(conn, root_id)
+
+    def _resolve_many(self, conn: Connection, succeeded: Sequence[Subtask]) -> None:
+        """`_resolve_alerts` for the subtasks that just succeeded whose host has an open alert at all (a batch's
+        completions are mostly of hosts with none: one read tells), each root read once."""
+        if not succeeded:
+            return
+        st = self._report_statements()
+        hosts_asked = json.dumps(sorted({sub.host_pk for sub in succeeded}))
+        alerted = {int(host_pk) for (host_pk,) in st.open_alert_hosts.run(conn, {"pks": hosts_asked}).fetchall()}
+        roots: dict[int, RootTask] = {}
+        for sub in succeeded:
+            if sub.host_pk not in alerted:
+                continue
+            if sub.root_id not in roots:
+                roots[sub.root_id] = rows.root(conn.execute(st.load_root, {"pk": sub.root_id}).one()._mapping)
+            self._resolve_alerts(conn, roots[sub.root_id], sub, sub.updated_at)
 
     def _apply(
         self,
