@@ -39,18 +39,22 @@ def ids_in(param: str, is_sqlite: bool) -> str:
 
 
 class JsonRows:
-    """The rows of the parameter `:rows` as a relation `v` with `fields` (columns of `table`, or `extra` ones)."""
+    """The rows of the parameter `:rows` (or `param`) as a relation `v` with `fields` (columns of `table`, or
+    `extra` ones)."""
 
-    def __init__(self, table: Table, fields: Sequence[str], is_sqlite: bool, extra: Mapping[str, str] = {}) -> None:
+    def __init__(
+        self, table: Table, fields: Sequence[str], is_sqlite: bool, extra: Mapping[str, str] = {}, param: str = "rows"
+    ) -> None:
         self.table, self.fields, self.is_sqlite = table, list(fields), is_sqlite
         self.extra = dict(extra)  # field -> PostgreSQL type, for fields that are not the table's columns
+        self.param = param  # the parameter's name: statements joined in one take one parameter each
 
     def source(self) -> str:
         """The FROM item: `v`, one row per object of `:rows`."""
         if self.is_sqlite:
-            return "json_each(:rows) AS v"
+            return f"json_each(:{self.param}) AS v"
         typed = ", ".join(f"{name} {self._pg_type(name)}" for name in self.fields)
-        return f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({typed})"
+        return f"jsonb_to_recordset(CAST(:{self.param} AS jsonb)) AS v({typed})"
 
     def field(self, name: str) -> str:
         """The expression of one field of `v`."""

@@ -107,6 +107,15 @@ def _apply(totals: RootTotals, root: RootTask) -> None:
     root.files_scanned, root.viruses_found, root.end_time = totals.files_scanned, totals.viruses_found, totals.end_time
 
 
+def _root_rows(tallies: Mapping[int, Tally]) -> list[dict[str, Any]]:
+    """Each root's row as `write_roots` takes it: its totals by core.states.summarize, and the tally they are made
+    from."""
+    return [
+        {**_totals_values(summarize(t.groups())), **_tally_values(t), "pk_": root_id}
+        for root_id, t in sorted(tallies.items())
+    ]
+
+
 @dataclass(frozen=True)
 class _ReportStatements:
     """The statements every report runs, with bind parameters in place of values; all but `load_root` run on the
@@ -121,6 +130,8 @@ class _ReportStatements:
     write_subtask: DriverStatement
     write_subtasks: DriverStatement
     write_roots: DriverStatement
+    write_batch: DriverStatement | None
+    """PostgreSQL: the keys, subtasks and roots of a batch written in one statement (one round trip, not three)."""
     open_alert_hosts: DriverStatement
     load_root: Any
 
@@ -163,6 +174,15 @@ class _ReportStatements:
             ),
             seen_keys=driver(text(keys.matching(["host_pk", "report_key"]))),
             insert_keys=driver(text(new_keys.insert())),
+            write_batch=None
+            if sqlite_db
+            else driver(
+                text(
+                    f"WITH k AS ({JsonRows(agent_reports, new_keys.fields, False, param='keys').insert()}),"
+                    f" s AS ({JsonRows(subtasks, [*changing, 'pk_'], False, key, 'subs').update('id', 'pk_')})"
+                    f" {JsonRows(root_tasks, [*root_columns, 'pk_'], False, key, 'roots').update('id', 'pk_')}"
+                )
+            ),
             write_subtask=driver(
                 update(subtasks)
                 .where(subtasks.c.id == bindparam("pk_"))
@@ -406,10 +426,19 @@ class TasksSql(AlertsSql, HandlingSql):
             outcomes[i] = ReportOutcome(changed, duplicate=False, detections_added=0)
         if not written:
             return
-        st.insert_keys.run(conn, {"rows": rows_param(keys)})
-        st.write_subtasks.run(conn, {"rows": rows_param(written)})
+        tallied = {root_id: t for root_id, t in tallies.items() if t is not None}
+        if st.write_batch is not None:
+            batch_rows = {
+                "keys": rows_param(keys),
+                "subs": rows_param(written),
+                "roots": rows_param(_root_rows(tallied)),
+            }
+            st.write_batch.run(conn, batch_rows)
+        else:
+            st.insert_keys.run(conn, {"rows": rows_param(keys)})
+            st.write_subtasks.run(conn, {"rows": rows_param(written)})
+            self._write_roots(conn, tallied)
         self._resolve_many(conn, succeeded)
-        self._write_roots(conn, {root_id: t for root_id, t in tallies.items() if t is not None})
         for root_id in sorted(root_id for root_id, t in tallies.items() if t is None):
             self._refresh_root(conn, root_id)
 
@@ -486,13 +515,8 @@ class TasksSql(AlertsSql, HandlingSql):
     def _write_roots(self, conn: Connection, tallies: Mapping[int, Tally]) -> None:
         """The one place a root's state is written: its totals by core.states.summarize, and the tally they are
         made from; many roots in one statement."""
-        if not tallies:
-            return
-        written = [
-            {**_totals_values(summarize(t.groups())), **_tally_values(t), "pk_": root_id}
-            for root_id, t in sorted(tallies.items())
-        ]
-        self._report_statements().write_roots.run(conn, {"rows": rows_param(written)})
+        if tallies:
+            self._report_statements().write_roots.run(conn, {"rows": rows_param(_root_rows(tallies))})
 
     def _report_statements(self) -> _ReportStatements:
         """Built once per storage: building a statement costs more than running it on a report's hot path."""
