@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,6 +16,15 @@ from . import rows
 from .checkpoint import Checkpointer
 from .schema import hosts, root_tasks, subtasks
 from .writer_lock import WriterLock
+
+IDS_PER_READ = 500  # ids per IN list: within SQLite's bound on parameters, and a plan that stays an index read
+
+
+def id_chunks(ids: Iterable[str]) -> Iterator[list[str]]:
+    """The distinct ids, sorted, in IN lists of at most IDS_PER_READ (credentials and subtasks read in bulk)."""
+    wanted = sorted(set(ids))
+    for i in range(0, len(wanted), IDS_PER_READ):
+        yield wanted[i : i + IDS_PER_READ]
 
 
 def _lock_file(engine: Engine) -> str | None:

@@ -10,7 +10,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 from ..core.models import Host, Scope
 from ..core.queries import HostFilter, Page
 from . import rows
-from .base import SqlBase
+from .base import SqlBase, id_chunks
 from .bulk import JsonRows, rows_param
 from .conditions import contains, host_conditions, scoped
 from .driver import DriverStatement
@@ -18,8 +18,6 @@ from .schema import (
     host_groups,
     hosts,
 )
-
-SECRET_CHUNK = 500  # agent ids per IN list: within SQLite's bound on parameters, and a plan that stays an index read
 
 
 class HostsSql(SqlBase):
@@ -52,19 +50,16 @@ class HostsSql(SqlBase):
 
     def hosts_by_agents(self, agent_ids: Sequence[str]) -> dict[str, tuple[Host, str]]:
         found: dict[str, tuple[Host, str]] = {}
-        wanted = sorted(set(agent_ids))
         with self._read() as conn:
-            for i in range(0, len(wanted), SECRET_CHUNK):
-                for row in conn.execute(select(hosts).where(hosts.c.agent_id.in_(wanted[i : i + SECRET_CHUNK]))):
+            for chunk in id_chunks(agent_ids):
+                for row in conn.execute(select(hosts).where(hosts.c.agent_id.in_(chunk))):
                     found[row.agent_id] = (rows.host(row._mapping), row.agent_secret_hash)
         return found
 
     def agent_secret_hashes(self, agent_ids: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
-        wanted = sorted(set(agent_ids))
         with self._read() as conn:
-            for i in range(0, len(wanted), SECRET_CHUNK):
-                chunk = wanted[i : i + SECRET_CHUNK]
+            for chunk in id_chunks(agent_ids):
                 stmt = select(hosts.c.agent_id, hosts.c.agent_secret_hash).where(hosts.c.agent_id.in_(chunk))
                 found.update({row.agent_id: row.agent_secret_hash for row in conn.execute(stmt)})
         return found

@@ -19,6 +19,7 @@ from ..core.states import ACTIVE, RootTotals, StatusGroup, SubtaskStatus, Tally,
 from ..core.tasks import ReportOutcome, SubtaskReport
 from . import rows
 from .alerts_sql import AlertsSql, identity
+from .base import id_chunks
 from .bulk import JsonRows, ids_in, rows_param
 from .conditions import contains, host_conditions, root_visible, scoped
 from .driver import DriverStatement, savepoint
@@ -72,7 +73,6 @@ def _tally_values(tally: Tally) -> dict[str, Any]:
     return {"open_progress": tally.open_progress, "last_end": tally.last_end}
 
 
-IDS_PER_READ = 500  # ids per IN list: within SQLite's bound on parameters
 TALLY_PREFIX = "tally_"  # a root's tally columns beside its subtask's in one row (`_ReportStatements.lock_task`)
 
 
@@ -119,8 +119,9 @@ def _root_rows(tallies: Mapping[int, Tally]) -> list[dict[str, Any]]:
 @dataclass(frozen=True)
 class _ReportStatements:
     """The statements every report runs, with bind parameters in place of values; all but `load_root` run on the
-    driver's cursor (storage/driver.py): a report is their cost many times a second. The `*_many` ones serve a
-    batch of reports (`TasksSql.change_subtasks`) in one statement each (storage/bulk.py)."""
+    driver's cursor (storage/driver.py): a report is their cost many times a second. `lock_tasks`, `seen_keys`,
+    `insert_keys`, `write_subtasks`, `write_roots` and `write_batch` serve a whole batch of reports
+    (`TasksSql.change_subtasks`) in one statement each (storage/bulk.py)."""
 
     lock_task: DriverStatement
     lock_tasks: DriverStatement
@@ -592,11 +593,9 @@ class TasksSql(AlertsSql, HandlingSql):
 
     def subtask_owners(self, subtask_ids: Sequence[str]) -> dict[str, tuple[int, int, int]]:
         found: dict[str, tuple[int, int, int]] = {}
-        wanted = sorted(set(subtask_ids))
         columns = (subtasks.c.subtask_id, subtasks.c.id, subtasks.c.host_pk, subtasks.c.root_id)
         with self._read() as conn:
-            for i in range(0, len(wanted), IDS_PER_READ):
-                chunk = wanted[i : i + IDS_PER_READ]
+            for chunk in id_chunks(subtask_ids):
                 for subtask_id, pk, host_pk, root_id in conn.execute(select(*columns).where(columns[0].in_(chunk))):
                     found[subtask_id] = (int(pk), int(host_pk), int(root_id))
         return found

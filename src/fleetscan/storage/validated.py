@@ -171,7 +171,9 @@ class ValidatedStorage:
                 else:
                     check_value(arg, value, width=_ARGUMENTS.get((name, arg)))
                     if isinstance(value, list | tuple) and value and dataclasses.is_dataclass(value[0]):
-                        bound.arguments[arg] = [_callables_checked(f"{name}.{arg}", item) for item in value]
+                        items = [_callables_checked(f"{name}.{arg}", item) for item in value]
+                        if any(new is not old for new, old in zip(items, value, strict=True)):
+                            bound.arguments[arg] = items  # the caller's own sequence otherwise
             return attr(*bound.args, **bound.kwargs)
 
         self.__dict__[name] = checked  # built once: later calls find it without __getattr__
