@@ -87,7 +87,7 @@ class MonitorSql(SqlBase):
 
     def _schema_versions(self) -> list[str]:
         """Read on a new connection for SQLite: a pooled one keeps reading a file deleted or moved away; PostgreSQL's
-        pool checks its connection before lending it (pre-ping)."""
+        pool checks a connection that sat idle before lending it (storage/engine.py)."""
         if not self.is_sqlite:
             with self._read() as conn:
                 return [str(v) for v in conn.execute(text(_SCHEMA_QUERY)).scalars()]
