@@ -31,3 +31,31 @@ def test_a_driver_error_is_raised_as_sqlalchemy_raises_it_and_a_savepoint_undoes
             assert {r[0] for r in conn.execute(select(accounts.c.name))} >= {"kept", "after"}
     finally:
         storage.dispose()
+
+
+def test_a_pipelined_write_is_one_transaction_and_gives_its_connection_back_as_it_found_it(database_url: str) -> None:
+    """driver.Pipeline: statements sent several at a time, BEGIN with the first and COMMIT with the last, are still
+    one transaction (an error in a later block undoes an earlier one, raised as SQLAlchemy raises it), and the
+    pooled connection (in autocommit mode meanwhile, on PostgreSQL) goes back to the pool out of it."""
+    storage = open_storage(database_url)
+    try:
+        add = DriverStatement(insert(accounts).values(name=bindparam("name"), created_at=0), storage.engine)
+        names = DriverStatement(select(accounts.c.name).where(accounts.c.name == bindparam("name")), storage.engine)
+        with pytest.raises(IntegrityError), storage._write_pipelined() as (conn, pipeline):
+            with pipeline.together():
+                add.run(conn, {"name": "undone"})
+            with pipeline.together(commit=True):
+                add.run(conn, {"name": "twice"})
+                add.run(conn, {"name": "twice"})  # the unique constraint refuses it, in the pipeline
+        with storage._write_pipelined() as (conn, pipeline):
+            with pipeline.together():
+                before = names.rows(names.run(conn, {"name": "kept"}))
+            with pipeline.together(commit=True):
+                add.run(conn, {"name": "kept"})
+        assert before == []
+        with storage.engine.connect() as conn:
+            assert {r[0] for r in conn.execute(select(accounts.c.name))} & {"undone", "twice", "kept"} == {"kept"}
+            if not storage.is_sqlite:
+                assert conn.connection.driver_connection.autocommit is False  # type: ignore[union-attr]
+    finally:
+        storage.dispose()

@@ -14,6 +14,7 @@ from ..core import alerts as a
 from ..core.models import Detection, HandleStatus, RootTask, Scope, Subtask
 from . import rows
 from .base import SqlBase
+from .bulk import JsonRows
 from .conditions import scoped
 from .schema import alerts, detections, hosts, root_tasks
 
@@ -158,11 +159,7 @@ class AlertsSql(SqlBase):
             return
         of_results = select(detections.c.alert_id).where(detections.c.result_id.in_(sorted(set(result_ids))))
         conn.execute(
-            self._lock(
-                select(alerts.c.id)
-                .where(alerts.c.id.in_(of_results))
-                .order_by(*_IDENTITY_ORDER)
-            )
+            self._lock(select(alerts.c.id).where(alerts.c.id.in_(of_results)).order_by(*_IDENTITY_ORDER))
         ).all()
 
     @staticmethod
@@ -177,9 +174,7 @@ class AlertsSql(SqlBase):
     def _resolve_alerts(conn: Connection, root: RootTask, sub: Subtask, now: int) -> int:
         """A subtask succeeded: resolve its host's open alerts whose path its scan covered but did not find."""
         candidates = conn.execute(_RESOLVE_CANDIDATES, {"host_pk": sub.host_pk, "subtask_pk": sub.id}).all()
-        gone = sorted(
-            int(pk) for pk, method, path in candidates if a.resolves(root, str(path), str(method), sub.not_scanned)
-        )
+        gone = resolved_by(root, sub, [(pk, method, path) for pk, method, path in candidates])
         if gone:
             conn.execute(
                 update(alerts)
@@ -204,4 +199,34 @@ def _resolve_candidates() -> Any:
 
 _RESOLVE_CANDIDATES: Any = _resolve_candidates()
 
-__all__: Sequence[str] = ["AlertsSql", "identity"]
+
+def resolved_by(root: RootTask, sub: Subtask, candidates: Sequence[tuple[int, str, str]]) -> list[int]:
+    """Of a succeeded subtask's candidates (alert pk, handle method, a path), the alerts its scan resolves."""
+    return sorted(
+        int(pk) for pk, method, path in candidates if a.resolves(root, str(path), str(method), sub.not_scanned)
+    )
+
+
+def resolve_candidates_many(is_sqlite: bool) -> str:
+    """`_RESOLVE_CANDIDATES` for many succeeded subtasks at once, as (subtask pk, alert pk, handle method, path):
+    the JSON rows `:rows` name each subtask's `host_pk` and `subtask_pk` (a report batch's completions)."""
+    v = JsonRows(alerts, ["host_pk", "subtask_pk"], is_sqlite, {"subtask_pk": "bigint"})
+    subtask_pk = v.field("subtask_pk")
+    return (
+        f"SELECT {subtask_pk} AS subtask_pk, al.id, al.handle_method, min(d.file_path)"
+        f" FROM {v.source()}"
+        f" JOIN alerts AS al ON al.host_pk = {v.field('host_pk')} AND al.status = '{a.AlertStatus.OPEN.value}'"
+        " JOIN detections AS d ON d.alert_id = al.id"
+        f" WHERE NOT EXISTS (SELECT 1 FROM detections AS here WHERE here.alert_id = al.id"
+        f" AND here.subtask_id = {subtask_pk})"
+        f" GROUP BY {subtask_pk}, al.id, al.handle_method"
+    )
+
+
+def resolve_many(is_sqlite: bool) -> str:
+    """The alerts of the JSON rows `:rows` resolved, each by its `resolved_by_task` at its `resolved_at`."""
+    fields = ["status", "resolved_by_task", "resolved_at", "pk_"]
+    return JsonRows(alerts, fields, is_sqlite, {"pk_": "bigint"}).update("id", "pk_")
+
+
+__all__: Sequence[str] = ["AlertsSql", "identity", "resolve_candidates_many", "resolve_many", "resolved_by"]

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..core.models import RootTask
 from . import rows
 from .checkpoint import Checkpointer
+from .driver import Pipeline
 from .schema import hosts, root_tasks, subtasks
 from .writer_lock import WriterLock
 
@@ -90,6 +91,29 @@ class SqlBase:
         self._end_shared_read()
         with self._one_writer, self._writer.begin() as conn:
             yield conn
+
+    @contextmanager
+    def _write_pipelined(self) -> Iterator[tuple[Connection, Pipeline]]:
+        """`_write` for statements sent several at a time (driver.Pipeline): the block's first statements must be
+        in `Pipeline.together`, whose BEGIN the transaction starts with. On PostgreSQL the connection is in
+        autocommit mode for the block (psycopg then sends no BEGIN of its own) and back out of it when returned to
+        the pool; one that cannot be is discarded."""
+        if self.is_sqlite:
+            with self._write() as conn:
+                yield conn, Pipeline(conn)
+            return
+        self._end_shared_read()
+        with self._one_writer, self._writer.connect() as conn:
+            raw: Any = conn.connection.driver_connection
+            raw.autocommit = True
+            try:
+                with conn.begin():
+                    yield conn, Pipeline(conn)
+            finally:
+                try:
+                    raw.autocommit = False
+                except Exception:  # noqa: BLE001 - broken, or still in a transaction: not for the pool
+                    conn.invalidate()
 
     def _insert_ignore(self, table: Any) -> Any:
         dialect = sqlite if self.is_sqlite else postgresql

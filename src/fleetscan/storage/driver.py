@@ -8,7 +8,11 @@ transaction. What SQLAlchemy's types did is done here for the only types they ca
 they are, booleans as SQLite's integers, and JSON columns through `DriverStatement.json`.
 
 Savepoints are the same story: `savepoint` is SAVEPOINT, RELEASE and ROLLBACK TO on the cursor, without the
-bookkeeping of `Connection.begin_nested`, for the group commit's one savepoint per report (`base.SqlBase.grouped`).
+bookkeeping of `Connection.begin_nested`, for the reports of a batch that are written one by one.
+
+On PostgreSQL each statement is also a round trip, and a report batch's statements hold its root tasks' row locks
+from the first to COMMIT: every round trip in between is time another worker's batch waits for those rows.
+`Pipeline` sends several statements at once (psycopg's pipeline mode), BEGIN and COMMIT among them.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 
-__all__ = ["DriverStatement", "savepoint"]
+__all__ = ["DriverStatement", "Pipeline", "savepoint"]
 
 # SQLite's default paramstyle is `?`; the named one lets every statement take the same dict on both backends.
 _SQLITE_NAMED = sqlite.dialect(paramstyle="named")
@@ -73,7 +77,10 @@ class DriverStatement:
 
     def all(self, conn: Connection, params: Mapping[str, Any], limit: int | None = None) -> list[dict[str, Any]]:
         """The rows (the first `limit` of them) as dicts by column name, JSON columns decoded."""
-        cursor = self.run(conn, params)
+        return self.rows(self.run(conn, params), limit)
+
+    def rows(self, cursor: Any, limit: int | None = None) -> list[dict[str, Any]]:
+        """`all` of a cursor `run` returned: in a `Pipeline`, statements are all run first and read afterwards."""
         found = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
         if not found:
             return []
@@ -110,3 +117,43 @@ def savepoint(conn: Connection) -> Iterator[None]:
         _execute(conn, cursor, f"RELEASE SAVEPOINT {name}")
         raise
     _execute(conn, cursor, f"RELEASE SAVEPOINT {name}")
+
+
+class Pipeline:
+    """A write transaction whose statements go to PostgreSQL several at a time: `together` sends its block's
+    statements in one pipeline, their results read when the first is fetched (one round trip for all).
+
+    psycopg sends a BEGIN of its own before a transaction's first statement and waits for it, pipeline or not. So
+    the connection (`base.SqlBase._write_pipelined`) is in autocommit mode and BEGIN is a statement of ours, sent
+    with the first block; `together(commit=True)` sends COMMIT with the last. A transaction not committed so is
+    committed (or rolled back) by SQLAlchemy as any other: psycopg sends COMMIT as long as the server is in a
+    transaction. On SQLite, which has no round trips, blocks run as they are in SQLAlchemy's own transaction.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.is_sqlite = conn.dialect.name == "sqlite"
+        self._begun = self.is_sqlite  # SQLite's BEGIN IMMEDIATE is SQLAlchemy's (storage/engine.py)
+
+    @contextmanager
+    def together(self, commit: bool = False) -> Iterator[None]:
+        """The block's statements (and BEGIN before the first block; COMMIT after it with `commit`) in one pipeline.
+
+        Errors of the database come out of a pipeline when results are read or at its end: they are raised as
+        SQLAlchemy's (`DBAPIError`), as `_execute` raises them, whichever statement they belong to."""
+        if self.is_sqlite:
+            yield
+            return
+        dbapi = self.conn.dialect.loaded_dbapi
+        raw = self.conn.connection.driver_connection
+        try:
+            with raw.pipeline():  # type: ignore[union-attr]
+                cursor = _cursor(self.conn)
+                if not self._begun:
+                    cursor.execute("BEGIN")
+                    self._begun = True
+                yield
+                if commit:
+                    cursor.execute("COMMIT")
+        except dbapi.Error as exc:
+            raise DBAPIError.instance("(pipeline)", None, exc, dbapi.Error, dialect=self.conn.dialect) from exc

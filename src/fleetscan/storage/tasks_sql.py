@@ -18,11 +18,11 @@ from ..core.queries import HostMatch, Page, RootFilter
 from ..core.states import ACTIVE, RootTotals, StatusGroup, SubtaskStatus, Tally, summarize
 from ..core.tasks import ReportOutcome, SubtaskReport
 from . import rows
-from .alerts_sql import AlertsSql, identity
+from .alerts_sql import AlertsSql, identity, resolve_candidates_many, resolve_many, resolved_by
 from .base import id_chunks
 from .bulk import JsonRows, ids_in, rows_param
 from .conditions import contains, host_conditions, root_visible, scoped
-from .driver import DriverStatement, savepoint
+from .driver import DriverStatement, Pipeline, savepoint
 from .handling_sql import HandlingSql
 from .schema import (
     agent_actions,
@@ -117,6 +117,16 @@ def _root_rows(tallies: Mapping[int, Tally]) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
+class _Batch:
+    """What `TasksSql.change_subtasks` read for the reports it writes in bulk, before writing them."""
+
+    reports: Sequence[tuple[int, SubtaskReport]]  # (index in the batch, report)
+    locked: Mapping[int, Mapping[str, Any]]  # subtask pk -> its row and its root's tally, locked
+    seen_keys: set[tuple[int, str]]  # (host pk, report key) already written
+    alerted_hosts: set[int]  # the batch's hosts with an open alert
+
+
+@dataclass(frozen=True)
 class _ReportStatements:
     """The statements every report runs, with bind parameters in place of values; all but `load_root` run on the
     driver's cursor (storage/driver.py): a report is their cost many times a second. `lock_tasks`, `seen_keys`,
@@ -135,6 +145,10 @@ class _ReportStatements:
     """PostgreSQL: the keys, subtasks and roots of a batch written in one statement (one round trip, not three)."""
     open_alert_hosts: DriverStatement
     load_root: Any
+    load_roots: DriverStatement
+    resolve_candidates: DriverStatement
+    lock_alerts: DriverStatement | None
+    resolve_alerts: DriverStatement
 
     @classmethod
     def build(cls, base: TasksSql) -> _ReportStatements:
@@ -147,6 +161,7 @@ class _ReportStatements:
         root_columns = ["status", *(f"n_{s.value}" for s in SubtaskStatus), "progress", "files_scanned"]
         root_columns += ["viruses_found", "end_time", "open_progress", "last_end"]
         json_columns = frozenset({"not_scanned"})
+        roots_json = frozenset({"scan_paths", "ignore_paths", "file_types", "targets", "sweep"})
         sqlite_db = base.is_sqlite
         joined = select(*(c.label(TALLY_PREFIX + c.name) for c in [*tally, root_tasks.c.last_end]), subtasks)
         joined = joined.select_from(root_tasks.join(subtasks, subtasks.c.root_id == root_tasks.c.id))
@@ -194,6 +209,19 @@ class _ReportStatements:
             write_roots=driver(text(JsonRows(root_tasks, [*root_columns, "pk_"], sqlite_db, key).update("id", "pk_"))),
             open_alert_hosts=driver(alerted.where(alerts.c.host_pk.in_(text(ids_in("pks", sqlite_db))))),
             load_root=select(root_tasks).where(root_tasks.c.id == pk),
+            load_roots=driver(
+                select(root_tasks).where(root_tasks.c.id.in_(text(ids_in("pks", sqlite_db)))), roots_json
+            ),
+            resolve_candidates=driver(text(resolve_candidates_many(sqlite_db))),
+            lock_alerts=None
+            if sqlite_db
+            else driver(
+                select(alerts.c.id)
+                .where(alerts.c.id.in_(text(ids_in("pks", sqlite_db))))
+                .order_by(alerts.c.id)
+                .with_for_update()
+            ),
+            resolve_alerts=driver(text(resolve_many(sqlite_db))),
         )
 
 
@@ -351,62 +379,99 @@ class TasksSql(AlertsSql, HandlingSql):
             return self._apply(conn, locked, subtask_pk, change, report, detections, reported_at, quarantined)
 
     def change_subtasks(self, reports: Sequence[SubtaskReport]) -> list[ReportOutcome | Exception]:
-        """Many reports in one transaction. Every subtask of the batch (and its root) is locked first, in one
-        statement and one order; the reports that only move counters and states (most of them) are then written
-        a few statements for all (storage/bulk.py); one with detections or quarantines, or a second report of a
-        subtask, goes after them alone in a savepoint, as `change_subtask` writes it."""
-        st = self._report_statements()
+        """Many reports, in two transactions. The reports that only move counters and states (most of them) are
+        written in bulk: every subtask of theirs (and its root) locked first, in one statement and one order,
+        then a few statements for all (storage/bulk.py); on PostgreSQL two round trips in all (driver.Pipeline).
+        The others (detections or quarantines, or a second report of a subtask) are written after, one by one in
+        savepoints of a transaction of their own, as `change_subtask` writes them: their dozen statements each do
+        not keep the bulk's roots locked, which under load made every other worker's batch wait (bench/fleet.py).
+
+        The database failing the bulk raises (nothing is written); failing the rest is the outcome of each of
+        the rest (none of them is written), to be tried again."""
         outcomes: list[ReportOutcome | Exception | None] = [None] * len(reports)
+        bulk: list[int] = []
+        alone: list[int] = []
+        taken: set[int] = set()
+        for i, r in enumerate(reports):
+            (alone if r.detections or r.quarantined or r.subtask_pk in taken else bulk).append(i)
+            taken.add(r.subtask_pk)
+        if bulk:
+            self._write_bulk(reports, bulk, outcomes)
+        if alone:
+            try:
+                self._write_alone(reports, alone, outcomes)
+            except DBAPIError as exc:
+                for i in alone:
+                    outcomes[i] = exc
+        return [o if o is not None else UnknownSubtask(r.subtask_pk) for o, r in zip(outcomes, reports, strict=True)]
+
+    def _write_bulk(
+        self, reports: Sequence[SubtaskReport], bulk: Sequence[int], outcomes: list[ReportOutcome | Exception | None]
+    ) -> None:
+        """The reports at `bulk` (one per subtask, no detections) in one transaction: BEGIN, the lock, the keys
+        seen and the hosts with an open alert sent together; then the writes and COMMIT. Its roots stay locked
+        between the two."""
+        st = self._report_statements()
+        with self._write_pipelined() as (conn, pipeline):
+            pks = sorted({reports[i].subtask_pk for i in bulk})
+            asked = [{"host_pk": reports[i].report[0], "report_key": reports[i].report[1]} for i in bulk]
+            hosts_asked = json.dumps(sorted({reports[i].report[0] for i in bulk}))
+            with pipeline.together():
+                locking = st.lock_tasks.run(conn, {"pks": json.dumps(pks)})
+                seen_keys = st.seen_keys.run(conn, {"rows": rows_param(asked)})
+                alerted = st.open_alert_hosts.run(conn, {"pks": hosts_asked})
+                locked = {int(row["id"]): row for row in st.lock_tasks.rows(locking)}
+                seen = {(int(h), str(k)) for h, k in seen_keys.fetchall()}
+                alerted_hosts = {int(host_pk) for (host_pk,) in alerted.fetchall()}
+            known = [(i, reports[i]) for i in bulk if reports[i].subtask_pk in locked]
+            for i in bulk:
+                if reports[i].subtask_pk not in locked:
+                    outcomes[i] = UnknownSubtask(reports[i].subtask_pk)
+            self._apply_many(conn, pipeline, _Batch(known, locked, seen, alerted_hosts), outcomes)
+
+    def _write_alone(
+        self, reports: Sequence[SubtaskReport], alone: Sequence[int], outcomes: list[ReportOutcome | Exception | None]
+    ) -> None:
+        """The reports at `alone`, in order, each in a savepoint: one refused leaves the others written. Their
+        subtasks and roots are locked first, all in one statement and the bulk's order (root, then subtask), as
+        every batch locks them: locked one report at a time, two workers' batches deadlocked."""
+        st = self._report_statements()
         with self._write() as conn:
-            pks = sorted({r.subtask_pk for r in reports})
-            locked = {int(row["id"]): row for row in st.lock_tasks.all(conn, {"pks": json.dumps(pks)})}
-            bulk: list[int] = []
-            alone: list[int] = []
-            seen: set[int] = set()
-            for i, r in enumerate(reports):
-                if r.subtask_pk not in locked:
-                    outcomes[i] = UnknownSubtask(r.subtask_pk)
-                elif r.detections or r.quarantined or r.subtask_pk in seen:
-                    alone.append(i)
-                else:
-                    bulk.append(i)
-                seen.add(r.subtask_pk)
-            self._apply_many(conn, [(i, reports[i]) for i in bulk], locked, outcomes)
+            st.lock_tasks.run(conn, {"pks": json.dumps(sorted({reports[i].subtask_pk for i in alone}))}).fetchall()
             for i in alone:
                 r = reports[i]
                 try:
                     with savepoint(conn):
-                        row = st.lock_task.first(conn, {"pk": r.subtask_pk})  # as the batch above left it
-                        assert row is not None  # locked since the batch began
+                        row = st.lock_task.first(conn, {"pk": r.subtask_pk})
+                        if row is None:
+                            outcomes[i] = UnknownSubtask(r.subtask_pk)
+                            continue
                         outcomes[i] = self._apply(
                             conn, row, r.subtask_pk, r.change, r.report, r.detections, r.reported_at, r.quarantined
                         )
                 except DBAPIError:
-                    raise  # the database's trouble, not the report's: the whole batch is undone
+                    raise  # the database's trouble, not the report's: none of these is written
                 except Exception as exc:  # noqa: BLE001 - the report's own error, answered to it alone
                     outcomes[i] = exc
-        return [o if o is not None else UnknownSubtask(r.subtask_pk) for o, r in zip(outcomes, reports, strict=True)]
 
     def _apply_many(
         self,
         conn: Connection,
-        batch: Sequence[tuple[int, SubtaskReport]],
-        locked: Mapping[int, Mapping[str, Any]],
+        pipeline: Pipeline,
+        batch: _Batch,
         outcomes: list[ReportOutcome | Exception | None],
     ) -> None:
-        """Reports without detections, one per subtask, their subtasks locked: their keys read, their changes
-        made in memory, then written with one statement per table. A report whose rule refuses it is left out."""
-        if not batch:
-            return
+        """Reports without detections, one per subtask, their subtasks locked: their changes made in memory, then
+        written with one statement per table (one in all on PostgreSQL), with the alerts their completions
+        resolve and COMMIT unless a root is left to recount. A report whose rule refuses it is left out."""
         st = self._report_statements()
-        asked = [{"host_pk": r.report[0], "report_key": r.report[1]} for _, r in batch]
-        seen_keys = {(int(h), str(k)) for h, k in st.seen_keys.run(conn, {"rows": rows_param(asked)}).fetchall()}
         keys: list[dict[str, Any]] = []
         written: list[dict[str, Any]] = []
         tallies: dict[int, Tally | None] = {}
         succeeded: list[Subtask] = []
-        for i, r in batch:
-            row = locked[r.subtask_pk]
+        seen_keys = set(batch.seen_keys)
+        for i, r in batch.reports:
+            row = batch.locked[r.subtask_pk]
             current = rows.subtask(row)
             if r.report in seen_keys:
                 outcomes[i] = ReportOutcome(current, duplicate=True, detections_added=0)
@@ -423,41 +488,57 @@ class TasksSql(AlertsSql, HandlingSql):
             tally = tallies[root_id] if root_id in tallies else _stored_tally(row, TALLY_PREFIX)
             tallies[root_id] = None if tally is None else tally.moved(_group(current), _group(changed))
             if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
-                succeeded.append(changed)
+                if changed.host_pk in batch.alerted_hosts:
+                    succeeded.append(changed)
             outcomes[i] = ReportOutcome(changed, duplicate=False, detections_added=0)
         if not written:
             return
         tallied = {root_id: t for root_id, t in tallies.items() if t is not None}
-        if st.write_batch is not None:
-            batch_rows = {
-                "keys": rows_param(keys),
-                "subs": rows_param(written),
-                "roots": rows_param(_root_rows(tallied)),
-            }
-            st.write_batch.run(conn, batch_rows)
-        else:
-            st.insert_keys.run(conn, {"rows": rows_param(keys)})
-            st.write_subtasks.run(conn, {"rows": rows_param(written)})
-            self._write_roots(conn, tallied)
-        self._resolve_many(conn, succeeded)
-        for root_id in sorted(root_id for root_id, t in tallies.items() if t is None):
+        untallied = sorted(root_id for root_id, t in tallies.items() if t is None)
+        resolved = self._alerts_resolved(conn, pipeline, succeeded)
+        with pipeline.together(commit=not untallied):
+            if resolved:  # locked in one order (pk), as one UPDATE's join would not
+                if st.lock_alerts is not None:
+                    st.lock_alerts.run(conn, {"pks": json.dumps([row["pk_"] for row in resolved])})
+                st.resolve_alerts.run(conn, {"rows": rows_param(resolved)})
+            if st.write_batch is not None:
+                batch_rows = {
+                    "keys": rows_param(keys),
+                    "subs": rows_param(written),
+                    "roots": rows_param(_root_rows(tallied)),
+                }
+                st.write_batch.run(conn, batch_rows)
+            else:
+                st.insert_keys.run(conn, {"rows": rows_param(keys)})
+                st.write_subtasks.run(conn, {"rows": rows_param(written)})
+                self._write_roots(conn, tallied)
+        for root_id in untallied:
             self._refresh_root(conn, root_id)
 
-    def _resolve_many(self, conn: Connection, succeeded: Sequence[Subtask]) -> None:
-        """`_resolve_alerts` for the subtasks that just succeeded whose host has an open alert at all (a batch's
-        completions are mostly of hosts with none: one read tells), each root read once."""
+    def _alerts_resolved(
+        self, conn: Connection, pipeline: Pipeline, succeeded: Sequence[Subtask]
+    ) -> list[dict[str, Any]]:
+        """The alerts the subtasks that just succeeded resolve (`_resolve_alerts` for many), as `resolve_alerts`
+        writes them: their roots and candidates read in one round trip. Only subtasks of hosts with an open alert
+        are given: a batch's completions are mostly of hosts with none, and the batch's first read tells."""
         if not succeeded:
-            return
+            return []
         st = self._report_statements()
-        hosts_asked = json.dumps(sorted({sub.host_pk for sub in succeeded}))
-        alerted = {int(host_pk) for (host_pk,) in st.open_alert_hosts.run(conn, {"pks": hosts_asked}).fetchall()}
-        roots: dict[int, RootTask] = {}
+        pairs = [{"host_pk": sub.host_pk, "subtask_pk": sub.id} for sub in succeeded]
+        with pipeline.together():
+            reading = st.load_roots.run(conn, {"pks": json.dumps(sorted({sub.root_id for sub in succeeded}))})
+            candidates = st.resolve_candidates.run(conn, {"rows": rows_param(pairs)})
+            roots = {int(row["id"]): rows.root(row) for row in st.load_roots.rows(reading)}
+            per_subtask: dict[int, list[tuple[int, str, str]]] = {}
+            for subtask_pk, pk, method, path in candidates.fetchall():
+                per_subtask.setdefault(int(subtask_pk), []).append((int(pk), str(method), str(path)))
+        resolved: dict[int, dict[str, Any]] = {}
         for sub in succeeded:
-            if sub.host_pk not in alerted:
-                continue
-            if sub.root_id not in roots:
-                roots[sub.root_id] = rows.root(conn.execute(st.load_root, {"pk": sub.root_id}).one()._mapping)
-            self._resolve_alerts(conn, roots[sub.root_id], sub, sub.updated_at)
+            root = roots[sub.root_id]
+            for pk in resolved_by(root, sub, per_subtask.get(sub.id, ())):
+                row = {"status": AlertStatus.RESOLVED.value, "resolved_by_task": root.task_id}
+                resolved.setdefault(pk, {**row, "resolved_at": sub.updated_at, "pk_": pk})
+        return [resolved[pk] for pk in sorted(resolved)]
 
     def _apply(
         self,

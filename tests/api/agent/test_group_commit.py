@@ -165,3 +165,22 @@ def test_a_batch_meeting_a_deadlock_is_tried_again_alone() -> None:
     assert (first, landed, last) == ("FIRST", "FLAKY", "LAST")
     assert isinstance(error, IllegalTransition)
     assert batches[0] == ["first", "flaky", "refused", "last"] and sum("flaky" in b for b in batches) == 3
+
+
+def test_a_report_the_database_failed_within_a_batch_is_tried_again_alone() -> None:
+    """`write` may commit a batch in parts (storage: the bulk, then the reports with detections) and answer the
+    part the database failed with its transient error: those reports alone are tried again."""
+    batches: list[list[str]] = []
+
+    def write(batch: Sequence[str]) -> list[str | Exception]:
+        batches.append(list(batch))
+        failed = OperationalError("SELECT 1", {}, Exception("deadlock detected"))
+        return [failed if item == "parted" and len(batches) == 1 else item.upper() for item in batch]
+
+    group: GroupCommit[str, str] = GroupCommit(write)
+
+    async def burst() -> list[str]:
+        return list(await asyncio.gather(*(group.run(x) for x in ("first", "parted", "last"))))
+
+    assert asyncio.run(burst()) == ["FIRST", "PARTED", "LAST"]
+    assert batches == [["first", "parted", "last"], ["parted"]]

@@ -11,6 +11,7 @@ from dataclasses import replace
 from functools import partial
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from fleetscan.core import tasks
 from fleetscan.core.errors import IllegalTransition, UnknownSubtask
@@ -292,6 +293,34 @@ def test_a_batch_of_reports_is_written_together_and_a_refused_one_alone(plane: C
     assert (root.files_scanned, root.counts.succeeded, root.viruses_found) == (6 + 3 + 9 + 4, 1, 1)
 
 
+def test_the_database_failing_the_reports_written_alone_leaves_the_bulk_written(
+    plane: ControlPlane, store: SqlStorage
+) -> None:
+    """The reports with detections are written in a transaction of their own, after the bulk: when the database
+    fails it, each of them is answered the database's error (to be tried again: `GroupCommit`) and none is
+    written, while the bulk's reports stay written."""
+    a, b, c = enrolled(plane, 3)
+    scope = plane.create_access_key("acct", "p1").scope
+    root = plane.create_task(scope, TaskRequest("t", ScanType.FULL, host_ids=[a.host_id, b.host_id, c.host_id])).root
+    subs = {v.host.id: v.subtask for v in plane.subtasks_of(scope, [root])[root.id]}
+    moved = partial(tasks.progress, counters=Counters(files_scanned=5), now=5)
+    found = [finding("/tmp/x", result_id="r-x", occur_time=5)]
+    out = store.change_subtasks(
+        [
+            SubtaskReport(subs[a.id].id, moved, (a.id, "a-1")),
+            SubtaskReport(subs[b.id].id, moved, (b.id, "b-1"), found),
+            SubtaskReport(subs[c.id].id, _database_fails, (c.id, "c-1"), found),
+        ]
+    )
+    assert isinstance(out[0], ReportOutcome) and not out[0].duplicate
+    assert isinstance(out[1], OperationalError) and isinstance(out[2], OperationalError)
+    again = store.change_subtasks(
+        [SubtaskReport(subs[x.id].id, moved, (x.id, f"{k}-1")) for x, k in ((a, "a"), (b, "b"))]
+    )
+    assert [o.duplicate for o in again if isinstance(o, ReportOutcome)] == [True, False]  # b's key was undone
+    assert store.get_subtask(subs[b.id].subtask_id).viruses_found == 0  # type: ignore[union-attr]
+
+
 def test_the_subtasks_reports_name_are_found_in_bulk(plane: ControlPlane, store: SqlStorage) -> None:
     """`subtask_owners`: which host and root each named subtask belongs to, in one read (reports after a restart);
     the plane answers a host only its own subtasks."""
@@ -331,3 +360,7 @@ def test_reads_share_one_transaction_and_writes_keep_theirs(plane: ControlPlane,
 
 def _refuse(sub: Subtask) -> Subtask:
     raise IllegalTransition(sub.status.value, "succeeded")
+
+
+def _database_fails(_: Subtask) -> Subtask:
+    raise OperationalError("UPDATE subtasks", {}, Exception("deadlock detected"))  # as the driver raises it

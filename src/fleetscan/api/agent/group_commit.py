@@ -10,8 +10,9 @@ is written at once, and under load batches grow by themselves.
 Each report keeps its own idempotency key, outcome and error: one refused (an illegal transition, an unknown
 subtask, a value no column takes) is answered alone while the others commit. When the database itself fails the
 batch (a PostgreSQL deadlock against another process's batch, say, over an alert two reports of different tasks
-share; a failed COMMIT), nothing of it is stored and each report is tried again alone; alone, a report that meets
-a deadlock or another transient error (`OperationalError`) is tried up to `RETRIES` times.
+share; a failed COMMIT), nothing of it is stored and each report is tried again alone; so is a report whose
+outcome is the database's transient error (`OperationalError`: `write` may commit a batch in parts, and answer
+the part the database failed so). Alone, a report that meets such an error is tried up to `RETRIES` times.
 No report is answered before the transaction holding it has committed: a 2xx still means durable.
 """
 
@@ -56,6 +57,11 @@ class GroupCommit(Generic[K, V]):
             written = self.write(batch)
         except DBAPIError:  # the database's trouble, not the reports': nothing of the batch is stored
             written = [self._alone(item) for item in batch]
+        else:  # an item the database failed within the batch (its part was undone): tried again alone
+            written = [
+                self._alone(item) if isinstance(w, OperationalError) else w
+                for item, w in zip(batch, written, strict=True)
+            ]
         REPORT_TRANSACTIONS.inc()
         REPORTS_GROUPED.inc(len(batch))
         return [(None, w) if isinstance(w, Exception) else (w, None) for w in written]
