@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +115,10 @@ def _root_rows(tallies: Mapping[int, Tally]) -> list[dict[str, Any]]:
         {**_totals_values(summarize(t.groups())), **_tally_values(t), "pk_": root_id}
         for root_id, t in sorted(tallies.items())
     ]
+
+
+class _Undo(Exception):
+    """Raised out of a transaction to roll it back: what it wrote is undone, its outcome already told."""
 
 
 @dataclass(frozen=True)
@@ -432,27 +437,51 @@ class TasksSql(AlertsSql, HandlingSql):
     def _write_alone(
         self, reports: Sequence[SubtaskReport], alone: Sequence[int], outcomes: list[ReportOutcome | Exception | None]
     ) -> None:
-        """The reports at `alone`, in order, each in a savepoint: one refused leaves the others written. Their
-        subtasks and roots are locked first, all in one statement and the bulk's order (root, then subtask), as
-        every batch locks them: locked one report at a time, two workers' batches deadlocked."""
+        """The reports at `alone`, in order. Their subtasks and roots are locked first, all in one statement and
+        the bulk's order (root, then subtask), as every batch locks them: locked one report at a time, two
+        workers' batches deadlocked. Most batches have one such report: it needs no savepoint (its own error
+        undoes the transaction) and its last writes go with COMMIT; several are each in a savepoint, so that one
+        refused leaves the others written."""
         st = self._report_statements()
-        with self._write() as conn:
-            st.lock_tasks.run(conn, {"pks": json.dumps(sorted({reports[i].subtask_pk for i in alone}))}).fetchall()
-            for i in alone:
-                r = reports[i]
-                try:
-                    with savepoint(conn):
-                        row = st.lock_task.first(conn, {"pk": r.subtask_pk})
-                        if row is None:
-                            outcomes[i] = UnknownSubtask(r.subtask_pk)
-                            continue
+        pks = json.dumps(sorted({reports[i].subtask_pk for i in alone}))
+        try:
+            with self._write_pipelined() as (conn, pipeline):
+                with pipeline.together():
+                    locked = {int(row["id"]): row for row in st.lock_tasks.rows(st.lock_tasks.run(conn, {"pks": pks}))}
+                if len(alone) == 1:
+                    [i] = alone
+                    r = reports[i]
+                    if r.subtask_pk not in locked:
+                        outcomes[i] = UnknownSubtask(r.subtask_pk)
+                        return
+                    try:
                         outcomes[i] = self._apply(
-                            conn, row, r.subtask_pk, r.change, r.report, r.detections, r.reported_at, r.quarantined
-                        )
-                except DBAPIError:
-                    raise  # the database's trouble, not the report's: none of these is written
-                except Exception as exc:  # noqa: BLE001 - the report's own error, answered to it alone
-                    outcomes[i] = exc
+                            conn, locked[r.subtask_pk], r.subtask_pk, r.change, r.report, r.detections,
+                            r.reported_at, r.quarantined, pipeline,
+                        )  # fmt: skip
+                    except DBAPIError:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - the report's own error: undo what it wrote
+                        outcomes[i] = exc
+                        raise _Undo from exc
+                    return
+                for i in alone:
+                    r = reports[i]
+                    try:
+                        with savepoint(conn):
+                            row = st.lock_task.first(conn, {"pk": r.subtask_pk}) if r.subtask_pk in locked else None
+                            if row is None:
+                                outcomes[i] = UnknownSubtask(r.subtask_pk)
+                                continue
+                            outcomes[i] = self._apply(
+                                conn, row, r.subtask_pk, r.change, r.report, r.detections, r.reported_at, r.quarantined
+                            )
+                    except DBAPIError:
+                        raise  # the database's trouble, not the report's: none of these is written
+                    except Exception as exc:  # noqa: BLE001 - the report's own error, answered to it alone
+                        outcomes[i] = exc
+        except _Undo:
+            pass  # the one report's error is its outcome; the transaction was rolled back
 
     def _apply_many(
         self,
@@ -550,8 +579,10 @@ class TasksSql(AlertsSql, HandlingSql):
         detections: Sequence[Detection],
         reported_at: int | None,
         quarantined: Sequence[tuple[Detection, dict[str, Any]]],
+        pipeline: Pipeline | None = None,
     ) -> ReportOutcome:
-        """One report (or one change) to a subtask locked with its root: `locked` is their row."""
+        """One report (or one change) to a subtask locked with its root: `locked` is their row. With `pipeline`
+        (the transaction holds nothing else), its last writes are sent with COMMIT."""
         st = self._report_statements()
         current = rows.subtask(locked)
         root_id = current.root_id
@@ -577,17 +608,19 @@ class TasksSql(AlertsSql, HandlingSql):
                     .where(detections_table.c.subtask_id == subtask_pk)
                 ).scalar_one()
             )
-        st.write_subtask.run(conn, {**rows.subtask_values(changed), "pk_": subtask_pk})
         if quarantined and reported_at is not None:
             self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, reported_at)
         if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
             root = rows.root(conn.execute(st.load_root, {"pk": root_id}).one()._mapping)
             self._resolve_alerts(conn, root, changed, changed.updated_at)
         tally = _stored_tally(locked, TALLY_PREFIX)
-        if tally is None:
-            self._refresh_root(conn, int(root_id))
-        else:
-            self._write_roots(conn, {int(root_id): tally.moved(_group(current), _group(changed))})
+        last = pipeline.together(commit=True) if pipeline is not None and tally is not None else nullcontext()
+        with last:  # the subtask and its root, the writes nothing above reads
+            st.write_subtask.run(conn, {**rows.subtask_values(changed), "pk_": subtask_pk})
+            if tally is None:
+                self._refresh_root(conn, int(root_id))
+            else:
+                self._write_roots(conn, {int(root_id): tally.moved(_group(current), _group(changed))})
         return ReportOutcome(changed, duplicate=False, detections_added=added)
 
     def _refresh_root(self, conn: Connection, root_id: int) -> None:

@@ -320,6 +320,12 @@ def test_the_database_failing_the_reports_written_alone_leaves_the_bulk_written(
     assert [o.duplicate for o in again if isinstance(o, ReportOutcome)] == [True, False]  # b's key was undone
     assert store.get_subtask(subs[b.id].subtask_id).viruses_found == 0  # type: ignore[union-attr]
 
+    # one such report alone in its batch, refused: nothing of it stays either (its key neither)
+    [refused] = store.change_subtasks([SubtaskReport(subs[c.id].id, _refuse, (c.id, "c-2"), found)])
+    assert isinstance(refused, IllegalTransition)
+    [landed] = store.change_subtasks([SubtaskReport(subs[c.id].id, moved, (c.id, "c-2"), found)])
+    assert isinstance(landed, ReportOutcome) and not landed.duplicate and landed.detections_added == 1
+
 
 def test_the_subtasks_reports_name_are_found_in_bulk(plane: ControlPlane, store: SqlStorage) -> None:
     """`subtask_owners`: which host and root each named subtask belongs to, in one read (reports after a restart);
