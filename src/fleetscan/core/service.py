@@ -485,7 +485,9 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
                 replace(d, occur_time=d.occur_time or now, result_id=d.result_id or ids.hex_id())
                 for d in self.without_whitelisted(r.host, r.detections)
             ]
-            asked.append(SubtaskReport(r.subtask_pk, change, (r.host.id, r.report_key), stamped, now, r.quarantined))
+            key = (r.host.id, r.report_key)
+            completes = r.finished and r.succeeded
+            asked.append(SubtaskReport(r.subtask_pk, change, key, stamped, now, r.quarantined, may_succeed=completes))
         outcomes = self.storage.change_subtasks(asked)
         for r, outcome in zip(reports, outcomes, strict=True):
             if not isinstance(outcome, Exception):

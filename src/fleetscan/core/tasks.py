@@ -87,6 +87,9 @@ class SubtaskReport:
     reported_at: int | None = None
     quarantined: Sequence[tuple[Detection, dict[str, Any]]] = ()
     """The findings an `auto` task's agent quarantined itself, with its facts."""
+    may_succeed: bool = False
+    """`change` may end the subtask succeeded (a completion): storage reads what that resolves (the host's open
+    alerts) together with the lock, not in another round trip while the task is locked."""
 
 
 @dataclass(frozen=True)

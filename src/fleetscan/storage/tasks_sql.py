@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, Connection, bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from ..core.alerts import AlertStatus
@@ -128,7 +128,8 @@ class _Batch:
     reports: Sequence[tuple[int, SubtaskReport]]  # (index in the batch, report)
     locked: Mapping[int, Mapping[str, Any]]  # subtask pk -> its row and its root's tally, locked
     seen_keys: set[tuple[int, str]]  # (host pk, report key) already written
-    alerted_hosts: set[int]  # the batch's hosts with an open alert
+    candidates: Mapping[int, list[tuple[int, str, str]]]  # completing subtask pk -> alerts it may resolve
+    roots: Mapping[int, RootTask]  # root pk -> the root of a completing subtask with candidates
 
 
 @dataclass(frozen=True)
@@ -148,9 +149,8 @@ class _ReportStatements:
     write_roots: DriverStatement
     write_batch: DriverStatement | None
     """PostgreSQL: the keys, subtasks and roots of a batch written in one statement (one round trip, not three)."""
-    open_alert_hosts: DriverStatement
     load_root: Any
-    load_roots: DriverStatement
+    alerted_roots: DriverStatement
     resolve_candidates: DriverStatement
     lock_alerts: DriverStatement | None
     resolve_alerts: DriverStatement
@@ -172,7 +172,9 @@ class _ReportStatements:
         joined = joined.select_from(root_tasks.join(subtasks, subtasks.c.root_id == root_tasks.c.id))
         # many subtasks by a JSON array of their ids, root then subtask: every batch locks in this one order
         many = joined.where(subtasks.c.id.in_(text(ids_in("pks", sqlite_db)))).order_by(root_tasks.c.id, subtasks.c.id)
-        alerted = select(alerts.c.host_pk).distinct().where(alerts.c.status == AlertStatus.OPEN.value)
+        # the roots of the JSON array's subtasks whose host has an open alert
+        open_alert = exists().where(alerts.c.host_pk == subtasks.c.host_pk, alerts.c.status == AlertStatus.OPEN.value)
+        of_alerted = select(subtasks.c.root_id).where(subtasks.c.id.in_(text(ids_in("pks", sqlite_db))), open_alert)
         key = {"pk_": "bigint"}
         keys = JsonRows(agent_reports, ["host_pk", "report_key"], sqlite_db)
         new_keys = JsonRows(agent_reports, ["host_pk", "report_key", "created_at"], sqlite_db)
@@ -212,11 +214,8 @@ class _ReportStatements:
             ),
             write_subtasks=driver(text(JsonRows(subtasks, [*changing, "pk_"], sqlite_db, key).update("id", "pk_"))),
             write_roots=driver(text(JsonRows(root_tasks, [*root_columns, "pk_"], sqlite_db, key).update("id", "pk_"))),
-            open_alert_hosts=driver(alerted.where(alerts.c.host_pk.in_(text(ids_in("pks", sqlite_db))))),
             load_root=select(root_tasks).where(root_tasks.c.id == pk),
-            load_roots=driver(
-                select(root_tasks).where(root_tasks.c.id.in_(text(ids_in("pks", sqlite_db)))), roots_json
-            ),
+            alerted_roots=driver(select(root_tasks).where(root_tasks.c.id.in_(of_alerted)), roots_json),
             resolve_candidates=driver(text(resolve_candidates_many(sqlite_db))),
             lock_alerts=None
             if sqlite_db
@@ -414,25 +413,46 @@ class TasksSql(AlertsSql, HandlingSql):
         self, reports: Sequence[SubtaskReport], bulk: Sequence[int], outcomes: list[ReportOutcome | Exception | None]
     ) -> None:
         """The reports at `bulk` (one per subtask, no detections) in one transaction: BEGIN, the lock, the keys
-        seen and the hosts with an open alert sent together; then the writes and COMMIT. Its roots stay locked
-        between the two."""
+        seen and, for completions, their hosts' open alerts and roots sent together; then the writes (the alerts
+        resolved among them) and COMMIT. Its roots stay locked between the two."""
         st = self._report_statements()
         with self._write_pipelined() as (conn, pipeline):
             pks = sorted({reports[i].subtask_pk for i in bulk})
             asked = [{"host_pk": reports[i].report[0], "report_key": reports[i].report[1]} for i in bulk]
-            hosts_asked = json.dumps(sorted({reports[i].report[0] for i in bulk}))
+            ending = [(r.report[0], r.subtask_pk) for r in (reports[i] for i in bulk) if r.may_succeed]
             with pipeline.together():
                 locking = st.lock_tasks.run(conn, {"pks": json.dumps(pks)})
                 seen_keys = st.seen_keys.run(conn, {"rows": rows_param(asked)})
-                alerted = st.open_alert_hosts.run(conn, {"pks": hosts_asked})
+                alerted = self._ask_alerted(conn, ending)  # after the lock: the subtasks' findings are settled
                 locked = {int(row["id"]): row for row in st.lock_tasks.rows(locking)}
                 seen = {(int(h), str(k)) for h, k in seen_keys.fetchall()}
-                alerted_hosts = {int(host_pk) for (host_pk,) in alerted.fetchall()}
+                candidates, roots = alerted()
             known = [(i, reports[i]) for i in bulk if reports[i].subtask_pk in locked]
             for i in bulk:
                 if reports[i].subtask_pk not in locked:
                     outcomes[i] = UnknownSubtask(reports[i].subtask_pk)
-            self._apply_many(conn, pipeline, _Batch(known, locked, seen, alerted_hosts), outcomes)
+            self._apply_many(conn, pipeline, _Batch(known, locked, seen, candidates, roots), outcomes)
+
+    def _ask_alerted(
+        self, conn: Connection, ending: Sequence[tuple[int, int]]
+    ) -> Callable[[], tuple[dict[int, list[tuple[int, str, str]]], dict[int, RootTask]]]:
+        """Sends the reads of what the completion of each (host pk, subtask pk) may resolve: the host's open alerts
+        the subtask did not find again, and the roots of such subtasks (in a pipeline, with whatever else goes).
+        The returned call reads the answers: candidates by subtask pk, roots by pk."""
+        if not ending:
+            return lambda: ({}, {})
+        st = self._report_statements()
+        pairs = rows_param({"host_pk": host_pk, "subtask_pk": subtask_pk} for host_pk, subtask_pk in ending)
+        alerted = st.resolve_candidates.run(conn, {"rows": pairs})
+        reading = st.alerted_roots.run(conn, {"pks": json.dumps(sorted(subtask_pk for _, subtask_pk in ending))})
+
+        def answers() -> tuple[dict[int, list[tuple[int, str, str]]], dict[int, RootTask]]:
+            candidates: dict[int, list[tuple[int, str, str]]] = {}
+            for subtask_pk, pk, method, path in alerted.fetchall():
+                candidates.setdefault(int(subtask_pk), []).append((int(pk), str(method), str(path)))
+            return candidates, {int(row["id"]): rows.root(row) for row in st.alerted_roots.rows(reading)}
+
+        return answers
 
     def _write_alone(
         self, reports: Sequence[SubtaskReport], alone: Sequence[int], outcomes: list[ReportOutcome | Exception | None]
@@ -498,6 +518,7 @@ class TasksSql(AlertsSql, HandlingSql):
         written: list[dict[str, Any]] = []
         tallies: dict[int, Tally | None] = {}
         succeeded: list[Subtask] = []
+        unforeseen: list[Subtask] = []
         seen_keys = set(batch.seen_keys)
         for i, r in batch.reports:
             row = batch.locked[r.subtask_pk]
@@ -517,14 +538,21 @@ class TasksSql(AlertsSql, HandlingSql):
             tally = tallies[root_id] if root_id in tallies else _stored_tally(row, TALLY_PREFIX)
             tallies[root_id] = None if tally is None else tally.moved(_group(current), _group(changed))
             if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
-                if changed.host_pk in batch.alerted_hosts:
+                if not r.may_succeed:  # not foreseen: what it resolves is read below
+                    unforeseen.append(changed)
+                elif changed.id in batch.candidates:  # its host has open alerts its scan did not find again
                     succeeded.append(changed)
             outcomes[i] = ReportOutcome(changed, duplicate=False, detections_added=0)
         if not written:
             return
         tallied = {root_id: t for root_id, t in tallies.items() if t is not None}
         untallied = sorted(root_id for root_id, t in tallies.items() if t is None)
-        resolved = self._alerts_resolved(conn, pipeline, succeeded)
+        if unforeseen:  # a caller's completion not marked `may_succeed`: one more round trip, not a wrong answer
+            with pipeline.together():
+                candidates, roots = self._ask_alerted(conn, [(sub.host_pk, sub.id) for sub in unforeseen])()
+            batch = replace(batch, candidates={**batch.candidates, **candidates}, roots={**batch.roots, **roots})
+            succeeded += [sub for sub in unforeseen if sub.id in candidates]
+        resolved = self._alerts_resolved(batch, succeeded)
         with pipeline.together(commit=not untallied):
             if resolved:  # locked in one order (pk), as one UPDATE's join would not
                 if st.lock_alerts is not None:
@@ -544,27 +572,14 @@ class TasksSql(AlertsSql, HandlingSql):
         for root_id in untallied:
             self._refresh_root(conn, root_id)
 
-    def _alerts_resolved(
-        self, conn: Connection, pipeline: Pipeline, succeeded: Sequence[Subtask]
-    ) -> list[dict[str, Any]]:
+    @staticmethod
+    def _alerts_resolved(batch: _Batch, succeeded: Sequence[Subtask]) -> list[dict[str, Any]]:
         """The alerts the subtasks that just succeeded resolve (`_resolve_alerts` for many), as `resolve_alerts`
-        writes them: their roots and candidates read in one round trip. Only subtasks of hosts with an open alert
-        are given: a batch's completions are mostly of hosts with none, and the batch's first read tells."""
-        if not succeeded:
-            return []
-        st = self._report_statements()
-        pairs = [{"host_pk": sub.host_pk, "subtask_pk": sub.id} for sub in succeeded]
-        with pipeline.together():
-            reading = st.load_roots.run(conn, {"pks": json.dumps(sorted({sub.root_id for sub in succeeded}))})
-            candidates = st.resolve_candidates.run(conn, {"rows": rows_param(pairs)})
-            roots = {int(row["id"]): rows.root(row) for row in st.load_roots.rows(reading)}
-            per_subtask: dict[int, list[tuple[int, str, str]]] = {}
-            for subtask_pk, pk, method, path in candidates.fetchall():
-                per_subtask.setdefault(int(subtask_pk), []).append((int(pk), str(method), str(path)))
+        writes them, from the candidates and roots the batch read with its lock."""
         resolved: dict[int, dict[str, Any]] = {}
         for sub in succeeded:
-            root = roots[sub.root_id]
-            for pk in resolved_by(root, sub, per_subtask.get(sub.id, ())):
+            root = batch.roots[sub.root_id]
+            for pk in resolved_by(root, sub, batch.candidates.get(sub.id, ())):
                 row = {"status": AlertStatus.RESOLVED.value, "resolved_by_task": root.task_id}
                 resolved.setdefault(pk, {**row, "resolved_at": sub.updated_at, "pk_": pk})
         return [resolved[pk] for pk in sorted(resolved)]

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+import pytest
+
+from fleetscan.core import tasks
 from fleetscan.core.alerts import Alert, AlertStatus
 from fleetscan.core.models import ScanType, Scope
 from fleetscan.core.queries import DetectionFilter, Page
 from fleetscan.core.service import ControlPlane
+from fleetscan.core.states import SubtaskStatus
+from fleetscan.core.tasks import Counters, ReportOutcome, SubtaskReport, TaskRequest
 from fleetscan.storage import SqlStorage
 
 from .world import Clock, enrolled, scanned
@@ -51,3 +58,24 @@ def test_alerts_are_seen_in_scope_only(plane: ControlPlane, store: SqlStorage) -
         assert store.open_alert_counts(other, [host.host_id]) == {}
         assert store.alert_of_result(other, result_id) is None
     assert store.alert_of_result(scope, "no-such-result") is None
+
+
+@pytest.mark.parametrize("foreseen", [True, False])
+def test_a_completion_written_in_bulk_resolves_what_its_scan_no_longer_found(
+    plane: ControlPlane, store: SqlStorage, foreseen: bool
+) -> None:
+    """A batch's completion without findings resolves its host's open alerts its full scan did not find again:
+    read with the batch's lock when the report says it may succeed (`may_succeed`, what the plane says of a
+    completion), in a round trip of their own when it does not."""
+    scope = plane.create_access_key("acct", "p1").scope
+    [host] = enrolled(plane, 1)
+    t1 = scanned(plane, scope, host, ["/y"])
+    plane.clock.now += 60_000  # type: ignore[attr-defined]
+    root = plane.create_task(scope, TaskRequest("t", ScanType.FULL, host_ids=[host.host_id])).root
+    [(sub, _)] = plane.work(host)
+    done = partial(tasks.finish, succeeded=True, reason="", counters=Counters(files_scanned=1), now=plane.clock())
+    [out] = store.change_subtasks([SubtaskReport(sub.id, done, (host.id, "k-1"), may_succeed=foreseen)])
+    assert isinstance(out, ReportOutcome) and out.subtask.status is SubtaskStatus.SUCCEEDED
+    y = _alert(store, scope, t1, "/y")
+    assert y is not None and (y.status, y.resolved_by_task) == (AlertStatus.RESOLVED, root.task_id)
+    assert store.open_alert_counts(scope, [host.host_id]) == {}
