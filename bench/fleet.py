@@ -162,9 +162,8 @@ async def _agent(
         out.per_server[plan.server] = out.per_server.get(plan.server, 0) + 1
         t0 = time.perf_counter()
         try:
-            status, answer = await asyncio.wait_for(
-                pool.call("POST", path, plan.authorization, body), rhythm.timeout_seconds
-            )
+            async with asyncio.timeout(rhythm.timeout_seconds):  # not wait_for: that is a task per request
+                status, answer = await pool.call("POST", path, plan.authorization, body)
         except (WireError, TimeoutError) as exc:
             out.lost[kind] += 1
             out.errors.append(f"{kind}: {type(exc).__name__} {exc}")
