@@ -172,8 +172,17 @@ class _ReportStatements:
         joined = joined.select_from(root_tasks.join(subtasks, subtasks.c.root_id == root_tasks.c.id))
         # many subtasks by a JSON array of their ids, root then subtask: every batch locks in this one order
         many = joined.where(subtasks.c.id.in_(text(ids_in("pks", sqlite_db)))).order_by(root_tasks.c.id, subtasks.c.id)
-        # the roots of the JSON array's subtasks whose host has an open alert
-        open_alert = exists().where(alerts.c.host_pk == subtasks.c.host_pk, alerts.c.status == AlertStatus.OPEN.value)
+        # the roots of the JSON array's subtasks whose host has an open alert they did not find again (a candidate)
+        found_here = (
+            exists()
+            .where(detections_table.c.alert_id == alerts.c.id, detections_table.c.subtask_id == subtasks.c.id)
+            .correlate_except(detections_table)
+        )
+        open_alert = (
+            exists()
+            .where(alerts.c.host_pk == subtasks.c.host_pk, alerts.c.status == AlertStatus.OPEN.value, ~found_here)
+            .correlate_except(alerts)
+        )
         of_alerted = select(subtasks.c.root_id).where(subtasks.c.id.in_(text(ids_in("pks", sqlite_db))), open_alert)
         key = {"pk_": "bigint"}
         keys = JsonRows(agent_reports, ["host_pk", "report_key"], sqlite_db)
@@ -552,12 +561,9 @@ class TasksSql(AlertsSql, HandlingSql):
                 candidates, roots = self._ask_alerted(conn, [(sub.host_pk, sub.id) for sub in unforeseen])()
             batch = replace(batch, candidates={**batch.candidates, **candidates}, roots={**batch.roots, **roots})
             succeeded += [sub for sub in unforeseen if sub.id in candidates]
-        resolved = self._alerts_resolved(batch, succeeded)
+        resolved = self._alerts_resolved((batch.candidates, batch.roots), succeeded)
         with pipeline.together(commit=not untallied):
-            if resolved:  # locked in one order (pk), as one UPDATE's join would not
-                if st.lock_alerts is not None:
-                    st.lock_alerts.run(conn, {"pks": json.dumps([row["pk_"] for row in resolved])})
-                st.resolve_alerts.run(conn, {"rows": rows_param(resolved)})
+            self._write_resolved(conn, resolved)
             if st.write_batch is not None:
                 batch_rows = {
                     "keys": rows_param(keys),
@@ -573,16 +579,31 @@ class TasksSql(AlertsSql, HandlingSql):
             self._refresh_root(conn, root_id)
 
     @staticmethod
-    def _alerts_resolved(batch: _Batch, succeeded: Sequence[Subtask]) -> list[dict[str, Any]]:
+    def _alerts_resolved(
+        read: tuple[Mapping[int, list[tuple[int, str, str]]], Mapping[int, RootTask]], succeeded: Sequence[Subtask]
+    ) -> list[dict[str, Any]]:
         """The alerts the subtasks that just succeeded resolve (`_resolve_alerts` for many), as `resolve_alerts`
-        writes them, from the candidates and roots the batch read with its lock."""
+        writes them, from the candidates and roots `_ask_alerted` read."""
+        candidates, roots = read
         resolved: dict[int, dict[str, Any]] = {}
         for sub in succeeded:
-            root = batch.roots[sub.root_id]
-            for pk in resolved_by(root, sub, batch.candidates.get(sub.id, ())):
+            if sub.id not in candidates:  # nothing open it did not find again (its root was not read either)
+                continue
+            root = roots[sub.root_id]
+            for pk in resolved_by(root, sub, candidates[sub.id]):
                 row = {"status": AlertStatus.RESOLVED.value, "resolved_by_task": root.task_id}
                 resolved.setdefault(pk, {**row, "resolved_at": sub.updated_at, "pk_": pk})
         return [resolved[pk] for pk in sorted(resolved)]
+
+    def _write_resolved(self, conn: Connection, resolved: Sequence[Mapping[str, Any]]) -> None:
+        """The alerts of `_alerts_resolved` written resolved, locked first in one order (pk), as one UPDATE's
+        join would not."""
+        if not resolved:
+            return
+        st = self._report_statements()
+        if st.lock_alerts is not None:
+            st.lock_alerts.run(conn, {"pks": json.dumps([row["pk_"] for row in resolved])})
+        st.resolve_alerts.run(conn, {"rows": rows_param(resolved)})
 
     def _apply(
         self,
@@ -625,12 +646,19 @@ class TasksSql(AlertsSql, HandlingSql):
             )
         if quarantined and reported_at is not None:
             self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, reported_at)
+        resolved: list[dict[str, Any]] = []
         if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
-            root = rows.root(conn.execute(st.load_root, {"pk": root_id}).one()._mapping)
-            self._resolve_alerts(conn, root, changed, changed.updated_at)
+            if pipeline is None:
+                root = rows.root(conn.execute(st.load_root, {"pk": root_id}).one()._mapping)
+                self._resolve_alerts(conn, root, changed, changed.updated_at)
+            else:  # its candidates and root in one round trip, the alerts resolved with the last writes
+                with pipeline.together():
+                    read = self._ask_alerted(conn, [(current.host_pk, subtask_pk)])()
+                resolved = self._alerts_resolved(read, [changed])
         tally = _stored_tally(locked, TALLY_PREFIX)
         last = pipeline.together(commit=True) if pipeline is not None and tally is not None else nullcontext()
         with last:  # the subtask and its root, the writes nothing above reads
+            self._write_resolved(conn, resolved)
             st.write_subtask.run(conn, {**rows.subtask_values(changed), "pk_": subtask_pk})
             if tally is None:
                 self._refresh_root(conn, int(root_id))

@@ -24,10 +24,19 @@ Outcome = tuple[V | None, BaseException | None]  # each request's answer, or its
 
 class Batcher(Generic[K, V]):
     """`serve(keys)` runs in a worker thread, `streams` calls at a time, with at most `max_batch` keys each, and
-    returns one outcome per key, in order. If it raises, every request of the call hears that error."""
+    returns one outcome per key, in order. If it raises, every request of the call hears that error.
 
-    def __init__(self, serve: Callable[[Sequence[K]], Sequence[Outcome[V]]], max_batch: int, streams: int = 1) -> None:
-        self.serve, self.max_batch, self.streams = serve, max_batch, streams
+    With `ahead`, the keys it picks are served first, in a call of their own, and answered before the others of
+    their batch are served: quick requests do not wait for slow ones taken at the same moment."""
+
+    def __init__(
+        self,
+        serve: Callable[[Sequence[K]], Sequence[Outcome[V]]],
+        max_batch: int,
+        streams: int = 1,
+        ahead: Callable[[K], bool] | None = None,
+    ) -> None:
+        self.serve, self.max_batch, self.streams, self.ahead = serve, max_batch, streams, ahead
         self.queue: list[tuple[K, asyncio.Future[V]]] = []
         self.running = 0
 
@@ -43,16 +52,25 @@ class Batcher(Generic[K, V]):
         try:
             while self.queue:
                 batch, self.queue = self.queue[: self.max_batch], self.queue[self.max_batch :]
-                try:
-                    outcomes = list(await run_in_threadpool(self.serve, [key for key, _ in batch]))
-                except BaseException as exc:  # the whole call failed: every waiter hears why
-                    outcomes = [(None, exc)] * len(batch)
-                for (_, future), (value, error) in zip(batch, outcomes, strict=True):
-                    if future.done():  # its request went away meanwhile
-                        continue
-                    if error is not None:
-                        future.set_exception(error)
-                    else:
-                        future.set_result(value)  # type: ignore[arg-type]
+                if self.ahead is None:
+                    await self._serve(batch)
+                    continue
+                first = [item for item in batch if self.ahead(item[0])]
+                for part in (first, [item for item in batch if not self.ahead(item[0])]):
+                    if part:
+                        await self._serve(part)
         finally:
             self.running -= 1
+
+    async def _serve(self, batch: Sequence[tuple[K, asyncio.Future[V]]]) -> None:
+        try:
+            outcomes = list(await run_in_threadpool(self.serve, [key for key, _ in batch]))
+        except BaseException as exc:  # the whole call failed: every waiter hears why
+            outcomes = [(None, exc)] * len(batch)
+        for (_, future), (value, error) in zip(batch, outcomes, strict=True):
+            if future.done():  # its request went away meanwhile
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(value)  # type: ignore[arg-type]
