@@ -6,9 +6,8 @@ resolve what a scan no longer found. A mixin of SqlStorage; every method runs in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, select, update
+from sqlalchemy import Connection, func, select, update
 
 from ..core import alerts as a
 from ..core.models import Detection, HandleStatus, RootTask, Scope, Subtask
@@ -170,35 +169,6 @@ class AlertsSql(SqlBase):
         same = select(detections.c.id).where(detections.c.alert_id == found.alert_id)
         return [int(i) for i in conn.execute(same).scalars()]
 
-    @staticmethod
-    def _resolve_alerts(conn: Connection, root: RootTask, sub: Subtask, now: int) -> int:
-        """A subtask succeeded: resolve its host's open alerts whose path its scan covered but did not find."""
-        candidates = conn.execute(_RESOLVE_CANDIDATES, {"host_pk": sub.host_pk, "subtask_pk": sub.id}).all()
-        gone = resolved_by(root, sub, [(pk, method, path) for pk, method, path in candidates])
-        if gone:
-            conn.execute(
-                update(alerts)
-                .where(alerts.c.id.in_(gone))
-                .values(status=a.AlertStatus.RESOLVED.value, resolved_by_task=root.task_id, resolved_at=now)
-            )
-        return len(gone)
-
-
-def _resolve_candidates() -> Any:
-    """A succeeded subtask's host's open alerts its scan did not find again, with a path of each: built once, as
-    building it (an alias of `detections`) costs more than running it on every completion report."""
-    d, here = detections, detections.alias("here")
-    found_here = exists().where(here.c.alert_id == alerts.c.id, here.c.subtask_id == bindparam("subtask_pk"))
-    return (
-        select(alerts.c.id, alerts.c.handle_method, func.min(d.c.file_path))
-        .select_from(alerts.join(d, d.c.alert_id == alerts.c.id))
-        .where(alerts.c.host_pk == bindparam("host_pk"), alerts.c.status == a.AlertStatus.OPEN.value, ~found_here)
-        .group_by(alerts.c.id, alerts.c.handle_method)
-    )
-
-
-_RESOLVE_CANDIDATES: Any = _resolve_candidates()
-
 
 def resolved_by(root: RootTask, sub: Subtask, candidates: Sequence[tuple[int, str, str]]) -> list[int]:
     """Of a succeeded subtask's candidates (alert pk, handle method, a path), the alerts its scan resolves."""
@@ -208,8 +178,8 @@ def resolved_by(root: RootTask, sub: Subtask, candidates: Sequence[tuple[int, st
 
 
 def resolve_candidates_many(is_sqlite: bool) -> str:
-    """`_RESOLVE_CANDIDATES` for many succeeded subtasks at once, as (subtask pk, alert pk, handle method, path):
-    the JSON rows `:rows` name each subtask's `host_pk` and `subtask_pk` (a report batch's completions)."""
+    """What succeeded subtasks may resolve: each one's host's open alerts it did not find again, as (subtask pk,
+    alert pk, handle method, a path); the JSON rows `:rows` name each subtask's `host_pk` and `subtask_pk`."""
     v = JsonRows(alerts, ["host_pk", "subtask_pk"], is_sqlite, {"subtask_pk": "bigint"})
     subtask_pk = v.field("subtask_pk")
     return (

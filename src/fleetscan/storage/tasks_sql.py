@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, exists, func, insert, or_, select, text, update
@@ -134,8 +134,8 @@ class _Batch:
 
 @dataclass(frozen=True)
 class _ReportStatements:
-    """The statements every report runs, with bind parameters in place of values; all but `load_root` run on the
-    driver's cursor (storage/driver.py): a report is their cost many times a second. `lock_tasks`, `seen_keys`,
+    """The statements every report runs, with bind parameters in place of values, run on the driver's cursor
+    (storage/driver.py): a report is their cost many times a second. `lock_tasks`, `seen_keys`,
     `insert_keys`, `write_subtasks`, `write_roots` and `write_batch` serve a whole batch of reports
     (`TasksSql.change_subtasks`) in one statement each (storage/bulk.py)."""
 
@@ -149,7 +149,6 @@ class _ReportStatements:
     write_roots: DriverStatement
     write_batch: DriverStatement | None
     """PostgreSQL: the keys, subtasks and roots of a batch written in one statement (one round trip, not three)."""
-    load_root: Any
     alerted_roots: DriverStatement
     resolve_candidates: DriverStatement
     lock_alerts: DriverStatement | None
@@ -223,7 +222,6 @@ class _ReportStatements:
             ),
             write_subtasks=driver(text(JsonRows(subtasks, [*changing, "pk_"], sqlite_db, key).update("id", "pk_"))),
             write_roots=driver(text(JsonRows(root_tasks, [*root_columns, "pk_"], sqlite_db, key).update("id", "pk_"))),
-            load_root=select(root_tasks).where(root_tasks.c.id == pk),
             alerted_roots=driver(select(root_tasks).where(root_tasks.c.id.in_(of_alerted)), roots_json),
             resolve_candidates=driver(text(resolve_candidates_many(sqlite_db))),
             lock_alerts=None
@@ -556,12 +554,13 @@ class TasksSql(AlertsSql, HandlingSql):
             return
         tallied = {root_id: t for root_id, t in tallies.items() if t is not None}
         untallied = sorted(root_id for root_id, t in tallies.items() if t is None)
+        candidates, roots = batch.candidates, batch.roots
         if unforeseen:  # a caller's completion not marked `may_succeed`: one more round trip, not a wrong answer
             with pipeline.together():
-                candidates, roots = self._ask_alerted(conn, [(sub.host_pk, sub.id) for sub in unforeseen])()
-            batch = replace(batch, candidates={**batch.candidates, **candidates}, roots={**batch.roots, **roots})
-            succeeded += [sub for sub in unforeseen if sub.id in candidates]
-        resolved = self._alerts_resolved((batch.candidates, batch.roots), succeeded)
+                more, more_roots = self._ask_alerted(conn, [(sub.host_pk, sub.id) for sub in unforeseen])()
+            candidates, roots = {**candidates, **more}, {**roots, **more_roots}
+            succeeded += [sub for sub in unforeseen if sub.id in more]
+        resolved = self._alerts_resolved((candidates, roots), succeeded)
         with pipeline.together(commit=not untallied):
             self._write_resolved(conn, resolved)
             if st.write_batch is not None:
@@ -582,8 +581,8 @@ class TasksSql(AlertsSql, HandlingSql):
     def _alerts_resolved(
         read: tuple[Mapping[int, list[tuple[int, str, str]]], Mapping[int, RootTask]], succeeded: Sequence[Subtask]
     ) -> list[dict[str, Any]]:
-        """The alerts the subtasks that just succeeded resolve (`_resolve_alerts` for many), as `resolve_alerts`
-        writes them, from the candidates and roots `_ask_alerted` read."""
+        """The alerts the subtasks that just succeeded resolve (those whose path the scan covered but did not find,
+        `core.alerts.resolves`), as `resolve_alerts` writes them, from the candidates and roots `_ask_alerted` read."""
         candidates, roots = read
         resolved: dict[int, dict[str, Any]] = {}
         for sub in succeeded:
@@ -648,13 +647,10 @@ class TasksSql(AlertsSql, HandlingSql):
             self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, reported_at)
         resolved: list[dict[str, Any]] = []
         if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
-            if pipeline is None:
-                root = rows.root(conn.execute(st.load_root, {"pk": root_id}).one()._mapping)
-                self._resolve_alerts(conn, root, changed, changed.updated_at)
-            else:  # its candidates and root in one round trip, the alerts resolved with the last writes
-                with pipeline.together():
-                    read = self._ask_alerted(conn, [(current.host_pk, subtask_pk)])()
-                resolved = self._alerts_resolved(read, [changed])
+            # its candidates and root (one round trip with a pipeline), the alerts resolved with the last writes
+            with pipeline.together() if pipeline is not None else nullcontext():
+                read = self._ask_alerted(conn, [(current.host_pk, subtask_pk)])()
+            resolved = self._alerts_resolved(read, [changed])
         tally = _stored_tally(locked, TALLY_PREFIX)
         last = pipeline.together(commit=True) if pipeline is not None and tally is not None else nullcontext()
         with last:  # the subtask and its root, the writes nothing above reads

@@ -55,8 +55,11 @@ class Batcher(Generic[K, V]):
                 if self.ahead is None:
                     await self._serve(batch)
                     continue
-                first = [item for item in batch if self.ahead(item[0])]
-                for part in (first, [item for item in batch if not self.ahead(item[0])]):
+                first: list[tuple[K, asyncio.Future[V]]] = []
+                rest: list[tuple[K, asyncio.Future[V]]] = []
+                for item in batch:
+                    (first if self.ahead(item[0]) else rest).append(item)
+                for part in (first, rest):
                     if part:
                         await self._serve(part)
         finally:

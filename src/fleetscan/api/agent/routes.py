@@ -183,7 +183,7 @@ def routes(
 
     # Reports with findings or quarantines are written a dozen statements each, plain ones a few for a whole batch:
     # in one batch the plain ones are written and answered first, not kept waiting for the others (at 20,000
-    # agents on PostgreSQL the 5% with findings took a third of the writer's time; bench/fleet.py). One lane: two
+    # agents on PostgreSQL the 5% with findings took about 40% of the writer's time; bench/fleet.py). One lane: two
     # lanes' transactions only met on the same tasks' rows.
     group: GroupCommit[tuple[AgentReport, int | None], ReportOutcome] = GroupCommit(
         write_reports, ahead=lambda item: not (item[0].detections or item[0].quarantined)
