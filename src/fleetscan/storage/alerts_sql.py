@@ -5,16 +5,20 @@ resolve what a scan no longer found. A mixin of SqlStorage; every method runs in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, insert, literal, null, select, text, update
 
 from ..core import alerts as a
 from ..core.models import Detection, HandleStatus, RootTask, Scope, Subtask
 from . import rows
 from .base import SqlBase
-from .bulk import JsonRows
+from .bulk import JsonRows, rows_param
 from .conditions import scoped
+from .driver import DriverStatement, Pipeline
 from .schema import alerts, detections, hosts, root_tasks
 
 
@@ -25,6 +29,66 @@ def identity(found: Detection) -> tuple[int, str, str, str]:
 
 # identity()'s order in SQL: byte order for the name, as Python compares it (a locale collation might not).
 _IDENTITY_ORDER = (alerts.c.host_pk, alerts.c.path_digest, alerts.c.file_hash, alerts.c.malware_name.collate("C"))
+
+_IDENTITY = ("host_pk", "path_digest", "file_hash", "malware_name")
+_FINDING_KEY = ("subtask_id", "path_digest", "file_hash", "malware_name")  # detections' unique key
+
+FindingKey = tuple[int, str, str, str]
+"""A stored finding's key: its subtask's pk, then its path digest, SHA-256 and signature."""
+
+
+def finding_key(subtask_pk: int, found: Detection) -> FindingKey:
+    return subtask_pk, rows.path_digest(found.exact_path), found.file_hash, found.malware_name
+
+
+@dataclass(frozen=True)
+class _FindingStatements:
+    """What a report's new findings run, a batch's findings at once (`TasksSql.change_subtasks`): which are stored
+    already, their alerts made and locked, the findings stored and their alerts seen again. Compiled once and run
+    on the driver's cursor (storage/driver.py)."""
+
+    stored: DriverStatement
+    make_alerts: DriverStatement
+    lock_identities: DriverStatement
+    insert_findings: DriverStatement
+    seen_again: DriverStatement
+
+    @classmethod
+    def build(cls, base: SqlBase) -> _FindingStatements:
+        sqlite_db = base.is_sqlite
+        handling: dict[str, Any] = {c: bindparam(c) for c in ("handle_status", "handle_method", "memo", "isolate_tag")}
+        made: dict[str, Any] = {c: bindparam(c) for c in (*_IDENTITY, "first_seen", "last_seen")} | handling
+        made |= {"occurrences": literal(0), "status": literal(a.AlertStatus.OPEN.value)}
+        columns = ["id", *_IDENTITY, "status", "handle_status", "handle_method", "memo", "isolate_tag"]
+        byte_order = "BINARY" if sqlite_db else '"C"'  # _IDENTITY_ORDER's
+        lock = JsonRows(alerts, list(_IDENTITY), sqlite_db).matching(columns)
+        lock += f" ORDER BY t.host_pk, t.path_digest, t.file_hash, t.malware_name COLLATE {byte_order}"
+        lock += "" if sqlite_db else " FOR UPDATE OF t"
+
+        def driver(stmt: Any) -> DriverStatement:
+            return DriverStatement(stmt, base.engine)
+
+        return cls(
+            stored=driver(text(JsonRows(detections, list(_FINDING_KEY), sqlite_db).matching(list(_FINDING_KEY)))),
+            make_alerts=driver(base._insert_ignore(alerts).values(made)),
+            lock_identities=driver(text(lock)),
+            insert_findings=driver(
+                insert(detections).values({c: bindparam(c) for c in (*rows.DETECTION_FIELDS, "path_digest")})
+            ),
+            seen_again=driver(
+                update(alerts)
+                .where(alerts.c.id == bindparam("pk_"))
+                .values(
+                    occurrences=alerts.c.occurrences + bindparam("n_"),
+                    last_seen=bindparam("last_seen"),
+                    status=literal(a.AlertStatus.OPEN.value),
+                    resolved_by_task=null(),
+                    resolved_at=null(),
+                    **handling,
+                )
+            ),
+        )
+
 
 
 class AlertsSql(SqlBase):
@@ -82,59 +146,85 @@ class AlertsSql(SqlBase):
                 id=m["id"],
             )
 
-    def _link_alert(self, conn: Connection, found: Detection) -> None:
-        """Find or make `found`'s alert; give `found` its id and the alert's handling (the alert's word holds)."""
-        host_pk, digest, file_hash, name = identity(found)
-        conn.execute(
-            self._insert_ignore(alerts).values(
-                host_pk=host_pk,
-                path_digest=digest,
-                file_hash=file_hash,
-                malware_name=name,
-                first_seen=found.occur_time,
-                last_seen=found.occur_time,
-                occurrences=0,
-                status=a.AlertStatus.OPEN.value,
-                handle_status=found.handle_status.value,
-                handle_method=found.handle_method,
-                memo=found.memo,
-                isolate_tag=found.isolate_tag,
-            )
-        )
-        row = conn.execute(
-            self._lock(
-                select(alerts).where(
-                    alerts.c.host_pk == host_pk,
-                    alerts.c.path_digest == digest,
-                    alerts.c.file_hash == file_hash,
-                    alerts.c.malware_name == name,
-                )
-            )
-        ).one()
-        found.alert_id = int(row.id)
-        found.handle_status, found.handle_method = HandleStatus(row.handle_status), row.handle_method
-        found.memo, found.isolate_tag = row.memo, row.isolate_tag
-        if row.status == a.AlertStatus.RESOLVED.value:
-            a.reopened(found)
+    def _ask_stored(self, conn: Connection, keys: Sequence[FindingKey]) -> Callable[[], set[FindingKey]]:
+        """Sends the read of which of these findings are stored already (in a pipeline, with whatever else goes);
+        the returned call reads the answer. Under their subtasks' lock, what is not stored is new."""
+        if not keys:
+            return set
+        st = self._finding_statements()
+        asked = [dict(zip(_FINDING_KEY, key, strict=True)) for key in keys]
+        cursor = st.stored.run(conn, {"rows": rows_param(asked)})
+        return lambda: {(int(pk), str(digest), str(sha), str(name)) for pk, digest, sha, name in cursor.fetchall()}
 
-    @staticmethod
-    def _seen_again(conn: Connection, found: Detection) -> None:
-        """`found` was stored: one more occurrence of its alert, which is open (again) with `found`'s handling."""
-        conn.execute(
-            update(alerts)
-            .where(alerts.c.id == found.alert_id)
-            .values(
-                occurrences=alerts.c.occurrences + 1,
-                last_seen=found.occur_time,
-                status=a.AlertStatus.OPEN.value,
-                resolved_by_task=None,
-                resolved_at=None,
-                handle_status=found.handle_status.value,
-                handle_method=found.handle_method,
-                memo=found.memo,
-                isolate_tag=found.isolate_tag,
+    def _link_alerts(self, conn: Connection, founds: Sequence[Detection], pipeline: Pipeline | None = None) -> None:
+        """Find or make each new finding's alert, locked, in identity order (every writer's order), in one round
+        trip: each finding takes its alert's id and handling (the alert's word holds; a resolved alert's
+        quarantine no longer does, `core.alerts.reopened`)."""
+        if not founds:
+            return
+        st = self._finding_statements()
+        made: dict[tuple[int, str, str, str], Detection] = {}
+        for found in sorted(founds, key=identity):
+            made.setdefault(identity(found), found)
+        new_alerts = [
+            {
+                "host_pk": found.host_pk,
+                "path_digest": rows.path_digest(found.exact_path),
+                "file_hash": found.file_hash,
+                "malware_name": found.malware_name,
+                "first_seen": found.occur_time,
+                "last_seen": found.occur_time,
+                "handle_status": found.handle_status.value,
+                "handle_method": found.handle_method,
+                "memo": found.memo,
+                "isolate_tag": found.isolate_tag,
+            }
+            for found in made.values()
+        ]
+        asked = [dict(zip(_IDENTITY, key, strict=True)) for key in made]
+        with pipeline.together() if pipeline is not None else nullcontext():
+            st.make_alerts.run_many(conn, new_alerts)
+            linked = st.lock_identities.all(conn, {"rows": rows_param(asked)})
+        by_identity = {tuple(row[c] for c in _IDENTITY): row for row in linked}
+        for found in founds:
+            row = by_identity[identity(found)]
+            found.alert_id = int(row["id"])
+            found.handle_status, found.handle_method = HandleStatus(row["handle_status"]), row["handle_method"]
+            found.memo, found.isolate_tag = row["memo"], row["isolate_tag"]
+            if row["status"] == a.AlertStatus.RESOLVED.value:
+                a.reopened(found)
+
+    def _store_findings(self, conn: Connection, founds: Sequence[Detection]) -> None:
+        """New findings (`_link_alerts` linked them) stored, each one more occurrence of its alert, which is open
+        (again) with their handling: two statements for all, sent (not waited for) in a pipeline."""
+        if not founds:
+            return
+        st = self._finding_statements()
+        seen: dict[int, dict[str, Any]] = {}
+        for found in founds:
+            assert found.alert_id is not None
+            row = seen.setdefault(
+                found.alert_id,
+                {
+                    "pk_": found.alert_id,
+                    "n_": 0,
+                    "last_seen": found.occur_time,
+                    "handle_status": found.handle_status.value,
+                    "handle_method": found.handle_method,
+                    "memo": found.memo,
+                    "isolate_tag": found.isolate_tag,
+                },
             )
-        )
+            row["n_"] += 1
+            row["last_seen"] = max(row["last_seen"], found.occur_time)
+        st.insert_findings.run_many(conn, [rows.detection_values(found) for found in founds])
+        st.seen_again.run_many(conn, [seen[pk] for pk in sorted(seen)])
+
+    def _finding_statements(self) -> _FindingStatements:
+        built: _FindingStatements | None = self.__dict__.get("_built_finding_statements")
+        if built is None:
+            built = self.__dict__["_built_finding_statements"] = _FindingStatements.build(self)
+        return built
 
     @staticmethod
     def _spread_handling(conn: Connection, found: Detection) -> None:
@@ -199,4 +289,12 @@ def resolve_many(is_sqlite: bool) -> str:
     return JsonRows(alerts, fields, is_sqlite, {"pk_": "bigint"}).update("id", "pk_")
 
 
-__all__: Sequence[str] = ["AlertsSql", "identity", "resolve_candidates_many", "resolve_many", "resolved_by"]
+__all__: Sequence[str] = [
+    "AlertsSql",
+    "FindingKey",
+    "finding_key",
+    "identity",
+    "resolve_candidates_many",
+    "resolve_many",
+    "resolved_by",
+]

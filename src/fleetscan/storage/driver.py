@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -62,13 +62,22 @@ class DriverStatement:
 
     def run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         """The executed cursor (rows to fetch, if the statement returns any)."""
+        cursor = _cursor(conn)
+        _execute(conn, cursor, self.sql, self._bound(params))
+        return cursor
+
+    def run_many(self, conn: Connection, many: Sequence[Mapping[str, Any]]) -> None:
+        """The statement once per parameter dict: the driver's executemany (on PostgreSQL, one round trip for
+        all, or none of its own inside a `Pipeline`)."""
+        if many:
+            _execute(conn, _cursor(conn), self.sql, [self._bound(params) for params in many], many=True)
+
+    def _bound(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
         if self.fixed:
             params = {**self.fixed, **params}
         if self.json_columns:
             params = {k: self.json(v) if k in self.json_columns else v for k, v in params.items()}
-        cursor = _cursor(conn)
-        _execute(conn, cursor, self.sql, params)
-        return cursor
+        return params
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row as a dict by column name (JSON columns decoded), or None."""
@@ -94,12 +103,15 @@ class DriverStatement:
         return out
 
 
-def _execute(conn: Connection, cursor: Any, sql: str, params: Mapping[str, Any] | None = None) -> None:
+def _execute(conn: Connection, cursor: Any, sql: str, params: Any = None, many: bool = False) -> None:
     """The driver's errors raised as SQLAlchemy raises them (`DBAPIError` and its kinds, such as
     `OperationalError` for a deadlock): callers tell the database's trouble from a report's own by those."""
     dbapi = conn.dialect.loaded_dbapi
     try:
-        cursor.execute(sql, params) if params is not None else cursor.execute(sql)
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params) if params is not None else cursor.execute(sql)
     except dbapi.Error as exc:
         raise DBAPIError.instance(sql, params, exc, dbapi.Error, dialect=conn.dialect) from exc
 

@@ -19,7 +19,7 @@ from ..core.queries import HostMatch, Page, RootFilter
 from ..core.states import ACTIVE, RootTotals, StatusGroup, SubtaskStatus, Tally, summarize
 from ..core.tasks import ReportOutcome, SubtaskReport
 from . import rows
-from .alerts_sql import AlertsSql, identity, resolve_candidates_many, resolve_many, resolved_by
+from .alerts_sql import AlertsSql, FindingKey, finding_key, resolve_candidates_many, resolve_many, resolved_by
 from .base import id_chunks
 from .bulk import JsonRows, ids_in, rows_param
 from .conditions import contains, host_conditions, root_visible, scoped
@@ -117,6 +117,20 @@ def _root_rows(tallies: Mapping[int, Tally]) -> list[dict[str, Any]]:
     ]
 
 
+def _new_findings(current: Subtask, detections: Sequence[Detection], stored: set[FindingKey]) -> list[Detection]:
+    """A report's findings its subtask does not hold yet, each once (`stored` grows with them), made the
+    subtask's: one of its findings is stored once, however often reported."""
+    new = []
+    for found in detections:
+        key = finding_key(current.id, found)
+        if key in stored:
+            continue
+        stored.add(key)
+        found.root_id, found.subtask_id, found.host_pk = current.root_id, current.id, current.host_pk
+        new.append(found)
+    return new
+
+
 class _Undo(Exception):
     """Raised out of a transaction to roll it back: what it wrote is undone, its outcome already told."""
 
@@ -130,6 +144,7 @@ class _Batch:
     seen_keys: set[tuple[int, str]]  # (host pk, report key) already written
     candidates: Mapping[int, list[tuple[int, str, str]]]  # completing subtask pk -> alerts it may resolve
     roots: Mapping[int, RootTask]  # root pk -> the root of a completing subtask with candidates
+    stored: set[FindingKey]  # the reports' findings stored already
 
 
 @dataclass(frozen=True)
@@ -390,12 +405,13 @@ class TasksSql(AlertsSql, HandlingSql):
             return self._apply(conn, locked, subtask_pk, change, report, detections, reported_at, quarantined)
 
     def change_subtasks(self, reports: Sequence[SubtaskReport]) -> list[ReportOutcome | Exception]:
-        """Many reports, in two transactions. The reports that only move counters and states (most of them) are
-        written in bulk: every subtask of theirs (and its root) locked first, in one statement and one order,
-        then a few statements for all (storage/bulk.py); on PostgreSQL two round trips in all (driver.Pipeline).
-        The others (detections or quarantines, or a second report of a subtask) are written after, one by one in
-        savepoints of a transaction of their own, as `change_subtask` writes them: their dozen statements each do
-        not keep the bulk's roots locked, which under load made every other worker's batch wait (bench/fleet.py).
+        """Many reports, in two transactions. A subtask's first report of the batch (nearly all of them) is written
+        in bulk: every subtask of theirs (and its root) locked first, in one statement and one order, then a few
+        statements for all (storage/bulk.py), their findings' alerts too; on PostgreSQL two round trips in all,
+        three when some report has a new finding (driver.Pipeline). The others (quarantines, or a second report of
+        a subtask) are written after, one by one, in a transaction of their own, as `change_subtask` writes them:
+        their statements each do not keep the bulk's roots locked (under load every other worker's batch waits
+        for those rows, bench/fleet.py).
 
         The database failing the bulk raises (nothing is written); failing the rest is the outcome of each of
         the rest (none of them is written), to be tried again."""
@@ -404,7 +420,7 @@ class TasksSql(AlertsSql, HandlingSql):
         alone: list[int] = []
         taken: set[int] = set()
         for i, r in enumerate(reports):
-            (alone if r.detections or r.quarantined or r.subtask_pk in taken else bulk).append(i)
+            (alone if r.quarantined or r.subtask_pk in taken else bulk).append(i)
             taken.add(r.subtask_pk)
         if bulk:
             self._write_bulk(reports, bulk, outcomes)
@@ -419,26 +435,32 @@ class TasksSql(AlertsSql, HandlingSql):
     def _write_bulk(
         self, reports: Sequence[SubtaskReport], bulk: Sequence[int], outcomes: list[ReportOutcome | Exception | None]
     ) -> None:
-        """The reports at `bulk` (one per subtask, no detections) in one transaction: BEGIN, the lock, the keys
-        seen and, for completions, their hosts' open alerts and roots sent together; then the writes (the alerts
-        resolved among them) and COMMIT. Its roots stay locked between the two."""
+        """The reports at `bulk` (one per subtask, no quarantines) in one transaction: BEGIN, the lock, the keys
+        seen, which of their findings are stored already and, for completions, their hosts' open alerts and roots
+        sent together; then the new findings' alerts made and locked, if any; then the writes (the findings and
+        the alerts resolved among them) and COMMIT. Its roots stay locked in between."""
         st = self._report_statements()
         with self._write_pipelined() as (conn, pipeline):
             pks = sorted({reports[i].subtask_pk for i in bulk})
             asked = [{"host_pk": reports[i].report[0], "report_key": reports[i].report[1]} for i in bulk]
             ending = [(r.report[0], r.subtask_pk) for r in (reports[i] for i in bulk) if r.may_succeed]
+            findings = [finding_key(r.subtask_pk, found) for r in (reports[i] for i in bulk) for found in r.detections]
             with pipeline.together():
                 locking = st.lock_tasks.run(conn, {"pks": json.dumps(pks)})
                 seen_keys = st.seen_keys.run(conn, {"rows": rows_param(asked)})
-                alerted = self._ask_alerted(conn, ending)  # after the lock: the subtasks' findings are settled
+                # after the lock: the subtasks' findings are settled
+                alerted = self._ask_alerted(conn, ending)
+                stored = self._ask_stored(conn, findings)
                 locked = {int(row["id"]): row for row in st.lock_tasks.rows(locking)}
                 seen = {(int(h), str(k)) for h, k in seen_keys.fetchall()}
                 candidates, roots = alerted()
+                stored_findings = stored()
             known = [(i, reports[i]) for i in bulk if reports[i].subtask_pk in locked]
             for i in bulk:
                 if reports[i].subtask_pk not in locked:
                     outcomes[i] = UnknownSubtask(reports[i].subtask_pk)
-            self._apply_many(conn, pipeline, _Batch(known, locked, seen, candidates, roots), outcomes)
+            batch = _Batch(known, locked, seen, candidates, roots, stored_findings)
+            self._apply_many(conn, pipeline, batch, outcomes)
 
     def _ask_alerted(
         self, conn: Connection, ending: Sequence[tuple[int, int]]
@@ -517,16 +539,19 @@ class TasksSql(AlertsSql, HandlingSql):
         batch: _Batch,
         outcomes: list[ReportOutcome | Exception | None],
     ) -> None:
-        """Reports without detections, one per subtask, their subtasks locked: their changes made in memory, then
-        written with one statement per table (one in all on PostgreSQL), with the alerts their completions
-        resolve and COMMIT unless a root is left to recount. A report whose rule refuses it is left out."""
+        """Reports without quarantines, one per subtask, their subtasks locked: their changes made in memory, their
+        new findings' alerts made and locked (one round trip), then all written with one statement per table (one
+        in all on PostgreSQL), with the alerts their completions resolve and COMMIT unless a root is left to
+        recount. A report whose rule refuses it is left out."""
         st = self._report_statements()
         keys: list[dict[str, Any]] = []
         written: list[dict[str, Any]] = []
         tallies: dict[int, Tally | None] = {}
         succeeded: list[Subtask] = []
         unforeseen: list[Subtask] = []
+        new_findings: list[Detection] = []
         seen_keys = set(batch.seen_keys)
+        stored = set(batch.stored)
         for i, r in batch.reports:
             row = batch.locked[r.subtask_pk]
             current = rows.subtask(row)
@@ -539,6 +564,9 @@ class TasksSql(AlertsSql, HandlingSql):
                 outcomes[i] = exc
                 continue
             seen_keys.add(r.report)
+            added = _new_findings(current, r.detections, stored)
+            changed.viruses_found = current.viruses_found + len(added)
+            new_findings += added
             keys.append({"host_pk": r.report[0], "report_key": r.report[1], "created_at": current.updated_at})
             written.append({**rows.subtask_values(changed), "pk_": r.subtask_pk})
             root_id = int(current.root_id)
@@ -549,9 +577,10 @@ class TasksSql(AlertsSql, HandlingSql):
                     unforeseen.append(changed)
                 elif changed.id in batch.candidates:  # its host has open alerts its scan did not find again
                     succeeded.append(changed)
-            outcomes[i] = ReportOutcome(changed, duplicate=False, detections_added=0)
+            outcomes[i] = ReportOutcome(changed, duplicate=False, detections_added=len(added))
         if not written:
             return
+        self._link_alerts(conn, new_findings, pipeline)
         tallied = {root_id: t for root_id, t in tallies.items() if t is not None}
         untallied = sorted(root_id for root_id, t in tallies.items() if t is None)
         candidates, roots = batch.candidates, batch.roots
@@ -560,9 +589,10 @@ class TasksSql(AlertsSql, HandlingSql):
                 more, more_roots = self._ask_alerted(conn, [(sub.host_pk, sub.id) for sub in unforeseen])()
             candidates, roots = {**candidates, **more}, {**roots, **more_roots}
             succeeded += [sub for sub in unforeseen if sub.id in more]
-        resolved = self._alerts_resolved((candidates, roots), succeeded)
+        resolved = self._alerts_resolved((candidates, roots), succeeded, new_findings)
         with pipeline.together(commit=not untallied):
             self._write_resolved(conn, resolved)
+            self._store_findings(conn, new_findings)
             if st.write_batch is not None:
                 batch_rows = {
                     "keys": rows_param(keys),
@@ -579,17 +609,23 @@ class TasksSql(AlertsSql, HandlingSql):
 
     @staticmethod
     def _alerts_resolved(
-        read: tuple[Mapping[int, list[tuple[int, str, str]]], Mapping[int, RootTask]], succeeded: Sequence[Subtask]
+        read: tuple[Mapping[int, list[tuple[int, str, str]]], Mapping[int, RootTask]],
+        succeeded: Sequence[Subtask],
+        found: Sequence[Detection] = (),
     ) -> list[dict[str, Any]]:
         """The alerts the subtasks that just succeeded resolve (those whose path the scan covered but did not find,
-        `core.alerts.resolves`), as `resolve_alerts` writes them, from the candidates and roots `_ask_alerted` read."""
+        `core.alerts.resolves`), as `resolve_alerts` writes them, from the candidates and roots `_ask_alerted` read;
+        but not an alert of the new findings `found`, which the read came before."""
         candidates, roots = read
+        found_again = {f.alert_id for f in found}
         resolved: dict[int, dict[str, Any]] = {}
         for sub in succeeded:
             if sub.id not in candidates:  # nothing open it did not find again (its root was not read either)
                 continue
             root = roots[sub.root_id]
             for pk in resolved_by(root, sub, candidates[sub.id]):
+                if pk in found_again:
+                    continue
                 row = {"status": AlertStatus.RESOLVED.value, "resolved_by_task": root.task_id}
                 resolved.setdefault(pk, {**row, "resolved_at": sub.updated_at, "pk_": pk})
         return [resolved[pk] for pk in sorted(resolved)]
@@ -621,46 +657,40 @@ class TasksSql(AlertsSql, HandlingSql):
         st = self._report_statements()
         current = rows.subtask(locked)
         root_id = current.root_id
-        if report is not None:
-            values = {"host_pk": report[0], "report_key": report[1], "created_at": current.updated_at}
-            if st.report_key.first(conn, values) is None:  # its key was seen: a duplicate
-                return ReportOutcome(current, duplicate=True, detections_added=0)
+        together = pipeline.together if pipeline is not None else nullcontext
+        with together():  # its key and which of its findings are stored already, in one round trip
+            stored = self._ask_stored(conn, [finding_key(subtask_pk, found) for found in detections])
+            if report is not None:
+                values = {"host_pk": report[0], "report_key": report[1], "created_at": current.updated_at}
+                if st.report_key.first(conn, values) is None:  # its key was seen: a duplicate
+                    return ReportOutcome(current, duplicate=True, detections_added=0)
+            stored_findings = stored()
         changed = change(current)
-        added = 0
-        for found in detections:
-            found.root_id, found.subtask_id, found.host_pk = root_id, subtask_pk, current.host_pk
-        for found in sorted(detections, key=identity):  # alerts are locked in one order by every writer
-            self._link_alert(conn, found)
-            stmt = self._insert_ignore(detections_table).values(**rows.detection_values(found))
-            if self._inserted(conn, stmt.returning(detections_table.c.id)):
-                self._seen_again(conn, found)
-                added += 1
-        if added:
-            changed.viruses_found = int(
-                conn.execute(
-                    select(func.count())
-                    .select_from(detections_table)
-                    .where(detections_table.c.subtask_id == subtask_pk)
-                ).scalar_one()
-            )
+        added = _new_findings(current, detections, stored_findings)
+        changed.viruses_found = current.viruses_found + len(added)
+        self._link_alerts(conn, added, pipeline)
+        unwritten: Sequence[Detection] = added  # stored with the last writes, unless a quarantine needs them first
         if quarantined and reported_at is not None:
+            self._store_findings(conn, added)
+            unwritten = ()
             self._auto_quarantine(conn, current.host_pk, subtask_pk, quarantined, reported_at)
         resolved: list[dict[str, Any]] = []
         if changed.status is SubtaskStatus.SUCCEEDED and current.status is not SubtaskStatus.SUCCEEDED:
             # its candidates and root (one round trip with a pipeline), the alerts resolved with the last writes
-            with pipeline.together() if pipeline is not None else nullcontext():
+            with together():
                 read = self._ask_alerted(conn, [(current.host_pk, subtask_pk)])()
-            resolved = self._alerts_resolved(read, [changed])
+            resolved = self._alerts_resolved(read, [changed], added)
         tally = _stored_tally(locked, TALLY_PREFIX)
         last = pipeline.together(commit=True) if pipeline is not None and tally is not None else nullcontext()
         with last:  # the subtask and its root, the writes nothing above reads
             self._write_resolved(conn, resolved)
+            self._store_findings(conn, unwritten)
             st.write_subtask.run(conn, {**rows.subtask_values(changed), "pk_": subtask_pk})
             if tally is None:
                 self._refresh_root(conn, int(root_id))
             else:
                 self._write_roots(conn, {int(root_id): tally.moved(_group(current), _group(changed))})
-        return ReportOutcome(changed, duplicate=False, detections_added=added)
+        return ReportOutcome(changed, duplicate=False, detections_added=len(added))
 
     def _refresh_root(self, conn: Connection, root_id: int) -> None:
         """Recount a root's totals from its subtasks (a root without a stored tally)."""

@@ -8,14 +8,14 @@ import pytest
 
 from fleetscan.core import tasks
 from fleetscan.core.alerts import Alert, AlertStatus
-from fleetscan.core.models import ScanType, Scope
+from fleetscan.core.models import Detection, ScanType, Scope
 from fleetscan.core.queries import DetectionFilter, Page
 from fleetscan.core.service import ControlPlane
 from fleetscan.core.states import SubtaskStatus
 from fleetscan.core.tasks import Counters, ReportOutcome, SubtaskReport, TaskRequest
 from fleetscan.storage import SqlStorage
 
-from .world import Clock, enrolled, scanned
+from .world import Clock, enrolled, finding, scanned
 
 
 def _alert(store: SqlStorage, scope: Scope, task_id: str, path: str) -> Alert | None:
@@ -79,3 +79,46 @@ def test_a_completion_written_in_bulk_resolves_what_its_scan_no_longer_found(
     y = _alert(store, scope, t1, "/y")
     assert y is not None and (y.status, y.resolved_by_task) == (AlertStatus.RESOLVED, root.task_id)
     assert store.open_alert_counts(scope, [host.host_id]) == {}
+
+
+def test_a_batchs_findings_are_written_with_its_bulk(plane: ControlPlane, store: SqlStorage) -> None:
+    """Reports with findings go in their batch's bulk (`change_subtasks`): two tasks finding one file on a host make
+    one alert seen twice, another host's the same file another alert; a finding twice in a report, or reported
+    again later, is stored once; a completion does not resolve what its own batch found again."""
+    scope = plane.create_access_key("acct", "p1").scope
+    host, other = enrolled(plane, 2)
+    t0 = scanned(plane, scope, host, ["/y"])
+    plane.clock.now += 60_000  # type: ignore[attr-defined]
+    r1 = plane.create_task(scope, TaskRequest("t1", ScanType.FULL, host_ids=[host.host_id, other.host_id])).root
+    r2 = plane.create_task(scope, TaskRequest("t2", ScanType.FULL, host_ids=[host.host_id])).root
+    (s1, _), (s2, _) = plane.work(host)
+    [(o1, _)] = plane.work(other)
+    now = plane.clock()
+    moved = partial(tasks.progress, counters=Counters(files_scanned=1), now=now)
+    done = partial(tasks.finish, succeeded=True, reason="", counters=Counters(files_scanned=2), now=now)
+
+    def found(path: str, n: str) -> Detection:
+        return finding(path, result_id=f"r-{n}", occur_time=now)
+
+    out = store.change_subtasks(
+        [
+            SubtaskReport(s1.id, moved, (host.id, "a-1"), [found("/x", "1"), found("/x", "2")]),
+            SubtaskReport(s2.id, done, (host.id, "b-1"), [found("/x", "3"), found("/y", "4")], may_succeed=True),
+            SubtaskReport(o1.id, moved, (other.id, "c-1"), [found("/x", "5")]),
+        ]
+    )
+    assert [o.detections_added for o in out if isinstance(o, ReportOutcome)] == [1, 2, 1]
+    [again] = store.change_subtasks([SubtaskReport(s1.id, moved, (host.id, "a-2"), [found("/x", "6")])])
+    assert isinstance(again, ReportOutcome) and (again.detections_added, again.subtask.viruses_found) == (0, 1)
+
+    _, views = store.list_detections(scope, DetectionFilter(root_task_id=r1.task_id, file_path="/x"), Page(0, 5))
+    x, x_other = (store.alert_of_result(scope, v.detection.result_id) for v in sorted(views, key=lambda v: v.host.id))
+    y = _alert(store, scope, t0, "/y")
+    assert x is not None and x_other is not None and y is not None
+    assert (x.host_pk, x.occurrences, x.task_ids, x.status) == (host.id, 2, (r1.task_id, r2.task_id), AlertStatus.OPEN)
+    assert (x_other.host_pk, x_other.occurrences, x_other.task_ids) == (other.id, 1, (r1.task_id,))
+    assert (y.status, y.occurrences, y.resolved_by_task) == (AlertStatus.OPEN, 2, None)
+    subtasks = {s.id: s for s in (store.get_subtask(v.subtask_id) for v in (s1, s2, o1)) if s is not None}
+    assert [subtasks[v.id].viruses_found for v in (s1, s2, o1)] == [1, 2, 1]
+    roots = [plane.get_root(scope, task_id=r.task_id) for r in (r1, r2)]
+    assert [r.viruses_found for r in roots if r is not None] == [2, 2]

@@ -296,9 +296,9 @@ def test_a_batch_of_reports_is_written_together_and_a_refused_one_alone(plane: C
 def test_the_database_failing_the_reports_written_alone_leaves_the_bulk_written(
     plane: ControlPlane, store: SqlStorage
 ) -> None:
-    """The reports with detections are written in a transaction of their own, after the bulk: when the database
-    fails it, each of them is answered the database's error (to be tried again: `GroupCommit`) and none is
-    written, while the bulk's reports stay written."""
+    """A subtask's second report of a batch (and a report with quarantines) is written in a transaction of its own,
+    after the bulk: when the database fails it, each of them is answered the database's error (to be tried again:
+    `GroupCommit`) and none is written, while the bulk's reports stay written."""
     a, b, c = enrolled(plane, 3)
     scope = plane.create_access_key("acct", "p1").scope
     root = plane.create_task(scope, TaskRequest("t", ScanType.FULL, host_ids=[a.host_id, b.host_id, c.host_id])).root
@@ -308,22 +308,30 @@ def test_the_database_failing_the_reports_written_alone_leaves_the_bulk_written(
     out = store.change_subtasks(
         [
             SubtaskReport(subs[a.id].id, moved, (a.id, "a-1")),
-            SubtaskReport(subs[b.id].id, moved, (b.id, "b-1"), found),
-            SubtaskReport(subs[c.id].id, _database_fails, (c.id, "c-1"), found),
+            SubtaskReport(subs[b.id].id, moved, (b.id, "b-1")),
+            SubtaskReport(subs[b.id].id, moved, (b.id, "b-2"), found),  # b's second: alone
+            SubtaskReport(subs[c.id].id, moved, (c.id, "c-1")),
+            SubtaskReport(subs[c.id].id, _database_fails, (c.id, "c-2"), found),
         ]
     )
-    assert isinstance(out[0], ReportOutcome) and not out[0].duplicate
-    assert isinstance(out[1], OperationalError) and isinstance(out[2], OperationalError)
+    assert [isinstance(out[i], ReportOutcome) and not out[i].duplicate for i in (0, 1, 3)] == [True] * 3  # type: ignore[union-attr]
+    assert isinstance(out[2], OperationalError) and isinstance(out[4], OperationalError)
     again = store.change_subtasks(
-        [SubtaskReport(subs[x.id].id, moved, (x.id, f"{k}-1")) for x, k in ((a, "a"), (b, "b"))]
+        [SubtaskReport(subs[x.id].id, moved, (x.id, k)) for x, k in ((a, "a-1"), (b, "b-1"), (b, "b-2"))]
     )
-    assert [o.duplicate for o in again if isinstance(o, ReportOutcome)] == [True, False]  # b's key was undone
+    assert [o.duplicate for o in again if isinstance(o, ReportOutcome)] == [True, True, False]  # b-2's key undone
     assert store.get_subtask(subs[b.id].subtask_id).viruses_found == 0  # type: ignore[union-attr]
 
-    # one such report alone in its batch, refused: nothing of it stays either (its key neither)
-    [refused] = store.change_subtasks([SubtaskReport(subs[c.id].id, _refuse, (c.id, "c-2"), found)])
-    assert isinstance(refused, IllegalTransition)
-    [landed] = store.change_subtasks([SubtaskReport(subs[c.id].id, moved, (c.id, "c-2"), found)])
+    # one such report alone in its transaction, refused: nothing of it stays either (its key neither)
+    first, refused = store.change_subtasks(
+        [
+            SubtaskReport(subs[c.id].id, moved, (c.id, "c-3")),
+            SubtaskReport(subs[c.id].id, _refuse, (c.id, "c-4"), found),
+        ]
+    )
+    assert isinstance(first, ReportOutcome) and isinstance(refused, IllegalTransition)
+    assert store.get_subtask(subs[c.id].subtask_id).viruses_found == 0  # type: ignore[union-attr]
+    [landed] = store.change_subtasks([SubtaskReport(subs[c.id].id, moved, (c.id, "c-4"), found)])
     assert isinstance(landed, ReportOutcome) and not landed.duplicate and landed.detections_added == 1
 
 
