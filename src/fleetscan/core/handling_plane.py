@@ -55,9 +55,13 @@ class HandlingPlane:
     def whitelist_of(self, host: Host) -> set[h.WhitelistEntry]:
         return self.storage.whitelist(host)
 
-    def without_whitelisted(self, host: Host, found: Sequence[Detection]) -> list[Detection]:
-        """Findings minus those whose hash or path is whitelisted in the host's enterprise project."""
-        if not found:
-            return []
-        entries = self.whitelist_of(host)
-        return [d for d in found if not h.whitelisted(entries, d.file_path, d.file_hash)]
+    def without_whitelisted(self, reports: Sequence[tuple[Host, Sequence[Detection]]]) -> list[list[Detection]]:
+        """Each host's findings minus those whose hash or path is whitelisted in its enterprise project: the
+        whitelists of a batch of reports in one read."""
+        finding = [host for host, found in reports if found]
+        entries = iter(self.storage.whitelists(finding) if finding else [])
+        kept: list[list[Detection]] = []
+        for _, found in reports:
+            held = next(entries) if found else set()
+            kept.append([d for d in found if not h.whitelisted(held, d.file_path, d.file_hash)])
+        return kept

@@ -236,6 +236,10 @@ class HandlingStore(Protocol):
         """The entries that hold on `host`: those of its project and enterprise project."""
         ...
 
+    def whitelists(self, hosts: Sequence[Host]) -> list[set[handling.WhitelistEntry]]:
+        """`whitelist` of each host, in one read (a batch of reports)."""
+        ...
+
     def list_history(
         self, scope: Scope, flt: handling.HistoryFilter, page: Page
     ) -> tuple[int, list[handling.HistoryView]]: ...

@@ -475,16 +475,14 @@ class ControlPlane(HandlingPlane, SchedulesPlane, SignaturesPlane, SweepPlane, M
         own error. Whitelisted findings are dropped here, before storage takes its locks."""
         now = self.clock()
         asked = []
-        for r in reports:
+        kept = self.without_whitelisted([(r.host, r.detections) for r in reports])
+        for r, found in zip(reports, kept, strict=True):
             change = (
                 partial(tasks.finish, succeeded=r.succeeded, reason=r.reason, counters=r.counters, now=now)
                 if r.finished
                 else partial(tasks.progress, counters=r.counters, now=now)
             )
-            stamped = [
-                replace(d, occur_time=d.occur_time or now, result_id=d.result_id or ids.hex_id())
-                for d in self.without_whitelisted(r.host, r.detections)
-            ]
+            stamped = [replace(d, occur_time=d.occur_time or now, result_id=d.result_id or ids.hex_id()) for d in found]
             key = (r.host.id, r.report_key)
             completes = r.finished and r.succeeded
             asked.append(SubtaskReport(r.subtask_pk, change, key, stamped, now, r.quarantined, may_succeed=completes))

@@ -221,10 +221,7 @@ class AlertsSql(SqlBase):
         st.seen_again.run_many(conn, [seen[pk] for pk in sorted(seen)])
 
     def _finding_statements(self) -> _FindingStatements:
-        built: _FindingStatements | None = self.__dict__.get("_built_finding_statements")
-        if built is None:
-            built = self.__dict__["_built_finding_statements"] = _FindingStatements.build(self)
-        return built
+        return self._built("_finding_statements", lambda: _FindingStatements.build(self))
 
     @staticmethod
     def _spread_handling(conn: Connection, found: Detection) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Select, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,6 +17,8 @@ from .checkpoint import Checkpointer
 from .driver import Pipeline
 from .schema import hosts, root_tasks, subtasks
 from .writer_lock import WriterLock
+
+T = TypeVar("T")
 
 IDS_PER_READ = 500  # ids per IN list: within SQLite's bound on parameters, and a plan that stays an index read
 
@@ -114,6 +116,15 @@ class SqlBase:
                     raw.autocommit = False
                 except Exception:  # noqa: BLE001 - broken, or still in a transaction: not for the pool
                     conn.invalidate()
+
+    def _built(self, name: str, build: Callable[[], T]) -> T:
+        """Statements of a hot path built once per storage (`driver.DriverStatement`): building one costs more
+        than running it, many times a second."""
+        key = "built:" + name  # not an attribute's name: nothing it could shadow
+        found: T | None = self.__dict__.get(key)
+        if found is None:
+            found = self.__dict__[key] = build()
+        return found
 
     def _insert_ignore(self, table: Any) -> Any:
         dialect = sqlite if self.is_sqlite else postgresql

@@ -31,11 +31,13 @@ def rows_param(rows: Iterable[Mapping[str, Any]]) -> str:
     return json.dumps(list(rows), separators=(",", ":"))
 
 
-def ids_in(param: str, is_sqlite: bool) -> str:
-    """A subquery of the integer ids in the JSON array parameter `param`, for `column IN (...)`."""
+def ids_in(param: str, is_sqlite: bool, integers: bool = True) -> str:
+    """A subquery of the ids in the JSON array parameter `param` (integers, or else strings), for
+    `column IN (...)`: any number of them in one parameter, where an IN list binds one parameter each."""
     if is_sqlite:
         return f"SELECT value FROM json_each(:{param})"
-    return f"SELECT CAST(value AS bigint) FROM jsonb_array_elements_text(CAST(:{param} AS jsonb))"
+    value = "CAST(value AS bigint)" if integers else "value"
+    return f"SELECT {value} FROM jsonb_array_elements_text(CAST(:{param} AS jsonb))"
 
 
 class JsonRows:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, tuple_, update
 
 from ..core import handling as h
 from ..core.errors import UnknownAction
@@ -275,16 +275,24 @@ class HandlingSql(SqlBase):
         return added
 
     def whitelist(self, host: Host) -> set[h.WhitelistEntry]:
+        return self.whitelists([host])[0]
+
+    def whitelists(self, hosts: Sequence[Host]) -> list[set[h.WhitelistEntry]]:
         w = alarm_whitelist
-        with self._read() as conn:
-            found = conn.execute(
-                select(w.c.field, w.c.value).where(
-                    w.c.account_id == host.account_id,
-                    w.c.project_id == host.project_id,
-                    w.c.enterprise_project_id == host.enterprise_project_id,
+        owners = sorted({(x.account_id, x.project_id, x.enterprise_project_id) for x in hosts})
+        entries: dict[tuple[int, str, str], set[h.WhitelistEntry]] = {owner: set() for owner in owners}
+        if owners:
+            with self._read() as conn:
+                found = conn.execute(
+                    select(w.c.account_id, w.c.project_id, w.c.enterprise_project_id, w.c.field, w.c.value).where(
+                        tuple_(w.c.account_id, w.c.project_id, w.c.enterprise_project_id).in_(owners)
+                    )
                 )
-            )
-            return {h.WhitelistEntry(h.WhitelistField(f), v) for f, v in found}
+                for account, project, enterprise_project, field, value in found:
+                    entries[(account, project, enterprise_project)].add(
+                        h.WhitelistEntry(h.WhitelistField(field), value)
+                    )
+        return [entries[(x.account_id, x.project_id, x.enterprise_project_id)] for x in hosts]
 
     # ------------------------------------------------------------------ listings
     def list_history(self, scope: Scope, flt: h.HistoryFilter, page: Page) -> tuple[int, list[h.HistoryView]]:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 
 from ..core.models import Host, Scope
 from ..core.queries import HostFilter, Page
 from . import rows
-from .base import SqlBase, id_chunks
-from .bulk import JsonRows, rows_param
+from .base import SqlBase
+from .bulk import JsonRows, ids_in, rows_param
 from .conditions import contains, host_conditions, scoped
 from .driver import DriverStatement
 from .schema import (
@@ -49,20 +51,18 @@ class HostsSql(SqlBase):
         return self.hosts_by_agents([agent_id]).get(agent_id)
 
     def hosts_by_agents(self, agent_ids: Sequence[str]) -> dict[str, tuple[Host, str]]:
-        found: dict[str, tuple[Host, str]] = {}
+        if not agent_ids:
+            return {}
         with self._read() as conn:
-            for chunk in id_chunks(agent_ids):
-                for row in conn.execute(select(hosts).where(hosts.c.agent_id.in_(chunk))):
-                    found[row.agent_id] = (rows.host(row._mapping), row.agent_secret_hash)
-        return found
+            found = self._of_agents(hosts).all(conn, {"ids": json.dumps(sorted(set(agent_ids)))})
+        return {row["agent_id"]: (rows.host(row), row["agent_secret_hash"]) for row in found}
 
     def agent_secret_hashes(self, agent_ids: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
+        if not agent_ids:
+            return {}
+        stmt = self._of_agents(hosts.c.agent_id, hosts.c.agent_secret_hash)
         with self._read() as conn:
-            for chunk in id_chunks(agent_ids):
-                stmt = select(hosts.c.agent_id, hosts.c.agent_secret_hash).where(hosts.c.agent_id.in_(chunk))
-                found.update({row.agent_id: row.agent_secret_hash for row in conn.execute(stmt)})
-        return found
+            return dict(stmt.run(conn, {"ids": json.dumps(sorted(set(agent_ids)))}).fetchall())
 
     def touch_host(self, host_pk: int, now: int) -> None:
         self.touch_hosts({host_pk: now})
@@ -90,13 +90,20 @@ class HostsSql(SqlBase):
             conn.execute(stmt, [{"pk": pk, "at": at} for pk, at in sorted(seen.items())])
 
     def _beats_statement(self) -> DriverStatement:
-        built: DriverStatement | None = self.__dict__.get("_built_beats_statement")
-        if built is None:
+        def build() -> DriverStatement:
             beats = JsonRows(hosts, ["pk", "at"], self.is_sqlite, extra={"pk": "bigint", "at": "bigint"})
             later = f"hosts.last_seen IS NULL OR hosts.last_seen < {beats.field('at')}"
-            sql = beats.update("id", "pk", sets={"last_seen": "at"}, where=later)
-            built = self.__dict__["_built_beats_statement"] = DriverStatement(text(sql), self.engine)
-        return built
+            return DriverStatement(text(beats.update("id", "pk", sets={"last_seen": "at"}, where=later)), self.engine)
+
+        return self._built("_beats_statement", build)
+
+    def _of_agents(self, *columns: Any) -> DriverStatement:
+        """SELECT of `columns` of the hosts of the agent ids in the JSON array `:ids`: the credentials of every
+        agent at once (a restarted server meets each one within a beat; each process checks all it holds every
+        few seconds), one statement run on the driver's cursor, not an IN list per 500 built by SQLAlchemy."""
+        of_ids = hosts.c.agent_id.in_(text(ids_in("ids", self.is_sqlite, integers=False)))
+        name = "_of_agents:" + ",".join(str(c) for c in columns)
+        return self._built(name, lambda: DriverStatement(select(*columns).where(of_ids), self.engine))
 
     def host_stopped(self, host_pk: int, now: int) -> None:
         with self._write() as conn:

@@ -703,11 +703,7 @@ class TasksSql(AlertsSql, HandlingSql):
             self._report_statements().write_roots.run(conn, {"rows": rows_param(_root_rows(tallies))})
 
     def _report_statements(self) -> _ReportStatements:
-        """Built once per storage: building a statement costs more than running it on a report's hot path."""
-        built: _ReportStatements | None = self.__dict__.get("_built_report_statements")
-        if built is None:
-            built = self.__dict__["_built_report_statements"] = _ReportStatements.build(self)
-        return built
+        return self._built("_report_statements", lambda: _ReportStatements.build(self))
 
     @classmethod
     def _totals(

@@ -5,7 +5,6 @@ that fails inside a shared transaction fails alone, leaving nothing of itself be
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -185,33 +184,3 @@ def test_a_report_the_database_failed_within_a_batch_is_tried_again_alone() -> N
 
     assert asyncio.run(burst()) == ["FIRST", "PARTED", "LAST"]
     assert batches == [["first", "parted", "last"], ["parted"]]
-
-
-def test_the_items_picked_ahead_are_written_and_answered_before_the_rest_of_their_batch() -> None:
-    """`ahead` (plain reports, in the server): of the items taken together, those it picks are written in a call
-    of their own and answered first; the others (reports with findings) after, in order."""
-    calls: list[list[str]] = []
-    gate = threading.Event()
-
-    def write(batch: Sequence[str]) -> list[str]:
-        calls.append(list(batch))
-        if batch == ["gate"]:  # holds the first call while the others queue into one batch
-            gate.wait(5)
-        return [item.upper() for item in batch]
-
-    group: GroupCommit[str, str] = GroupCommit(write, ahead=lambda item: not item.startswith("heavy"))
-    answered: list[str] = []
-
-    async def burst() -> None:
-        first = asyncio.ensure_future(group.run("gate"))
-        await asyncio.sleep(0.05)
-        rest = [asyncio.ensure_future(group.run(x)) for x in ("heavy-1", "light-1", "heavy-2", "light-2")]
-        for item, future in zip(("heavy-1", "light-1", "heavy-2", "light-2"), rest, strict=True):
-            future.add_done_callback(lambda _, item=item: answered.append(item))  # type: ignore[misc]
-        await asyncio.sleep(0.05)
-        gate.set()
-        assert await asyncio.gather(first, *rest) == ["GATE", "HEAVY-1", "LIGHT-1", "HEAVY-2", "LIGHT-2"]
-
-    asyncio.run(burst())
-    assert calls == [["gate"], ["light-1", "light-2"], ["heavy-1", "heavy-2"]]
-    assert answered[:2] == ["light-1", "light-2"]

@@ -89,6 +89,8 @@ def test_whitelist_entries_hold_in_the_hosts_enterprise_project(plane: ControlPl
     }
     [elsewhere] = enrolled(plane, 1, "e2")
     assert store.whitelist(elsewhere) == set()
+    # a batch of reports reads every host's in one: each its own enterprise project's, in the hosts' order
+    assert store.whitelists([elsewhere, host, elsewhere]) == [set(), store.whitelist(host), set()]
     _handle(store, scope, "remove_from_alarm_whitelist", by_path["/a"][1])  # through the other occurrence
     assert store.whitelist(host) == set()  # the entries go with the alert, whichever occurrence made them
 

@@ -24,19 +24,10 @@ Outcome = tuple[V | None, BaseException | None]  # each request's answer, or its
 
 class Batcher(Generic[K, V]):
     """`serve(keys)` runs in a worker thread, `streams` calls at a time, with at most `max_batch` keys each, and
-    returns one outcome per key, in order. If it raises, every request of the call hears that error.
+    returns one outcome per key, in order. If it raises, every request of the call hears that error."""
 
-    With `ahead`, the keys it picks are served first, in a call of their own, and answered before the others of
-    their batch are served: quick requests do not wait for slow ones taken at the same moment."""
-
-    def __init__(
-        self,
-        serve: Callable[[Sequence[K]], Sequence[Outcome[V]]],
-        max_batch: int,
-        streams: int = 1,
-        ahead: Callable[[K], bool] | None = None,
-    ) -> None:
-        self.serve, self.max_batch, self.streams, self.ahead = serve, max_batch, streams, ahead
+    def __init__(self, serve: Callable[[Sequence[K]], Sequence[Outcome[V]]], max_batch: int, streams: int = 1) -> None:
+        self.serve, self.max_batch, self.streams = serve, max_batch, streams
         self.queue: list[tuple[K, asyncio.Future[V]]] = []
         self.running = 0
 
@@ -52,16 +43,7 @@ class Batcher(Generic[K, V]):
         try:
             while self.queue:
                 batch, self.queue = self.queue[: self.max_batch], self.queue[self.max_batch :]
-                if self.ahead is None:
-                    await self._serve(batch)
-                    continue
-                first: list[tuple[K, asyncio.Future[V]]] = []
-                rest: list[tuple[K, asyncio.Future[V]]] = []
-                for item in batch:
-                    (first if self.ahead(item[0]) else rest).append(item)
-                for part in (first, rest):
-                    if part:
-                        await self._serve(part)
+                await self._serve(batch)
         finally:
             self.running -= 1
 

@@ -43,12 +43,9 @@ class GroupCommit(Generic[K, V]):
     batch at a time per process: SQLite has one writer, and on PostgreSQL concurrent batches of one process would
     only meet on the same tasks' row locks while the GIL keeps them serial anyway."""
 
-    def __init__(
-        self, write: WriteMany[K, V], max_batch: int = MAX_BATCH, ahead: Callable[[K], bool] | None = None
-    ) -> None:
-        """`ahead` picks the items written (and answered) before the others of their batch (`Batcher`)."""
+    def __init__(self, write: WriteMany[K, V], max_batch: int = MAX_BATCH) -> None:
         self.write = write
-        self.batches: Batcher[K, V] = Batcher(self._commit, max_batch, ahead=ahead)
+        self.batches: Batcher[K, V] = Batcher(self._commit, max_batch)
 
     async def run(self, item: K) -> V:
         """`item` written in the next batch's transaction; its outcome (or its error) once that has committed."""

@@ -181,13 +181,7 @@ def routes(
                 plane.note_host_signatures(asked.host, version)
         return outcomes
 
-    # Reports with findings or quarantines are written a dozen statements each, plain ones a few for a whole batch:
-    # in one batch the plain ones are written and answered first, not kept waiting for the others (at 20,000
-    # agents on PostgreSQL the 5% with findings took about 40% of the writer's time; bench/fleet.py). One lane: two
-    # lanes' transactions only met on the same tasks' rows.
-    group: GroupCommit[tuple[AgentReport, int | None], ReportOutcome] = GroupCommit(
-        write_reports, ahead=lambda item: not (item[0].detections or item[0].quarantined)
-    )
+    group: GroupCommit[tuple[AgentReport, int | None], ReportOutcome] = GroupCommit(write_reports)
 
     def verify(credentials: Sequence[tuple[str, str]]) -> list[Outcome[Host]]:
         refused = "unknown agent or wrong secret"
