@@ -60,10 +60,8 @@ class _FindingStatements:
         made: dict[str, Any] = {c: bindparam(c) for c in (*_IDENTITY, "first_seen", "last_seen")} | handling
         made |= {"occurrences": literal(0), "status": literal(a.AlertStatus.OPEN.value)}
         columns = ["id", *_IDENTITY, "status", "handle_status", "handle_method", "memo", "isolate_tag"]
-        byte_order = "BINARY" if sqlite_db else '"C"'  # _IDENTITY_ORDER's
-        lock = JsonRows(alerts, list(_IDENTITY), sqlite_db).matching(columns)
-        lock += f" ORDER BY t.host_pk, t.path_digest, t.file_hash, t.malware_name COLLATE {byte_order}"
-        lock += "" if sqlite_db else " FOR UPDATE OF t"
+        # locked in the order of the rows sent, which `_link_alerts` sends in identity order
+        lock = JsonRows(alerts, list(_IDENTITY), sqlite_db).matching(columns, lock=True)
 
         def driver(stmt: Any) -> DriverStatement:
             return DriverStatement(stmt, base.engine)
@@ -181,7 +179,7 @@ class AlertsSql(SqlBase):
             }
             for found in made.values()
         ]
-        asked = [dict(zip(_IDENTITY, key, strict=True)) for key in made]
+        asked = [dict(zip(_IDENTITY, key, strict=True)) for key in made]  # in identity order: the lock's
         with pipeline.together() if pipeline is not None else nullcontext():
             st.make_alerts.run_many(conn, new_alerts)
             linked = st.lock_identities.all(conn, {"rows": rows_param(asked)})

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 
-__all__ = ["JsonRows", "ids_in", "rows_param"]
+__all__ = ["JsonRows", "ids_param", "in_ids", "rows_param"]
 
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
 
@@ -31,13 +31,23 @@ def rows_param(rows: Iterable[Mapping[str, Any]]) -> str:
     return json.dumps(list(rows), separators=(",", ":"))
 
 
-def ids_in(param: str, is_sqlite: bool, integers: bool = True) -> str:
-    """A subquery of the ids in the JSON array parameter `param` (integers, or else strings), for
-    `column IN (...)`: any number of them in one parameter, where an IN list binds one parameter each."""
+def in_ids(column: str, param: str, is_sqlite: bool, integers: bool = True) -> str:
+    """`column` is one of the ids (integers, or else strings) of the parameter `param`, as `ids_param` makes it:
+    any number of them in one parameter, where an IN list binds one parameter each.
+
+    On PostgreSQL `= ANY(array)`, which is planned as index lookups. A subquery over a JSON array is planned for
+    100 rows whatever it holds, and against a table its statistics still call small (a new database filling up,
+    autoanalyze behind) that made a hash join over the whole table, on every report batch: seen with
+    auto_explain during `bench/fleet.py`."""
     if is_sqlite:
-        return f"SELECT value FROM json_each(:{param})"
-    value = "CAST(value AS bigint)" if integers else "value"
-    return f"SELECT {value} FROM jsonb_array_elements_text(CAST(:{param} AS jsonb))"
+        return f"{column} IN (SELECT value FROM json_each(:{param}))"
+    return f"{column} = ANY(CAST(:{param} AS {'bigint' if integers else 'text'}[]))"
+
+
+def ids_param(ids: Iterable[int] | Iterable[str], is_sqlite: bool) -> Any:
+    """The ids, distinct and sorted, as `in_ids` takes them: a JSON array for SQLite, an array for PostgreSQL."""
+    values: list[Any] = sorted(set(ids))
+    return json.dumps(values) if is_sqlite else values
 
 
 class JsonRows:
@@ -85,8 +95,16 @@ class JsonRows:
         sql += " ON CONFLICT DO NOTHING"
         return sql + (f" RETURNING {', '.join(returning)}" if returning else "")
 
-    def matching(self, columns: Sequence[str]) -> str:
-        """SELECT of `columns` of the table's rows equal to a row of `:rows` on every field."""
+    def matching(self, columns: Sequence[str], lock: bool = False) -> str:
+        """SELECT of `columns` of the table's rows equal to a row of `:rows` on every field (at most one each: the
+        fields are a unique key), locked in the order of `:rows` with `lock` (PostgreSQL).
+
+        On PostgreSQL each row is looked up by its own LATERAL subquery, which OFFSET 0 keeps from being merged
+        into a join: the lookups use the key's index whatever the table's statistics say (see `in_ids`)."""
         name = self.table.name
         on = " AND ".join(f"t.{f} = {self.field(f)}" for f in self.fields)
-        return f"SELECT {', '.join('t.' + c for c in columns)} FROM {self.source()} JOIN {name} AS t ON {on}"
+        picked = ", ".join("t." + c for c in columns)
+        if self.is_sqlite:
+            return f"SELECT {picked} FROM {self.source()} JOIN {name} AS t ON {on}"
+        each = f"SELECT {picked} FROM {name} AS t WHERE {on} OFFSET 0" + (" FOR UPDATE" if lock else "")
+        return f"SELECT {picked} FROM {self.source()} CROSS JOIN LATERAL ({each}) AS t"

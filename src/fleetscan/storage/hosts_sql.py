@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -13,7 +12,7 @@ from ..core.models import Host, Scope
 from ..core.queries import HostFilter, Page
 from . import rows
 from .base import SqlBase
-from .bulk import JsonRows, ids_in, rows_param
+from .bulk import JsonRows, ids_param, in_ids, rows_param
 from .conditions import contains, host_conditions, scoped
 from .driver import DriverStatement
 from .schema import (
@@ -54,7 +53,7 @@ class HostsSql(SqlBase):
         if not agent_ids:
             return {}
         with self._read() as conn:
-            found = self._of_agents(hosts).all(conn, {"ids": json.dumps(sorted(set(agent_ids)))})
+            found = self._of_agents(hosts).all(conn, {"ids": ids_param(agent_ids, self.is_sqlite)})
         return {row["agent_id"]: (rows.host(row), row["agent_secret_hash"]) for row in found}
 
     def agent_secret_hashes(self, agent_ids: Sequence[str]) -> dict[str, str]:
@@ -62,7 +61,7 @@ class HostsSql(SqlBase):
             return {}
         stmt = self._of_agents(hosts.c.agent_id, hosts.c.agent_secret_hash)
         with self._read() as conn:
-            return dict(stmt.run(conn, {"ids": json.dumps(sorted(set(agent_ids)))}).fetchall())
+            return dict(stmt.run(conn, {"ids": ids_param(agent_ids, self.is_sqlite)}).fetchall())
 
     def touch_host(self, host_pk: int, now: int) -> None:
         self.touch_hosts({host_pk: now})
@@ -101,7 +100,7 @@ class HostsSql(SqlBase):
         """SELECT of `columns` of the hosts of the agent ids in the JSON array `:ids`: the credentials of every
         agent at once (a restarted server meets each one within a beat; each process checks all it holds every
         few seconds), one statement run on the driver's cursor, not an IN list per 500 built by SQLAlchemy."""
-        of_ids = hosts.c.agent_id.in_(text(ids_in("ids", self.is_sqlite, integers=False)))
+        of_ids = text(in_ids("hosts.agent_id", "ids", self.is_sqlite, integers=False))
         name = "_of_agents:" + ",".join(str(c) for c in columns)
         return self._built(name, lambda: DriverStatement(select(*columns).where(of_ids), self.engine))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from ..core.tasks import ReportOutcome, SubtaskReport
 from . import rows
 from .alerts_sql import AlertsSql, FindingKey, finding_key, resolve_candidates_many, resolve_many, resolved_by
 from .base import id_chunks
-from .bulk import JsonRows, ids_in, rows_param
+from .bulk import JsonRows, ids_param, in_ids, rows_param
 from .conditions import contains, host_conditions, root_visible, scoped
 from .driver import DriverStatement, Pipeline, savepoint
 from .handling_sql import HandlingSql
@@ -185,7 +184,8 @@ class _ReportStatements:
         joined = select(*(c.label(TALLY_PREFIX + c.name) for c in [*tally, root_tasks.c.last_end]), subtasks)
         joined = joined.select_from(root_tasks.join(subtasks, subtasks.c.root_id == root_tasks.c.id))
         # many subtasks by a JSON array of their ids, root then subtask: every batch locks in this one order
-        many = joined.where(subtasks.c.id.in_(text(ids_in("pks", sqlite_db)))).order_by(root_tasks.c.id, subtasks.c.id)
+        of_pks = text(in_ids("subtasks.id", "pks", sqlite_db))
+        many = joined.where(of_pks).order_by(root_tasks.c.id, subtasks.c.id)
         # the roots of the JSON array's subtasks whose host has an open alert they did not find again (a candidate)
         found_here = (
             exists()
@@ -197,8 +197,13 @@ class _ReportStatements:
             .where(alerts.c.host_pk == subtasks.c.host_pk, alerts.c.status == AlertStatus.OPEN.value, ~found_here)
             .correlate_except(alerts)
         )
-        of_alerted = select(subtasks.c.root_id).where(subtasks.c.id.in_(text(ids_in("pks", sqlite_db))), open_alert)
+        of_alerted = select(subtasks.c.root_id).where(of_pks, open_alert)
         key = {"pk_": "bigint"}
+        # the rows to update named again as an array: looked up by index whatever the statistics (bulk.in_ids)
+        of_subs, of_roots = in_ids("subtasks.id", "sub_pks", False), in_ids("root_tasks.id", "root_pks", False)
+        subs_update = JsonRows(subtasks, [*changing, "pk_"], False, key, "subs").update("id", "pk_", where=of_subs)
+        roots = JsonRows(root_tasks, [*root_columns, "pk_"], False, key, "roots")
+        roots_update = roots.update("id", "pk_", where=of_roots)
         keys = JsonRows(agent_reports, ["host_pk", "report_key"], sqlite_db)
         new_keys = JsonRows(agent_reports, ["host_pk", "report_key", "created_at"], sqlite_db)
 
@@ -225,8 +230,7 @@ class _ReportStatements:
             else driver(
                 text(
                     f"WITH k AS ({JsonRows(agent_reports, new_keys.fields, False, param='keys').insert()}),"
-                    f" s AS ({JsonRows(subtasks, [*changing, 'pk_'], False, key, 'subs').update('id', 'pk_')})"
-                    f" {JsonRows(root_tasks, [*root_columns, 'pk_'], False, key, 'roots').update('id', 'pk_')}"
+                    f" s AS ({subs_update}) {roots_update}"
                 )
             ),
             write_subtask=driver(
@@ -243,7 +247,7 @@ class _ReportStatements:
             if sqlite_db
             else driver(
                 select(alerts.c.id)
-                .where(alerts.c.id.in_(text(ids_in("pks", sqlite_db))))
+                .where(text(in_ids("alerts.id", "pks", sqlite_db)))
                 .order_by(alerts.c.id)
                 .with_for_update()
             ),
@@ -446,7 +450,7 @@ class TasksSql(AlertsSql, HandlingSql):
             ending = [(r.report[0], r.subtask_pk) for r in (reports[i] for i in bulk) if r.may_succeed]
             findings = [finding_key(r.subtask_pk, found) for r in (reports[i] for i in bulk) for found in r.detections]
             with pipeline.together():
-                locking = st.lock_tasks.run(conn, {"pks": json.dumps(pks)})
+                locking = st.lock_tasks.run(conn, {"pks": ids_param(pks, self.is_sqlite)})
                 seen_keys = st.seen_keys.run(conn, {"rows": rows_param(asked)})
                 # after the lock: the subtasks' findings are settled
                 alerted = self._ask_alerted(conn, ending)
@@ -473,7 +477,7 @@ class TasksSql(AlertsSql, HandlingSql):
         st = self._report_statements()
         pairs = rows_param({"host_pk": host_pk, "subtask_pk": subtask_pk} for host_pk, subtask_pk in ending)
         alerted = st.resolve_candidates.run(conn, {"rows": pairs})
-        reading = st.alerted_roots.run(conn, {"pks": json.dumps(sorted(subtask_pk for _, subtask_pk in ending))})
+        reading = st.alerted_roots.run(conn, {"pks": ids_param((pk for _, pk in ending), self.is_sqlite)})
 
         def answers() -> tuple[dict[int, list[tuple[int, str, str]]], dict[int, RootTask]]:
             candidates: dict[int, list[tuple[int, str, str]]] = {}
@@ -492,7 +496,7 @@ class TasksSql(AlertsSql, HandlingSql):
         undoes the transaction) and its last writes go with COMMIT; several are each in a savepoint, so that one
         refused leaves the others written."""
         st = self._report_statements()
-        pks = json.dumps(sorted({reports[i].subtask_pk for i in alone}))
+        pks = ids_param((reports[i].subtask_pk for i in alone), self.is_sqlite)
         try:
             with self._write_pipelined() as (conn, pipeline):
                 with pipeline.together():
@@ -597,7 +601,9 @@ class TasksSql(AlertsSql, HandlingSql):
                 batch_rows = {
                     "keys": rows_param(keys),
                     "subs": rows_param(written),
+                    "sub_pks": [row["pk_"] for row in written],
                     "roots": rows_param(_root_rows(tallied)),
+                    "root_pks": sorted(tallied),
                 }
                 st.write_batch.run(conn, batch_rows)
             else:
@@ -637,7 +643,7 @@ class TasksSql(AlertsSql, HandlingSql):
             return
         st = self._report_statements()
         if st.lock_alerts is not None:
-            st.lock_alerts.run(conn, {"pks": json.dumps([row["pk_"] for row in resolved])})
+            st.lock_alerts.run(conn, {"pks": ids_param((row["pk_"] for row in resolved), self.is_sqlite)})
         st.resolve_alerts.run(conn, {"rows": rows_param(resolved)})
 
     def _apply(
