@@ -10,7 +10,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, literal, null, select, text, update
+from sqlalchemy import Connection, bindparam, case, func, insert, literal, null, select, text, update
 
 from ..core import alerts as a
 from ..core.models import Detection, HandleStatus, RootTask, Scope, Subtask
@@ -78,7 +78,9 @@ class _FindingStatements:
                 .where(alerts.c.id == bindparam("pk_"))
                 .values(
                     occurrences=alerts.c.occurrences + bindparam("n_"),
-                    last_seen=bindparam("last_seen"),
+                    last_seen=case(  # the newest occurrence's, even when a late report brings an older one
+                        (alerts.c.last_seen > bindparam("last_seen"), alerts.c.last_seen), else_=bindparam("last_seen")
+                    ),
                     status=literal(a.AlertStatus.OPEN.value),
                     resolved_by_task=null(),
                     resolved_at=null(),

@@ -122,3 +122,11 @@ def test_a_batchs_findings_are_written_with_its_bulk(plane: ControlPlane, store:
     assert [subtasks[v.id].viruses_found for v in (s1, s2, o1)] == [1, 2, 1]
     roots = [plane.get_root(scope, task_id=r.task_id) for r in (r1, r2)]
     assert [r.viruses_found for r in roots if r is not None] == [2, 2]
+
+    # a late report of an older occurrence counts, but leaves the alert's newest one as it was
+    r3 = plane.create_task(scope, TaskRequest("t3", ScanType.FULL, host_ids=[host.host_id])).root
+    [s3] = [sub for sub, root in plane.work(host) if root.id == r3.id]
+    late = finding("/x", result_id="r-7", occur_time=now - 50_000)
+    store.change_subtasks([SubtaskReport(s3.id, moved, (host.id, "d-1"), [late])])
+    x = store.alert_of_result(scope, "r-7")
+    assert x is not None and (x.occurrences, x.last_seen) == (3, now)
