@@ -41,6 +41,16 @@ def finding_key(subtask_pk: int, found: Detection) -> FindingKey:
     return subtask_pk, rows.path_digest(found.exact_path), found.file_hash, found.malware_name
 
 
+def _handling(found: Detection) -> dict[str, Any]:
+    """A finding's handling as its alert's columns hold it."""
+    return {
+        "handle_status": found.handle_status.value,
+        "handle_method": found.handle_method,
+        "memo": found.memo,
+        "isolate_tag": found.isolate_tag,
+    }
+
+
 @dataclass(frozen=True)
 class _FindingStatements:
     """What a report's new findings run, a batch's findings at once (`TasksSql.change_subtasks`): which are stored
@@ -88,7 +98,6 @@ class _FindingStatements:
                 )
             ),
         )
-
 
 
 class AlertsSql(SqlBase):
@@ -166,22 +175,11 @@ class AlertsSql(SqlBase):
         made: dict[tuple[int, str, str, str], Detection] = {}
         for found in sorted(founds, key=identity):
             made.setdefault(identity(found), found)
-        new_alerts = [
-            {
-                "host_pk": found.host_pk,
-                "path_digest": rows.path_digest(found.exact_path),
-                "file_hash": found.file_hash,
-                "malware_name": found.malware_name,
-                "first_seen": found.occur_time,
-                "last_seen": found.occur_time,
-                "handle_status": found.handle_status.value,
-                "handle_method": found.handle_method,
-                "memo": found.memo,
-                "isolate_tag": found.isolate_tag,
-            }
-            for found in made.values()
-        ]
         asked = [dict(zip(_IDENTITY, key, strict=True)) for key in made]  # in identity order: the lock's
+        new_alerts = [
+            {**key, "first_seen": found.occur_time, "last_seen": found.occur_time, **_handling(found)}
+            for key, found in zip(asked, made.values(), strict=True)
+        ]
         with pipeline.together() if pipeline is not None else nullcontext():
             st.make_alerts.run_many(conn, new_alerts)
             linked = st.lock_identities.all(conn, {"rows": rows_param(asked)})
@@ -204,16 +202,7 @@ class AlertsSql(SqlBase):
         for found in founds:
             assert found.alert_id is not None
             row = seen.setdefault(
-                found.alert_id,
-                {
-                    "pk_": found.alert_id,
-                    "n_": 0,
-                    "last_seen": found.occur_time,
-                    "handle_status": found.handle_status.value,
-                    "handle_method": found.handle_method,
-                    "memo": found.memo,
-                    "isolate_tag": found.isolate_tag,
-                },
+                found.alert_id, {"pk_": found.alert_id, "n_": 0, "last_seen": found.occur_time, **_handling(found)}
             )
             row["n_"] += 1
             row["last_seen"] = max(row["last_seen"], found.occur_time)
