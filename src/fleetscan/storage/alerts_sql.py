@@ -215,12 +215,7 @@ class AlertsSql(SqlBase):
     @staticmethod
     def _spread_handling(conn: Connection, found: Detection) -> None:
         """Write `found`'s handling on its alert and on every occurrence of it: one alert, one state."""
-        values = {
-            "handle_status": found.handle_status.value,
-            "handle_method": found.handle_method,
-            "isolate_tag": found.isolate_tag,
-            "memo": found.memo,
-        }
+        values = _handling(found)
         if found.alert_id is None:
             conn.execute(update(detections).where(detections.c.id == found.id).values(**values))
             return
