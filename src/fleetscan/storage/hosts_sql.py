@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import and_, func, insert, or_, select, text, update
 
 from ..core.models import Host, Scope
 from ..core.queries import HostFilter, Page
@@ -67,34 +67,35 @@ class HostsSql(SqlBase):
         self.touch_hosts({host_pk: now})
 
     def touch_hosts(self, seen: Mapping[int, int]) -> None:
-        """Many hosts' beats in one transaction; `last_seen` never goes back. On SQLite, one statement for all
-        (storage/bulk.py): a statement per host passed the GIL around thousands of times while holding SQLite's
-        one write lock. On PostgreSQL, one statement with many parameter sets, in key order, so that two
-        processes flushing the same hosts lock them in one order."""
+        """Many hosts' beats in one transaction of one round trip (storage/bulk.py); `last_seen` never goes back.
+        A statement per host passed the GIL around thousands of times while holding SQLite's one write lock, and
+        on PostgreSQL was a send and a wake of the backend per host (about 700 a second at 20,000 agents). On
+        PostgreSQL the hosts are locked first, in key order, so that two processes flushing the same hosts wait
+        on each other and never deadlock, whatever join the UPDATE is planned with."""
         if not seen:
             return
-        with self._write() as conn:
-            if self.is_sqlite:
-                beats = [{"pk": pk, "at": at} for pk, at in seen.items()]
-                self._beats_statement().run(conn, {"rows": rows_param(beats)})
-                return
-            stmt = (
-                update(hosts)
-                .where(
-                    hosts.c.id == bindparam("pk"),
-                    or_(hosts.c.last_seen.is_(None), hosts.c.last_seen < bindparam("at")),
-                )
-                .values(last_seen=bindparam("at"))
-            )
-            conn.execute(stmt, [{"pk": pk, "at": at} for pk, at in sorted(seen.items())])
+        lock, write = self._beats_statements()
+        beats = rows_param({"pk": pk, "at": at} for pk, at in sorted(seen.items()))
+        with self._write_pipelined() as (conn, pipeline), pipeline.together(commit=True):
+            if lock is not None:
+                lock.run(conn, {"rows": rows_param({"id": pk} for pk in sorted(seen))})
+            write.run(conn, {"rows": beats, "pks": ids_param(seen, self.is_sqlite)})
 
-    def _beats_statement(self) -> DriverStatement:
-        def build() -> DriverStatement:
+    def _beats_statements(self) -> tuple[DriverStatement | None, DriverStatement]:
+        """The lock of the beats' hosts (PostgreSQL: in the order sent) and the UPDATE of their `last_seen`."""
+
+        def build() -> tuple[DriverStatement | None, DriverStatement]:
             beats = JsonRows(hosts, ["pk", "at"], self.is_sqlite, extra={"pk": "bigint", "at": "bigint"})
             later = f"hosts.last_seen IS NULL OR hosts.last_seen < {beats.field('at')}"
-            return DriverStatement(text(beats.update("id", "pk", sets={"last_seen": "at"}, where=later)), self.engine)
+            if self.is_sqlite:
+                return None, DriverStatement(text(beats.update("id", "pk", {"last_seen": "at"}, later)), self.engine)
+            lock = JsonRows(hosts, ["id"], self.is_sqlite).matching(["id"], lock=True)
+            # `= ANY`: the hosts by their index, not a scan of every host (`bulk.in_ids`)
+            where = f"({later}) AND {in_ids('hosts.id', 'pks', self.is_sqlite)}"
+            update = beats.update("id", "pk", {"last_seen": "at"}, where)
+            return DriverStatement(text(lock), self.engine), DriverStatement(text(update), self.engine)
 
-        return self._built("_beats_statement", build)
+        return self._built("_beats_statements", build)
 
     def _of_agents(self, *columns: Any) -> DriverStatement:
         """SELECT of `columns` of the hosts of the agent ids in the JSON array `:ids`: the credentials of every

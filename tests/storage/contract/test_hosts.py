@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from fleetscan.core.models import Host
 from fleetscan.core.queries import HostFilter, Page
 from fleetscan.core.service import ControlPlane, HostFacts
-from fleetscan.storage import SqlStorage
+from fleetscan.storage import SqlStorage, open_storage
 
 from .world import enrolled
 
@@ -45,6 +47,27 @@ def test_beats_in_a_batch_never_move_last_seen_back(plane: ControlPlane, store: 
     store.touch_hosts({first.id: first.last_seen + 3})  # a late batch: older than what is stored
     seen = {h.id: h.last_seen for h in (store.get_host_by_agent(x.agent_id)[0] for x in (first, second))}  # type: ignore[index]
     assert seen == {first.id: first.last_seen + 10, second.id: second.last_seen + 20}
+
+
+def test_two_processes_flushing_the_same_hosts_at_once_keep_each_hosts_newest_beat(
+    plane: ControlPlane, store: SqlStorage, database_url: str
+) -> None:
+    """Each server process flushes the beats it noted, hosts in key order: two of them flushing the same hosts
+    at once wait on each other's row locks, never deadlock, and the newest beat of each host stays."""
+    made = enrolled(plane, 60)
+    start = max(h.last_seen or 0 for h in made)
+    beats = [  # flush i: one of two overlapping two-thirds of the hosts, its beats out of order
+        {h.id: start + 1 + (i * 7 + k) % 16 for k, h in enumerate(made[(i % 2) * 20 :][:40])} for i in range(16)
+    ]
+    replicas = [store, open_storage(database_url, migrate=False)]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda i: replicas[i % 2].touch_hosts(beats[i]), range(len(beats))))
+    finally:
+        replicas[1].dispose()
+    newest = {h.id: max(flush.get(h.id, 0) for flush in beats) for h in made}
+    seen = {h.id: store.get_host_by_agent(h.agent_id)[0].last_seen for h in made}  # type: ignore[index]
+    assert seen == newest
 
 
 def test_hosts_are_found_and_listed_in_scope_only(plane: ControlPlane, store: SqlStorage) -> None:
