@@ -95,9 +95,11 @@ class JsonRows:
         sql += " ON CONFLICT DO NOTHING"
         return sql + (f" RETURNING {', '.join(returning)}" if returning else "")
 
-    def matching(self, columns: Sequence[str], lock: bool = False) -> str:
+    def matching(self, columns: Sequence[str], lock: bool | str = False) -> str:
         """SELECT of `columns` of the table's rows equal to a row of `:rows` on every field (at most one each: the
-        fields are a unique key), locked in the order of `:rows` with `lock` (PostgreSQL).
+        fields are a unique key), locked in the order of `:rows` with `lock` (PostgreSQL): `FOR UPDATE`, or the
+        lock clause given (`FOR NO KEY UPDATE`, which an UPDATE of columns no foreign key points at takes, does not
+        keep other transactions from inserting rows that refer to the locked ones).
 
         On PostgreSQL each row is looked up by its own LATERAL subquery, which OFFSET 0 keeps from being merged
         into a join: the lookups use the key's index whatever the table's statistics say (see `in_ids`)."""
@@ -106,5 +108,6 @@ class JsonRows:
         picked = ", ".join("t." + c for c in columns)
         if self.is_sqlite:
             return f"SELECT {picked} FROM {self.source()} JOIN {name} AS t ON {on}"
-        each = f"SELECT {picked} FROM {name} AS t WHERE {on} OFFSET 0" + (" FOR UPDATE" if lock else "")
+        clause = "" if not lock else " FOR UPDATE" if lock is True else f" {lock}"
+        each = f"SELECT {picked} FROM {name} AS t WHERE {on} OFFSET 0{clause}"
         return f"SELECT {picked} FROM {self.source()} CROSS JOIN LATERAL ({each}) AS t"

@@ -89,7 +89,8 @@ class HostsSql(SqlBase):
             later = f"hosts.last_seen IS NULL OR hosts.last_seen < {beats.field('at')}"
             if self.is_sqlite:
                 return None, DriverStatement(text(beats.update("id", "pk", {"last_seen": "at"}, later)), self.engine)
-            lock = JsonRows(hosts, ["id"], self.is_sqlite).matching(["id"], lock=True)
+            # the UPDATE's own lock strength: a report inserted meanwhile (its key's reference to the host) goes on
+            lock = JsonRows(hosts, ["id"], self.is_sqlite).matching(["id"], lock="FOR NO KEY UPDATE")
             # `= ANY`: the hosts by their index, not a scan of every host (`bulk.in_ids`)
             where = f"({later}) AND {in_ids('hosts.id', 'pks', self.is_sqlite)}"
             update = beats.update("id", "pk", {"last_seen": "at"}, where)
