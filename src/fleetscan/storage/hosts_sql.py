@@ -75,11 +75,13 @@ class HostsSql(SqlBase):
         if not seen:
             return
         lock, write = self._beats_statements()
-        beats = rows_param({"pk": pk, "at": at} for pk, at in sorted(seen.items()))
+        in_order = sorted(seen.items())
+        beats: dict[str, Any] = {"rows": rows_param({"pk": pk, "at": at} for pk, at in in_order)}
         with self._write_pipelined() as (conn, pipeline), pipeline.together(commit=True):
-            if lock is not None:
-                lock.run(conn, {"rows": rows_param({"id": pk} for pk in sorted(seen))})
-            write.run(conn, {"rows": beats, "pks": ids_param(seen, self.is_sqlite)})
+            if lock is not None:  # PostgreSQL
+                lock.run(conn, {"rows": rows_param({"id": pk} for pk, _ in in_order)})
+                beats["pks"] = [pk for pk, _ in in_order]
+            write.run(conn, beats)
 
     def _beats_statements(self) -> tuple[DriverStatement | None, DriverStatement]:
         """The lock of the beats' hosts (PostgreSQL: in the order sent) and the UPDATE of their `last_seen`."""
@@ -93,8 +95,8 @@ class HostsSql(SqlBase):
             lock = JsonRows(hosts, ["id"], self.is_sqlite).matching(["id"], lock="FOR NO KEY UPDATE")
             # `= ANY`: the hosts by their index, not a scan of every host (`bulk.in_ids`)
             where = f"({later}) AND {in_ids('hosts.id', 'pks', self.is_sqlite)}"
-            update = beats.update("id", "pk", {"last_seen": "at"}, where)
-            return DriverStatement(text(lock), self.engine), DriverStatement(text(update), self.engine)
+            written = beats.update("id", "pk", {"last_seen": "at"}, where)
+            return DriverStatement(text(lock), self.engine), DriverStatement(text(written), self.engine)
 
         return self._built("_beats_statements", build)
 
